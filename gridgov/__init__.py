@@ -1,0 +1,3 @@
+"""gridgov: a grid-based community governance platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,81 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.utils.translation import gettext_lazy as _
+
+from gridgov.accounts.models import ApiToken, Assignment, Department, User
+from gridgov.accounts.roles import Perm, has_perm
+from gridgov.core.admin import ScopedAdminMixin
+
+
+class ManagedByStaffAdmins:
+    def has_add_permission(self, request, obj=None):
+        return has_perm(request.user, Perm.MANAGE_STAFF)
+
+    def has_change_permission(self, request, obj=None):
+        return has_perm(request.user, Perm.MANAGE_STAFF)
+
+    def has_delete_permission(self, request, obj=None):
+        return has_perm(request.user, Perm.MANAGE_STAFF)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+
+class UserAssignmentInline(admin.TabularInline):
+    model = Assignment
+    fields = ("role", "grid", "department", "post", "is_full_time", "is_active", "since")
+    autocomplete_fields = ("grid",)
+    extra = 0
+
+
+@admin.register(User)
+class UserAdmin(ManagedByStaffAdmins, BaseUserAdmin):
+    list_display = ("username", "name", "masked_phone", "is_active", "last_login")
+    search_fields = ("username", "name")
+    inlines = [UserAssignmentInline]
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (_("Person"), {"fields": ("name", "phone", "email")}),
+        (_("Access"), {"fields": ("is_active", "is_staff", "is_superuser")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+
+    @admin.display(description=_("mobile phone"))
+    def masked_phone(self, obj):
+        return obj.phone_masked
+
+    def get_queryset(self, request):
+        """Users whose assignments lie in the viewer's scope (or everyone, for admins)."""
+        from gridgov.core.scope import scope_of
+
+        queryset = super().get_queryset(request)
+        if scope_of(request.user).everything:
+            return queryset
+        visible = Assignment.objects.visible_to(request.user).values("user_id")
+        return queryset.filter(pk__in=visible)
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ManagedByStaffAdmins, ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("user", "role", "post", "grid", "department", "is_full_time", "is_active")
+    list_filter = ("role", "post", "is_full_time", "is_active", "grid__level")
+    search_fields = ("user__username", "user__name", "grid__code", "grid__name")
+    autocomplete_fields = ("user", "grid")
+    list_select_related = ("user", "grid", "department")
+
+
+@admin.register(Department)
+class DepartmentAdmin(ManagedByStaffAdmins, admin.ModelAdmin):
+    list_display = ("name", "area", "duty", "is_active")
+    list_filter = ("is_active",)
+    search_fields = ("name", "duty")
+    autocomplete_fields = ("area",)
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("user", "name", "created_at", "last_used_at", "expires_at")
+    readonly_fields = ("key_hash",)

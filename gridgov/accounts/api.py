@@ -1,0 +1,97 @@
+from django.contrib.auth import authenticate
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import Router, Schema
+
+from gridgov.accounts import services
+from gridgov.accounts.auth import issue_token
+from gridgov.accounts.models import Department
+from gridgov.accounts.roles import roles_of
+from gridgov.core.scope import scope_of
+
+router = Router(tags=["people"])
+
+
+class TokenIn(Schema):
+    username: str
+    password: str
+    name: str = "api client"
+
+
+class TokenOut(Schema):
+    token: str
+
+
+@router.post("/auth/token", auth=None, response=TokenOut, summary="Get a bearer token")
+def create_token(request, payload: TokenIn):
+    user = authenticate(request, username=payload.username, password=payload.password)
+    if user is None:
+        raise PermissionDenied(_("Wrong username or password."))
+    return {"token": issue_token(user, payload.name)}
+
+
+class AssignmentOut(Schema):
+    role: str
+    role_label: str
+    post: str
+    grid_code: str | None
+    grid_name: str | None
+    department: str | None
+
+
+class MeOut(Schema):
+    username: str
+    name: str
+    roles: list[str]
+    assignments: list[AssignmentOut]
+    scope_everything: bool
+    scope_roots: list[str]
+
+
+@router.get("/me", response=MeOut, summary="Who I am, my roles and my scope")
+def me(request):
+    user = request.user
+    scope = scope_of(user)
+    assignments = [
+        {"role": a.role, "role_label": a.get_role_display(), "post": a.post,
+         "grid_code": a.grid.code if a.grid else None, "grid_name": a.grid.name if a.grid else None,
+         "department": a.department.name if a.department else None}
+        for a in user.assignments.filter(is_active=True).select_related("grid", "department")
+    ]
+    return {"username": user.username, "name": user.name, "roles": sorted(roles_of(user)),
+            "assignments": assignments, "scope_everything": scope.everything,
+            "scope_roots": list(scope.roots)}
+
+
+class DepartmentOut(Schema):
+    id: int
+    name: str
+    duty: str
+    area_code: str | None
+
+
+@router.get("/departments", response=list[DepartmentOut], summary="Departments that handle cases")
+def departments(request):
+    rows = Department.objects.filter(is_active=True).select_related("area")
+    return [{"id": d.id, "name": d.name, "duty": d.duty, "area_code": d.area.code if d.area else None}
+            for d in rows]
+
+
+class RevealIn(Schema):
+    reason: str
+
+
+class RevealOut(Schema):
+    phone: str
+
+
+@router.post("/staff/{user_id}/reveal-phone", response=RevealOut,
+             summary="Show a staff member's full phone number (audited)")
+def reveal_staff_phone(request, user_id: int, payload: RevealIn):
+    phone = services.reveal_staff_phone(
+        viewer=request.user, staff_id=user_id, reason=payload.reason,
+        ip_address=request.META.get("REMOTE_ADDR"))
+    if phone is None:
+        raise Http404(_("No such staff member in your area."))
+    return {"phone": phone}

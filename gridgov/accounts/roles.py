@@ -1,0 +1,104 @@
+"""What each role may do, and the scope a user's assignments give them.
+
+This is the one place where roles turn into permissions and data scope.
+"""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from gridgov.accounts.models import Role
+from gridgov.core.scope import Scope
+
+GLOBAL_ROLES = {Role.ADMIN, Role.AUDITOR}
+GRID_ROLES = {Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER, Role.BUILDING_HEAD}
+# A resident's assignment names their home grid but gives no view of other people's data.
+SCOPELESS_ROLES = {Role.RESIDENT}
+
+
+class Perm:
+    MANAGE_GRIDS = "manage_grids"
+    MANAGE_STAFF = "manage_staff"
+    REVEAL_STAFF_PHONE = "reveal_staff_phone"
+    VIEW_AUDIT_LOG = "view_audit_log"
+
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {
+    Role.ADMIN: {Perm.MANAGE_GRIDS, Perm.MANAGE_STAFF, Perm.REVEAL_STAFF_PHONE},
+    Role.AUDITOR: {Perm.VIEW_AUDIT_LOG},
+    Role.LEADER: {Perm.REVEAL_STAFF_PHONE},
+    Role.DISPATCHER: {Perm.REVEAL_STAFF_PHONE},
+    Role.GRID_LEADER: {Perm.REVEAL_STAFF_PHONE},
+    Role.HANDLER: set(),
+    Role.GRID_WORKER: set(),
+    Role.BUILDING_HEAD: set(),
+    Role.RESIDENT: set(),
+}
+
+
+def active_assignments(user):
+    if not user or not user.is_authenticated:
+        return []
+    cached = getattr(user, "_gridgov_assignments", None)
+    if cached is None:
+        cached = list(
+            user.assignments.filter(is_active=True).select_related("grid", "department__area")
+        )
+        user._gridgov_assignments = cached
+    return cached
+
+
+def roles_of(user) -> set[str]:
+    roles = {a.role for a in active_assignments(user)}
+    if user.is_authenticated and user.is_superuser:
+        roles.add(Role.ADMIN)
+    return roles
+
+
+def compute_scope(user) -> Scope:
+    if not user or not user.is_authenticated:
+        return Scope.nothing()
+    if user.is_superuser:
+        return Scope(True, ())
+    codes = []
+    for assignment in active_assignments(user):
+        if assignment.role in GLOBAL_ROLES:
+            return Scope(True, ())
+        if assignment.role in GRID_ROLES and assignment.grid_id:
+            codes.append(assignment.grid.code)
+        elif assignment.role == Role.HANDLER and assignment.department_id:
+            area = assignment.department.area
+            if area is None:
+                return Scope(True, ())
+            codes.append(area.code)
+    return Scope.of_codes(codes)
+
+
+def has_perm(user, perm: str, grid=None) -> bool:
+    """Whether the user holds `perm` through a role whose scope covers `grid`."""
+    if not user or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    for assignment in active_assignments(user):
+        if perm not in ROLE_PERMISSIONS.get(assignment.role, set()):
+            continue
+        if grid is None or assignment.role in GLOBAL_ROLES:
+            return True
+        if assignment.grid_id and grid.code.startswith(assignment.grid.code):
+            return True
+    return False
+
+
+def validate_assignment(assignment) -> None:
+    role = assignment.role
+    if role in GRID_ROLES and not assignment.grid_id:
+        raise ValidationError({"grid": _("This role is held on a grid: choose the grid.")})
+    if role == Role.HANDLER and not assignment.department_id:
+        raise ValidationError({"department": _("A department handler needs a department.")})
+    if role in GLOBAL_ROLES and (assignment.grid_id or assignment.department_id):
+        raise ValidationError(_("This role applies to the whole district; leave grid and department empty."))
+    if role == Role.BUILDING_HEAD and assignment.grid_id:
+        from gridgov.grids.codes import max_level
+
+        if assignment.grid.level < max_level() - 1:
+            raise ValidationError({"grid": _("A building head serves a micro-grid or a grid.")})

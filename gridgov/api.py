@@ -1,0 +1,83 @@
+"""The HTTP API: django-ninja, endpoints under /api/v1/, OpenAPI at /api/openapi.json, docs at /api/docs.
+
+Clients authenticate with the session cookie (pages) or a bearer token (apps).
+Errors have one shape everywhere: 400 {"detail": message, "errors": {field: [messages]}}
+in the user's language, 401/403/404/409 {"detail": message}.
+"""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from gridgov.accounts.api import router as accounts_router
+from gridgov.accounts.auth import BearerTokenAuth, SessionAuth
+from gridgov.grids.api import router as grids_router
+
+api = NinjaAPI(
+    title="gridgov API",
+    version="1",
+    urls_namespace="api-1",
+    auth=[SessionAuth(), BearerTokenAuth()],
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _field_errors(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {field: [str(m) for m in ValidationError(errs).messages]
+                for field, errs in exc.error_dict.items()}
+    return {"__all__": [str(m) for m in exc.messages]}
+
+
+@api.exception_handler(ValidationError)
+def domain_validation_error(request, exc: ValidationError):
+    errors = _field_errors(exc)
+    first = next(iter(errors.values()))[0]
+    return api.create_response(request, {"detail": first, "errors": errors}, status=400)
+
+
+@api.exception_handler(NinjaValidationError)
+def schema_validation_error(request, exc: NinjaValidationError):
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors:
+        loc = [str(part) for part in error.get("loc", []) if part not in ("body", "query", "path", "payload")]
+        field = ".".join(loc) or "__all__"
+        errors.setdefault(field, []).append(_schema_message(error))
+    field, messages = next(iter(errors.items()))
+    detail = _("%(field)s: %(message)s") % {"field": field, "message": messages[0]}
+    return api.create_response(request, {"detail": detail, "errors": errors}, status=400)
+
+
+def _schema_message(error: dict) -> str:
+    kind = error.get("type", "")
+    if kind == "missing":
+        return _("This field is required.")
+    if kind.startswith(("float", "int")):
+        return _("Enter a number.")
+    if kind.startswith("string_too_long"):
+        return _("Too long.")
+    return str(error.get("msg", _("Invalid value.")))
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request, exc):
+    return api.create_response(
+        request, {"detail": str(exc) or _("You do not have permission to do this.")}, status=403)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return api.create_response(request, {"detail": str(exc) or _("Not found.")}, status=404)
+
+
+@api.exception_handler(AuthenticationError)
+def unauthenticated(request, exc):
+    return api.create_response(request, {"detail": _("Log in first.")}, status=401)
+
+
+api.add_router("/v1/", accounts_router)
+api.add_router("/v1/", grids_router)

@@ -1,0 +1,80 @@
+import pytest
+from django.test import Client
+from django.utils import translation
+
+from gridgov.core.testing import make_district
+
+
+@pytest.fixture(autouse=True)
+def _chinese_by_default(settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    settings.GRIDGOV_LOCATOR_CHECK_SECONDS = 0
+    with translation.override("zh-hans"):
+        yield
+
+
+@pytest.fixture
+def district(db):
+    return make_district()
+
+
+@pytest.fixture
+def client_for():
+    """An HTTP client logged in as the given user."""
+
+    def make(user, language: str = "zh-hans"):
+        client = Client(HTTP_ACCEPT_LANGUAGE=language)
+        client.force_login(user)
+        return client
+
+    return make
+
+
+# --- browser tests ----------------------------------------------------------------------
+# Playwright drives Debian's Chromium (never a downloaded browser). Screenshots go to
+# test-artifacts/ (ignored by git).
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    import os
+
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is missing: ./dev.sh test installs it")
+        pytest.skip("no /usr/bin/chromium; run ./dev.sh test to install it")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the
+    # test body are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.on("console", lambda msg: print(f"[browser {msg.type}] {msg.text}"))
+    page.on("pageerror", lambda exc: print(f"[browser error] {exc}"))
+    page.on("response", lambda r: r.status >= 400 and print(f"[browser http {r.status}] {r.url}"))
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot(page):
+    def take(name: str):
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    return take

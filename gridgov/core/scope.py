@@ -1,0 +1,73 @@
+"""Data scope: the one mechanism that decides which grid-bound rows a user may see.
+
+A user's scope is the set of grid subtrees named by their assignments (a grid worker:
+their grid; a community leader: their community; a handler: their department's area),
+or everything for system administrators and auditors. Every query that returns
+grid-bound data goes through `QuerySet.visible_to(user)`; nothing filters by hand.
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models import Q
+
+
+@dataclass(frozen=True)
+class Scope:
+    everything: bool
+    roots: tuple[str, ...]  # codes of the visible subtrees, none inside another
+
+    @classmethod
+    def nothing(cls) -> "Scope":
+        return cls(False, ())
+
+    @classmethod
+    def of_codes(cls, codes) -> "Scope":
+        kept: list[str] = []
+        for code in sorted(set(codes)):
+            if not kept or not code.startswith(kept[-1]):
+                kept.append(code)
+        return cls(False, tuple(kept))
+
+    def covers(self, code: str) -> bool:
+        return self.everything or any(code.startswith(root) for root in self.roots)
+
+    def code_q(self, field: str = "code") -> Q:
+        if self.everything:
+            return Q()
+        if not self.roots:
+            return Q(pk__in=[])
+        query = Q()
+        for root in self.roots:
+            query |= Q(**{f"{field}__startswith": root})
+        return query
+
+
+def scope_of(user) -> Scope:
+    """The user's scope, computed once per user object (i.e. once per request)."""
+    cached = getattr(user, "_gridgov_scope", None)
+    if cached is None:
+        from gridgov.accounts.roles import compute_scope
+
+        cached = compute_scope(user)
+        if user is not None and getattr(user, "pk", None):
+            user._gridgov_scope = cached
+    return cached
+
+
+class ScopedQuerySet(models.QuerySet):
+    """Base queryset for every grid-bound model.
+
+    Subclasses name the path to the row's grid in `scope_grid_field` (e.g. "grid" or
+    "case__grid"); the Grid model itself sets it to None and is scoped by its code.
+    """
+
+    scope_grid_field: str | None = "grid"
+
+    def visible_to(self, user):
+        scope = scope_of(user)
+        if scope.everything:
+            return self
+        if self.scope_grid_field is None:
+            return self.filter(scope.code_q("code"))
+        return self.filter(scope.code_q(f"{self.scope_grid_field}__code"))

@@ -1,0 +1,111 @@
+"""The data scope, proven for every API endpoint that exists.
+
+ENDPOINTS lists every route of the API with how scope applies to it; a new endpoint
+that is not listed here fails `test_every_endpoint_is_classified`.
+"""
+
+import pytest
+
+from gridgov.accounts.models import Assignment, Role
+from gridgov.api import api
+from gridgov.core.scope import Scope, scope_of
+from gridgov.core.testing import STREET, admin_user, staff
+from gridgov.grids.models import Grid
+
+pytestmark = pytest.mark.django_db
+
+# method, path as registered, how scope applies
+ENDPOINTS = {
+    ("POST", "/api/v1/auth/token"): "public: exchanges a password for a token",
+    ("GET", "/api/v1/me"): "own account only",
+    ("GET", "/api/v1/departments"): "public bodies: not grid-bound",
+    ("POST", "/api/v1/staff/{user_id}/reveal-phone"): "scoped",
+    ("GET", "/api/v1/grids/tree"): "scoped",
+    ("GET", "/api/v1/grids/{code}"): "scoped",
+    ("GET", "/api/v1/grids/{code}/geojson"): "scoped",
+    ("POST", "/api/v1/grids/import"): "admin only",
+    ("GET", "/api/v1/locate"): "grid codes and names are public (notice boards)",
+    ("POST", "/api/v1/locate"): "grid codes and names are public (notice boards)",
+}
+
+
+def registered_routes():
+    schema = api.get_openapi_schema()
+    for path, operations in schema["paths"].items():
+        for method in operations:
+            yield method.upper(), path
+
+
+def test_every_endpoint_is_classified():
+    assert set(registered_routes()) == set(ENDPOINTS)
+
+
+@pytest.fixture
+def worker_a(district):
+    return staff(Role.GRID_WORKER, district.grids[0])
+
+
+def scoped_requests(district, other_staff):
+    """A request for grid-bound data of grid B, per scoped endpoint."""
+    b = district.grids[3]
+    return {
+        ("GET", "/api/v1/grids/{code}"): ("get", f"/api/v1/grids/{b.code}", None),
+        ("GET", "/api/v1/grids/{code}/geojson"): ("get", f"/api/v1/grids/{b.code}/geojson", None),
+        ("POST", "/api/v1/staff/{user_id}/reveal-phone"): (
+            "post", f"/api/v1/staff/{other_staff.pk}/reveal-phone", {"reason": "核实"}),
+    }
+
+
+def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_for):
+    other = staff(Role.GRID_LEADER, district.grids[3])
+    client = client_for(worker_a)
+    for (method, path), (verb, url, body) in scoped_requests(district, other).items():
+        kwargs = {"content_type": "application/json"} if body is not None else {}
+        response = getattr(client, verb)(url, body, **kwargs) if body else getattr(client, verb)(url)
+        assert response.status_code == 404, (method, path, response.content)
+    tree = client.get("/api/v1/grids/tree?depth=5").json()
+    codes = {tree[0]["code"]} | {c["code"] for c in tree[0]["children"]}
+    assert all(code.startswith(district.grids[0].code) for code in codes)
+
+
+def test_every_scoped_endpoint_is_exercised(district):
+    scoped = {key for key, how in ENDPOINTS.items() if how == "scoped"}
+    assert scoped - {("GET", "/api/v1/grids/tree")} == set(scoped_requests(district, admin_user()))
+
+
+def test_scope_from_assignments(district):
+    worker = staff(Role.GRID_WORKER, district.grids[0])
+    Assignment.objects.create(user=worker, role=Role.GRID_WORKER, grid=district.micro_grids[7])
+    Assignment.objects.create(user=worker, role=Role.GRID_WORKER, grid=district.micro_grids[0])
+    scope = scope_of(worker)
+    assert scope.roots == (district.grids[0].code, district.micro_grids[7].code)
+    visible = set(Grid.objects.visible_to(worker).values_list("code", flat=True))
+    assert visible == {district.grids[0].code, *[m.code for m in district.micro_grids[:2]],
+                       district.micro_grids[7].code}
+
+
+def test_inactive_assignments_and_residents_give_no_scope(district):
+    resident = staff(Role.RESIDENT, district.grids[0])
+    assert scope_of(resident) == Scope.nothing()
+    assert not Grid.objects.visible_to(resident).exists()
+    worker = staff(Role.GRID_WORKER, district.grids[0])
+    worker.assignments.update(is_active=False)
+    assert not Grid.objects.visible_to(worker).exists()
+
+
+def test_global_roles_and_handlers(district):
+    from gridgov.core.testing import DepartmentFactory
+
+    assert scope_of(staff(Role.AUDITOR)).everything
+    assert scope_of(admin_user()).everything
+    street_office = DepartmentFactory(area=district.communities[1])
+    handler = staff(Role.HANDLER, department=street_office)
+    assert scope_of(handler).roots == (district.communities[1].code,)
+    assert scope_of(staff(Role.HANDLER, department=DepartmentFactory())).everything
+
+
+def test_anonymous_sees_nothing(district):
+    from django.contrib.auth.models import AnonymousUser
+
+    assert not Grid.objects.visible_to(AnonymousUser()).exists()
+    assert STREET  # the district exists; anonymity alone hides it

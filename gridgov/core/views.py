@@ -1,0 +1,21 @@
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from gridgov.accounts.roles import roles_of
+from gridgov.core.scope import scope_of
+from gridgov.grids.models import Grid
+
+
+@login_required
+def home(request):
+    scope = scope_of(request.user)
+    if scope.everything:
+        roots = Grid.objects.filter(level=1)
+    else:
+        roots = Grid.objects.filter(code__in=scope.roots)
+    assignments = request.user.assignments.filter(is_active=True).select_related("grid", "department")
+    return render(request, "core/home.html", {
+        "roots": roots, "assignments": assignments, "roles": roles_of(request.user),
+        "everything": scope.everything,
+    })
+

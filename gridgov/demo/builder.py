@@ -1,0 +1,303 @@
+"""Build a demo district sized like the seed articles, on real codes and a real outline.
+
+Profiles:
+- fengqiao: 虎丘区 (320505), Suzhou — 7 / 119 / 178 / 383 grids (seed 000);
+- jinhua:   金东区 (330703), Jinhua — 8 / 168 / 300 / 7,349 grids (seed 004).
+Street and community codes and names are the official ones where they exist; grid
+polygons are a Voronoi partition of the real county outline (real-data.md: no open
+package has street or community polygons).
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.contrib.auth.hashers import make_password
+from django.db import transaction
+from faker import Faker
+
+from gridgov.accounts.models import Assignment, Department, Post, Role, User
+from gridgov.demo import divisions
+from gridgov.demo.partition import partition
+from gridgov.grids import geometry
+from gridgov.grids.importer import import_feature_collection
+from gridgov.grids.models import Grid
+
+DEMO_PASSWORD = "gridgov-demo-2026"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    district_code: str
+    district_name: str
+    counts: tuple[int, int, int, int]
+    first_streets: tuple[str, ...] = ()
+    households_per_grid: tuple[int, int] = (320, 480)
+
+
+PROFILES = {
+    "fengqiao": Profile("fengqiao", "320505", "虎丘区", (7, 119, 178, 383),
+                        first_streets=("320505003",)),
+    "jinhua": Profile("jinhua", "330703", "金东区", (8, 168, 300, 7349),
+                      households_per_grid=(250, 400)),
+}
+
+
+@dataclass
+class Node:
+    code: str
+    name: str
+    level: int
+    geom: object
+    households: int = 0
+    children: list = field(default_factory=list)
+
+
+def _allocate(total: int, weights: list[float]) -> list[int]:
+    """Split `total` into len(weights) parts of at least 1, proportional to weights."""
+    n = len(weights)
+    share = np.asarray(weights) / sum(weights) * (total - n)
+    parts = np.floor(share).astype(int) + 1
+    remainder = total - parts.sum()
+    for index in np.argsort(-(share - np.floor(share)))[:remainder]:
+        parts[index] += 1
+    return parts.tolist()
+
+
+def _pick_streets(profile: Profile) -> list[tuple[str, str]]:
+    real = divisions.streets(profile.district_code)
+    real = [s for s in real if s[0] in profile.first_streets] + [
+        s for s in real if s[0] not in profile.first_streets]
+    wanted = profile.counts[0]
+    names = real[:wanted]
+    for seq in range(len(names) + 1, wanted + 1):
+        names.append((f"{profile.district_code}{seq:03d}", f"第{seq}街道"))
+    return names
+
+
+def _community_names(street_code: str, count: int) -> list[tuple[str, str]]:
+    real = divisions.communities(street_code)[:count]
+    # Communities the registry does not know get codes after the last official one.
+    seq = max((int(code[-3:]) for code, _name in real), default=0)
+    while len(real) < count:
+        seq += 1
+        real.append((f"{street_code}{seq:03d}", f"新建第{seq}社区"))
+    return real
+
+
+def build_tree(profile: Profile, seed: int = 2026) -> list[Node]:
+    rng = np.random.default_rng(seed)
+    outline = divisions.county_outline(profile.district_code)
+    streets = _pick_streets(profile)
+    street_cells = partition(outline, len(streets), rng)
+    roots = [Node(code, name, 1, cell)
+             for (code, name), cell in zip(streets, street_cells, strict=True)]
+    lat0 = outline.centroid.y
+    _split(roots, profile.counts[1], rng, lat0, _community_children)
+    communities = [c for s in roots for c in s.children]
+    _split(communities, profile.counts[2], rng, lat0,
+           lambda parent, cells: [Node(f"{parent.code}{i:03d}", f"{parent.name}第{i}网格", 3, cell)
+                                  for i, cell in enumerate(cells, 1)])
+    grids = [g for c in communities for g in c.children]
+    _split(grids, profile.counts[3], rng, lat0,
+           lambda parent, cells: [Node(f"{parent.code}{i:03d}", f"{parent.name}{i}号微网格", 4, cell)
+                                  for i, cell in enumerate(cells, 1)])
+    low, high = profile.households_per_grid
+    for grid in grids:
+        grid.households = int(rng.integers(low, high + 1))
+        parts = _allocate(grid.households, [1.0] * len(grid.children))
+        for micro, households in zip(grid.children, parts, strict=True):
+            micro.households = households
+    for community in communities:
+        community.households = sum(g.households for g in community.children)
+    for street in roots:
+        street.households = sum(c.households for c in street.children)
+    return roots
+
+
+def _community_children(parent: Node, cells) -> list[Node]:
+    names = _community_names(parent.code, len(cells))
+    return [Node(code, name, 2, cell) for (code, name), cell in zip(names, cells, strict=True)]
+
+
+def _split(parents: list[Node], total: int, rng, lat0: float, make_children) -> None:
+    areas = [geometry.area_m2(p.geom, lat0) for p in parents]
+    for parent, count in zip(parents, _allocate(total, areas), strict=True):
+        parent.children = make_children(parent, partition(parent.geom, count, rng))
+
+
+def _walk(nodes):
+    for node in nodes:
+        yield node
+        yield from _walk(node.children)
+
+
+def feature_collection(roots: list[Node]) -> dict:
+    return {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": geometry.to_geojson(n.geom),
+         "properties": {"code": n.code, "name": n.name, "households_estimate": n.households}}
+        for n in _walk(roots)]}
+
+
+# --- people -------------------------------------------------------------------------------
+
+DEPARTMENTS_PER_STREET = [
+    ("环卫所", "Street sanitation office: cleaning, rubbish, public toilets"),
+    ("城管中队", "City management squad: street order, illegal building, advertising"),
+    ("派出所", "Police station: public security hazards"),
+    ("司法所", "Judicial office: disputes and mediation"),
+    ("市场监管所", "Market supervision: shops, food safety"),
+]
+DEPARTMENTS_DISTRICT = [
+    ("区住房和城乡建设局", "Housing and construction: building sites, roads"),
+    ("区人力资源和社会保障局", "Labour inspection: wage arrears, social security"),
+    ("区民政局", "Civil affairs: low-income support, elderly care"),
+    ("区水务局", "Water supply and drainage"),
+    ("供电公司", "Power supply"),
+    ("燃气公司", "Gas supply"),
+]
+
+
+@dataclass
+class DemoAccount:
+    username: str
+    role: str
+    where: str
+
+
+class PeopleBuilder:
+    """Creates staff for every grid with one password hash, in bulk."""
+
+    def __init__(self, profile: Profile, seed: int = 2026):
+        self.profile = profile
+        self.fake = Faker("zh_CN")
+        Faker.seed(seed)
+        self.password = make_password(DEMO_PASSWORD)
+        self.users: list[User] = []
+        self.assignments: list[tuple[int, str, str | None, int | None, str, bool]] = []
+        self.accounts: list[DemoAccount] = []
+
+    def _user(self, username: str, **extra) -> int:
+        self.users.append(User(username=username, name=self.fake.name(), password=self.password,
+                               phone=self.fake.phone_number(), **extra))
+        return len(self.users) - 1
+
+    def _assign(self, user: int, role: str, grid: str | None = None, department: int | None = None,
+                post: str = "", full_time: bool = True) -> None:
+        self.assignments.append((user, role, grid, department, post, full_time))
+
+    def build(self) -> list[DemoAccount]:
+        grids = {g.code: g for g in Grid.objects.all().only("id", "code", "name", "level")}
+        departments = self._departments(grids)
+        by_level = {n: sorted(c for c, g in grids.items() if g.level == n) for n in range(1, 5)}
+        self._staff(by_level, departments)
+        self._demo_accounts(by_level, departments, grids)
+        User.objects.bulk_create(self.users, batch_size=500)
+        ids = dict(User.objects.filter(username__in=[u.username for u in self.users])
+                   .values_list("username", "id"))
+        Assignment.objects.bulk_create([
+            Assignment(user_id=ids[self.users[u].username], role=role,
+                       grid_id=grids[grid].id if grid else None, department_id=department,
+                       post=post, is_full_time=full_time)
+            for u, role, grid, department, post, full_time in self.assignments
+        ], batch_size=1000)
+        return self.accounts
+
+    def _departments(self, grids) -> list[tuple[Department, str | None]]:
+        made = []
+        for name, duty in DEPARTMENTS_DISTRICT:
+            made.append((Department(name=name, duty=duty), None))
+        for code in sorted(c for c, g in grids.items() if g.level == 1):
+            for suffix, duty in DEPARTMENTS_PER_STREET:
+                made.append((Department(name=f"{grids[code].name}{suffix}", duty=duty,
+                                        area_id=grids[code].id), code))
+        Department.objects.bulk_create([d for d, _ in made])
+        return [(d, street) for d, street in made]
+
+    def _staff(self, by_level, departments) -> None:
+        seq = iter(range(1, 10**7))
+        for code in by_level[1]:
+            self._assign(self._user(f"s{next(seq):05d}"), Role.LEADER, code)
+            self._assign(self._user(f"s{next(seq):05d}"), Role.DISPATCHER, code)
+        for code in by_level[2]:
+            self._assign(self._user(f"s{next(seq):05d}"), Role.LEADER, code, post=Post.PARTY_SECRETARY)
+        for code in by_level[3]:
+            self._assign(self._user(f"s{next(seq):05d}"), Role.GRID_LEADER, code, post=Post.MANAGER)
+            self._assign(self._user(f"s{next(seq):05d}"), Role.GRID_WORKER, code, post=Post.ASSISTANT)
+            self._assign(self._user(f"s{next(seq):05d}"), Role.GRID_WORKER, code,
+                         post=Post.POLICE_OFFICER, full_time=False)
+        for code in by_level[4]:
+            self._assign(self._user(f"s{next(seq):05d}"), Role.BUILDING_HEAD, code, full_time=False)
+        for department, _street in departments:
+            self._assign(self._user(f"s{next(seq):05d}"), Role.HANDLER, department=department.id)
+
+    def _demo_accounts(self, by_level, departments, grids) -> None:
+        preferred = [c for c in self.profile.first_streets if c in grids]
+        street = (preferred or by_level[1])[0]
+        community = next(c for c in by_level[2] if c.startswith(street))
+        grid = next(c for c in by_level[3] if c.startswith(community))
+        micro = next(c for c in by_level[4] if c.startswith(grid))
+        handler_dept = next(d for d, s in departments if s == street)
+        plan = [
+            ("admin", Role.ADMIN, None, None, {"is_superuser": True, "is_staff": True}),
+            ("leader", Role.LEADER, street, None, {"is_staff": True}),
+            ("community", Role.LEADER, community, None, {"is_staff": True}),
+            ("dispatcher", Role.DISPATCHER, street, None, {"is_staff": True}),
+            ("handler", Role.HANDLER, None, handler_dept, {}),
+            ("gridleader", Role.GRID_LEADER, grid, None, {}),
+            ("worker", Role.GRID_WORKER, grid, None, {}),
+            ("buildinghead", Role.BUILDING_HEAD, micro, None, {}),
+            ("auditor", Role.AUDITOR, None, None, {"is_staff": True}),
+            ("resident", Role.RESIDENT, grid, None, {}),
+        ]
+        for username, role, code, department, flags in plan:
+            user = self._user(username, **flags)
+            post = Post.MANAGER if role == Role.GRID_LEADER else ""
+            self._assign(user, role, code, department.id if department else None, post=post)
+            where = grids[code].name if code else (department.name if department else "全区")
+            self.accounts.append(DemoAccount(username, role, where))
+
+
+def demo_exists() -> bool:
+    return Grid.objects.exists()
+
+
+@transaction.atomic
+def reset() -> None:
+    Assignment.objects.all().delete()
+    User.objects.all().delete()
+    Department.objects.all().delete()
+    for level in range(6, 0, -1):
+        Grid.objects.filter(level=level).delete()
+
+
+def build(profile: Profile, progress=None) -> tuple[object, list[DemoAccount]]:
+    """Lay out the grids, import them through the normal importer, then add people."""
+    roots = build_tree(profile)
+    collection = feature_collection(roots)
+    with transaction.atomic():
+        report = import_feature_collection(collection, progress=progress)
+        if not report.ok:
+            raise RuntimeError("\n".join(str(e) for e in report.errors[:20]))
+        accounts = PeopleBuilder(profile).build()
+    return report, accounts
+
+
+def demo_accounts() -> list[DemoAccount]:
+    names = ["admin", "leader", "community", "dispatcher", "handler", "gridleader", "worker",
+             "buildinghead", "auditor", "resident"]
+    found = {u.username: u for u in User.objects.filter(username__in=names)
+             .prefetch_related("assignments__grid", "assignments__department")}
+    accounts = []
+    for username in names:
+        user = found.get(username)
+        if user is None:
+            continue
+        assignment = user.assignments.all()[0] if user.assignments.all() else None
+        where = "全区"
+        if assignment and assignment.grid:
+            where = assignment.grid.name
+        elif assignment and assignment.department:
+            where = assignment.department.name
+        accounts.append(DemoAccount(username, assignment.role if assignment else "", where))
+    return accounts

@@ -1,0 +1,82 @@
+import pytest
+import shapely
+from django.core.management import call_command
+
+from gridgov.accounts.models import Assignment, Role, User
+from gridgov.demo import divisions
+from gridgov.grids import geometry
+from gridgov.grids.locator import get_index
+from gridgov.grids.models import Grid
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def fengqiao(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("demo", profile="fengqiao", verbosity=0)
+        yield
+        from gridgov.demo.builder import reset
+
+        reset()
+
+
+def test_fengqiao_has_the_articles_grid_counts_on_real_codes(fengqiao):
+    counts = [Grid.objects.filter(level=n).count() for n in (1, 2, 3, 4)]
+    assert counts == [7, 119, 178, 383]
+    fengqiao_street = Grid.objects.get(code="320505003")
+    assert fengqiao_street.name == "枫桥街道"
+    assert Grid.objects.get(code="320505003001").name == "白马涧社区"
+
+
+def test_grids_tile_the_real_district_outline_without_gaps_or_overlaps(fengqiao):
+    outline = divisions.county_outline("320505")
+    lat0 = outline.centroid.y
+    for level in (1, 2, 3, 4):
+        shapes = [shapely.geometry.shape(b) for b in
+                  Grid.objects.filter(level=level).values_list("boundary", flat=True)]
+        union = shapely.union_all(shapes)
+        total = sum(geometry.area_m2(s, lat0) for s in shapes)
+        covered = geometry.area_m2(union, lat0)
+        district = geometry.area_m2(outline, lat0)
+        assert abs(covered - district) / district < 1e-4, level   # no gaps
+        assert abs(total - covered) / covered < 1e-4, level        # no overlaps
+
+
+def test_every_grid_has_staff_and_the_demo_accounts_exist(fengqiao):
+    for level, role in ((1, Role.DISPATCHER), (2, Role.LEADER), (3, Role.GRID_LEADER),
+                        (4, Role.BUILDING_HEAD)):
+        staffed = Assignment.objects.filter(role=role, grid__level=level).values("grid").distinct()
+        assert staffed.count() == Grid.objects.filter(level=level).count(), level
+    names = set(User.objects.values_list("username", flat=True))
+    assert {"admin", "leader", "community", "dispatcher", "handler", "gridleader", "worker",
+            "buildinghead", "auditor", "resident"} <= names
+    worker = User.objects.get(username="worker")
+    assert worker.check_password("gridgov-demo-2026")
+    assert worker.assignments.get().grid.code.startswith("320505003")
+
+
+def test_households_add_up_and_sit_near_400_per_grid(fengqiao):
+    grids = Grid.objects.filter(level=3)
+    assert all(320 <= g.households_estimate <= 480 for g in grids)
+    street = Grid.objects.get(code="320505003")
+    assert street.households_estimate == sum(
+        g.households_estimate for g in grids.filter(code__startswith="320505003"))
+
+
+def test_every_point_in_the_district_finds_a_micro_grid(fengqiao):
+    import numpy as np
+
+    outline = divisions.county_outline("320505")
+    rng = np.random.default_rng(7)
+    minx, miny, maxx, maxy = outline.bounds
+    xs, ys = rng.uniform(minx, maxx, 3000), rng.uniform(miny, maxy, 3000)
+    inside = shapely.contains_xy(outline, xs, ys)
+    refs = get_index().locate_many(xs[inside], ys[inside])
+    assert all(r is not None and r.level == 4 for r in refs)
+
+
+def test_demo_is_idempotent(fengqiao, capsys):
+    call_command("demo", profile="fengqiao", verbosity=0)
+    assert Grid.objects.count() == 687
+    assert "gridgov-demo-2026" in capsys.readouterr().out

@@ -1,0 +1,85 @@
+// The grid map: polygons of the user's area coloured by level; click one for its people.
+(function () {
+  "use strict";
+  const COLOURS = { 1: "#1f4e79", 2: "#2e86c1", 3: "#1e8449", 4: "#b9770e", 5: "#7d3c98" };
+  const WEIGHTS = { 1: 3, 2: 2, 3: 1.5, 4: 1, 5: 1 };
+  const read = (id) => JSON.parse(document.getElementById(id).textContent);
+  const roots = read("grid-roots");
+  const tileUrl = read("tile-url");
+  const labels = read("map-labels");
+  const panel = document.getElementById("grid-panel");
+
+  const map = L.map("grid-map", { preferCanvas: true, zoomSnap: 0.25 });
+  if (tileUrl) {
+    L.tileLayer(tileUrl, { attribution: read("tile-attribution"), maxZoom: 19 }).addTo(map);
+  }
+  const layers = {};
+  const bounds = L.latLngBounds([]);
+
+  function style(feature) {
+    const level = feature.properties.level;
+    return {
+      color: COLOURS[level] || "#555", weight: WEIGHTS[level] || 1,
+      fillColor: COLOURS[level] || "#555", fillOpacity: level >= 3 ? 0.08 : 0.03,
+    };
+  }
+
+  function text(tag, value, cls) {
+    const el = document.createElement(tag);
+    el.textContent = value;
+    if (cls) el.className = cls;
+    return el;
+  }
+
+  async function showGrid(code) {
+    const response = await fetch(`/api/v1/grids/${code}`, { credentials: "same-origin" });
+    const grid = await response.json();
+    panel.replaceChildren();
+    if (!response.ok) { panel.append(text("p", grid.detail, "error")); return; }
+    panel.append(text("h2", grid.name));
+    panel.append(text("p", grid.code, "code"));
+    const path = grid.ancestors.map((a) => a.name).join(" › ");
+    if (path) panel.append(text("p", path, "hint"));
+    const facts = document.createElement("dl");
+    for (const [k, v] of [[labels.level, grid.level], [labels.households, grid.households_estimate],
+                          [labels.area, `${(grid.area_m2 / 1e6).toFixed(2)} km²`],
+                          [labels.children, grid.children.length]]) {
+      facts.append(text("dt", k), text("dd", String(v)));
+    }
+    panel.append(facts, text("h3", labels.staff));
+    const list = document.createElement("ul");
+    list.className = "staff";
+    for (const s of grid.staff) {
+      const li = text("li", `${s.name} · ${s.role_label}${s.post ? " · " + s.post_label : ""} `);
+      li.append(text("span", s.phone, "phone"));
+      list.append(li);
+    }
+    if (!grid.staff.length) list.append(text("li", labels.none));
+    panel.append(list);
+    Object.values(layers).forEach((layer) => layer.setStyle(style(layer.feature)));
+    if (layers[code]) layers[code].setStyle({ weight: 4, color: "#c0392b" });
+  }
+
+  async function load(root) {
+    const depth = Math.max(0, 4 - root.level);
+    const response = await fetch(`/api/v1/grids/${root.code}/geojson?depth=${depth}`,
+                                 { credentials: "same-origin" });
+    if (!response.ok) return;
+    const collection = await response.json();
+    collection.features.sort((a, b) => a.properties.level - b.properties.level);
+    L.geoJSON(collection, {
+      style,
+      onEachFeature(feature, layer) {
+        layers[feature.properties.code] = layer;
+        layer.bindTooltip(`${feature.properties.name}`, { sticky: true });
+        layer.on("click", (event) => { L.DomEvent.stopPropagation(event); showGrid(feature.properties.code); });
+      },
+    }).addTo(map).eachLayer((layer) => bounds.extend(layer.getBounds()));
+  }
+
+  Promise.all(roots.map(load)).then(() => {
+    if (bounds.isValid()) map.fitBounds(bounds);
+    else map.setView([31.3, 120.5], 11);
+    document.getElementById("grid-map").dataset.loaded = String(Object.keys(layers).length);
+  });
+})();

@@ -1,0 +1,73 @@
+import pytest
+
+from gridgov.accounts.models import Role
+from gridgov.core.testing import PASSWORD, admin_user, staff
+
+pytestmark = pytest.mark.django_db
+
+
+def test_login_page_is_chinese_by_default(client):
+    response = client.get("/login/")
+    assert "登录" in response.content.decode()
+
+
+def test_english_on_request(client):
+    client.post("/i18n/setlang/", {"language": "en"})
+    assert "Log in" in client.get("/login/").content.decode()
+
+
+def test_home_shows_my_role_and_area(district, client):
+    worker = staff(Role.GRID_WORKER, district.grids[0])
+    client.post("/login/", {"username": worker.username, "password": PASSWORD})
+    page = client.get("/").content.decode()
+    assert "网格员" in page and district.grids[0].code in page
+    assert district.grids[1].code not in page
+
+
+def test_map_page_embeds_only_my_roots_and_no_base_tiles_by_default(district, client_for):
+    leader = staff(Role.LEADER, district.communities[1])
+    page = client_for(leader).get("/grids/map/").content.decode()
+    assert district.communities[1].code in page
+    assert district.communities[0].code not in page
+    assert "vendor/leaflet/leaflet.js" in page
+    assert '<script id="tile-url" type="application/json">""</script>' in page
+
+
+def test_pages_need_login(client):
+    assert client.get("/grids/map/").status_code == 302
+
+
+def test_admin_grid_list_is_scoped(district, client_for):
+    leader = staff(Role.LEADER, district.communities[1], is_staff=True)
+    page = client_for(leader).get("/admin/grids/grid/?level=3").content.decode()
+    assert district.grids[2].code in page
+    assert district.grids[0].code not in page
+    assert client_for(leader).get(f"/admin/grids/grid/{district.grids[0].pk}/change/").status_code == 302
+
+
+def test_admin_imports_a_geojson_file_and_reports_problems(db, client_for):
+    import json
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from gridgov.core.testing import district_features, square
+    from gridgov.grids.models import Grid
+
+    features = district_features()
+    features[2]["geometry"] = square(121.0, 31.0, 0.01)
+    upload = SimpleUploadedFile("grids.geojson", json.dumps(
+        {"type": "FeatureCollection", "features": features}).encode())
+    client = client_for(admin_user())
+    page = client.post("/admin/grids/grid/import/", {"file": upload}).content.decode()
+    assert "未导入任何数据" in page and "第 3 个要素" in page
+    assert not Grid.objects.exists()
+    upload = SimpleUploadedFile("grids.geojson", json.dumps(
+        {"type": "FeatureCollection", "features": district_features()}).encode())
+    response = client.post("/admin/grids/grid/import/", {"file": upload})
+    assert response.status_code == 302 and Grid.objects.count() == 15
+
+
+def test_admin_user_list_masks_phones(district, client_for):
+    staff(Role.GRID_WORKER, district.grids[0], phone="13912345678")
+    page = client_for(admin_user()).get("/admin/accounts/user/").content.decode()
+    assert "139****5678" in page and "13912345678" not in page

@@ -1,0 +1,52 @@
+"""Display masking for personal data (GB/T 35273-2020 §7.2: restrict what screens show)."""
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+_PHONE_PREFIX = re.compile(r"^(\+?0{0,2}86)")
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def normalize_phone(value: str) -> str:
+    """Strip spaces, dashes and a +86/0086 prefix from a mainland mobile number."""
+    digits = re.sub(r"[\s\-()]", "", value or "")
+    if len(digits) > 11:
+        digits = _PHONE_PREFIX.sub("", digits)
+    return digits
+
+
+def validate_phone(value: str) -> None:
+    if not PHONE_RE.match(normalize_phone(value)):
+        raise ValidationError(
+            _("Enter an 11-digit mainland mobile number starting with 1, e.g. 13812345678."),
+            code="invalid_phone",
+        )
+
+
+def mask_phone(value: str | None) -> str:
+    if not value:
+        return ""
+    phone = normalize_phone(value)
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def mask_id_number(value: str | None) -> str:
+    if not value:
+        return ""
+    if len(value) < 10:
+        return "*" * len(value)
+    return f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}"
+
+
+def mask_name(value: str | None) -> str:
+    if not value:
+        return ""
+    if len(value) == 1:
+        return value
+    if len(value) == 2:
+        return value[0] + "*"
+    return value[0] + "*" * (len(value) - 2) + value[-1]

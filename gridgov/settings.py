@@ -1,0 +1,191 @@
+"""Settings, read from the environment in one place.
+
+Environment variables:
+  DATABASE_URL        default sqlite:///<var>/gridgov.sqlite3 (WAL mode)
+  REDIS_URL           when set, huey and the cache use Redis
+  GRIDGOV_SECRET_KEY  Django secret key (generated into var/ when absent)
+  GRIDGOV_DATA_KEY    key for personal data encryption (generated into var/ when absent)
+  GRIDGOV_DEBUG       "1" for debug pages
+  GRIDGOV_VAR_DIR     where the SQLite files, keys and uploads live (default ./var)
+  GRIDGOV_ALLOWED_HOSTS  comma-separated
+  GRIDGOV_TILE_URL    base map tile URL template for Leaflet (empty: no base map)
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent
+VAR_DIR = Path(os.environ.get("GRIDGOV_VAR_DIR", PROJECT_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+NODE_MODULES = Path(os.environ.get("GRIDGOV_NODE_MODULES", PROJECT_DIR / "node_modules"))
+
+
+def _persistent_secret(env_name: str, filename: str) -> str:
+    """Return the secret from the environment, or one generated once and kept in var/.
+
+    Production sets the variable; a fresh demo machine gets a stable random value
+    instead of a well-known default committed to the repository.
+    """
+    value = os.environ.get(env_name)
+    if value:
+        return value
+    path = VAR_DIR / filename
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = _persistent_secret("GRIDGOV_SECRET_KEY", "secret_key")
+DATA_KEY = _persistent_secret("GRIDGOV_DATA_KEY", "data_key")
+DEBUG = os.environ.get("GRIDGOV_DEBUG", "") == "1"
+ALLOWED_HOSTS = os.environ.get("GRIDGOV_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+INSTALLED_APPS = [
+    "simpleui",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "huey.contrib.djhuey",
+    "gridgov.core",
+    "gridgov.privacy",
+    "gridgov.accounts",
+    "gridgov.grids",
+    "gridgov.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gridgov.urls"
+WSGI_APPLICATION = "gridgov.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.config(
+        default=f"sqlite:///{VAR_DIR / 'gridgov.sqlite3'}", conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # WAL lets readers work while one writer commits; IMMEDIATE takes the write
+        # lock at BEGIN so concurrent writers queue instead of failing mid-transaction.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    HUEY = {"huey_class": "huey.RedisHuey", "name": "gridgov", "url": REDIS_URL}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    HUEY = {"huey_class": "huey.SqliteHuey", "name": "gridgov",
+            "filename": str(VAR_DIR / "huey.sqlite3")}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_AGE = 30 * 60  # 等保 2.0 practice: idle sessions end after 30 minutes
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+# Third-party front-end code is installed by npm into node_modules and served from there.
+STATICFILES_DIRS = [
+    ("vendor/leaflet", NODE_MODULES / "leaflet" / "dist"),
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/alpinejs", NODE_MODULES / "alpinejs" / "dist"),
+    ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
+]
+STATICFILES_DIRS = [(prefix, path) for prefix, path in STATICFILES_DIRS if path.exists()]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "/media/"
+
+# django-simpleui: everything served locally (the machine may have no internet) and
+# no usage reporting to the theme's author.
+SIMPLEUI_STATIC_OFFLINE = True
+SIMPLEUI_ANALYSIS = False
+SIMPLEUI_HOME_INFO = False
+SIMPLEUI_LOGO = ""
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "gridgov.privacy.logging.RedactPersonalData"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": os.environ.get("GRIDGOV_LOG_LEVEL", "INFO")},
+}
+
+# --- gridgov ---------------------------------------------------------------------------
+# The grid levels of this installation: (code segment length, Chinese name, English name).
+# Level 1's code is the 6-digit GB/T 2260 district code plus its 3-digit street segment.
+GRIDGOV_GRID_LEVELS = [
+    {"digits": 9, "name": "street"},
+    {"digits": 3, "name": "community"},
+    {"digits": 3, "name": "grid"},
+    {"digits": 3, "name": "micro_grid"},
+]
+# Containment and overlap tolerances, in square metres.
+GRIDGOV_GEOMETRY_TOLERANCE_M2 = float(os.environ.get("GRIDGOV_GEOMETRY_TOLERANCE_M2", "50"))
+# How often a process checks whether another process changed the grids (seconds).
+GRIDGOV_LOCATOR_CHECK_SECONDS = float(os.environ.get("GRIDGOV_LOCATOR_CHECK_SECONDS", "2"))
+GRIDGOV_TILE_URL = os.environ.get("GRIDGOV_TILE_URL", "")
+GRIDGOV_TILE_ATTRIBUTION = os.environ.get("GRIDGOV_TILE_ATTRIBUTION", "")

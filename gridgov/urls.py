@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from gridgov.api import api
+from gridgov.core import views as core_views
+from gridgov.grids import views as grid_views
+
+admin.site.site_header = "gridgov 网格化社会治理"
+admin.site.site_title = "gridgov"
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("grids/map/", grid_views.grid_map, name="grid-map"),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+]
