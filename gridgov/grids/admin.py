@@ -2,7 +2,7 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -14,7 +14,7 @@ from gridgov.accounts.roles import Perm, has_perm
 from gridgov.core.admin import ScopedAdminMixin
 from gridgov.grids import importer
 from gridgov.grids.models import Grid
-from gridgov.grids.services import GridSpec, save_grid
+from gridgov.grids.services import GridSpec, check_grid, save_grid
 
 
 class AssignmentInline(admin.TabularInline):
@@ -25,10 +25,33 @@ class AssignmentInline(admin.TabularInline):
 
 
 class GridForm(forms.ModelForm):
+    """The grid service's checks run in clean(), so a refusal is shown on the form."""
+
     class Meta:
         model = Grid
         fields = ("code", "name", "kind", "special_type", "households_estimate",
                   "management_grade", "boundary", "metadata")
+
+    def spec(self) -> GridSpec:
+        data = self.cleaned_data
+        return GridSpec(
+            code=self.instance.code if self.instance.pk else data.get("code", ""),
+            name=data.get("name", ""), boundary=data.get("boundary"), kind=data.get("kind", ""),
+            special_type=data.get("special_type") or "",
+            households_estimate=data.get("households_estimate") or 0,
+            management_grade=data.get("management_grade") or "", metadata=data.get("metadata") or {})
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                check_grid(self.spec())
+            except ValidationError as exc:
+                for field_name, messages in exc.message_dict.items():
+                    target = field_name if field_name in self.fields else None
+                    for message in messages:
+                        self.add_error(target, message)
+        return cleaned
 
 
 class ImportForm(forms.Form):
@@ -61,13 +84,13 @@ class GridAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_module_permission(self, request):
         return request.user.is_active and request.user.is_staff
 
+    def get_readonly_fields(self, request, obj=None):
+        # A code is the grid's path in the tree: recoding is a re-import, not an edit.
+        return ("code", "level", "parent") if obj else ()
+
     def save_model(self, request, obj, form, change):
         """Saves go through the grid service, which checks codes and geometry."""
-        data = form.cleaned_data
-        saved = save_grid(GridSpec(
-            code=data["code"], name=data["name"], boundary=data["boundary"], kind=data["kind"],
-            special_type=data["special_type"], households_estimate=data["households_estimate"],
-            management_grade=data["management_grade"], metadata=data["metadata"] or {}))
+        saved = save_grid(form.spec())
         obj.pk = saved.pk
 
     def get_urls(self):

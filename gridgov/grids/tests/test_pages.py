@@ -71,3 +71,26 @@ def test_admin_user_list_masks_phones(district, client_for):
     staff(Role.GRID_WORKER, district.grids[0], phone="13912345678")
     page = client_for(admin_user()).get("/admin/accounts/user/").content.decode()
     assert "139****5678" in page and "13912345678" not in page
+
+
+def test_admin_grid_form_shows_the_services_refusal_on_the_field(district, client_for):
+    import json
+
+    from gridgov.core.testing import square
+    from gridgov.grids.models import Grid
+
+    client = client_for(admin_user())
+    form = {"code": f"{district.communities[0].code}003", "name": "重叠网格", "kind": "basic",
+            "special_type": "", "households_estimate": 300, "management_grade": "B",
+            "boundary": json.dumps(square(120.505, 31.305, 0.01)), "metadata": "{}",
+            "assignments-TOTAL_FORMS": 0, "assignments-INITIAL_FORMS": 0}
+    response = client.post("/admin/grids/grid/add/", form)
+    assert response.status_code == 200
+    assert "重叠" in response.content.decode()
+    assert not Grid.objects.filter(code=form["code"]).exists()
+    # The street is tiled; what may be added is a special-purpose grid, e.g. a dormitory.
+    form.update(code=f"{district.communities[0].code}901", name="木桥公寓", kind="special",
+                special_type="dormitory", boundary=json.dumps(square(120.50, 31.30, 0.001)))
+    response = client.post("/admin/grids/grid/add/", form)
+    assert response.status_code == 302
+    assert Grid.objects.get(code=form["code"]).parent == district.communities[0]
