@@ -16,9 +16,8 @@ from django.db import transaction
 from faker import Faker
 
 from gridgov.accounts.models import Assignment, Department, Post, Role, User
-from gridgov.demo import divisions
 from gridgov.demo.partition import partition
-from gridgov.grids import geometry
+from gridgov.grids import divisions, geometry
 from gridgov.grids.importer import import_feature_collection
 from gridgov.grids.models import Grid
 
@@ -65,7 +64,10 @@ def _allocate(total: int, weights: list[float]) -> list[int]:
 
 
 def _pick_streets(profile: Profile) -> list[tuple[str, str]]:
-    real = divisions.streets(profile.district_code)
+    # Streets and townships only: statistical units such as bonded zones or business
+    # incubators have street-level codes but no residents' grids.
+    real = [s for s in divisions.streets(profile.district_code)
+            if any(word in s[1] for word in ("街道", "镇", "乡"))]
     real = [s for s in real if s[0] in profile.first_streets] + [
         s for s in real if s[0] not in profile.first_streets]
     wanted = profile.counts[0]

@@ -8,7 +8,7 @@ from ninja import Field, Query, Router, Schema
 from gridgov.accounts.roles import Perm, has_perm
 from gridgov.accounts.services import staff_of_grid
 from gridgov.core.scope import scope_of
-from gridgov.grids import importer
+from gridgov.grids import divisions, importer
 from gridgov.grids.locator import CRS, OUTSIDE_MESSAGE, get_index, to_wgs84
 from gridgov.grids.models import Grid
 
@@ -145,9 +145,15 @@ def grid_geojson(request, code: str, depth: int = Query(1, ge=0, le=5)):
     return importer.export_feature_collection(grids)
 
 
+class County(Schema):
+    code: str
+    name: str
+
+
 class LocateOut(Schema):
     inside: bool
     message: str = ""
+    county: County | None = Field(None, description="for points outside every grid")
     lat: float
     lon: float
     grid: GridBrief | None = None
@@ -158,7 +164,13 @@ class LocateOut(Schema):
 def _located(lat: float, lon: float, ref) -> dict:
     index = get_index()
     if ref is None:
-        return {"inside": False, "message": str(OUTSIDE_MESSAGE), "lat": lat, "lon": lon}
+        county = divisions.county_at(lon, lat)
+        message = str(OUTSIDE_MESSAGE)
+        if county:
+            message = _("%(message)s It lies in %(county)s.") % {"message": message,
+                                                               "county": county[1]}
+        return {"inside": False, "message": message, "lat": lat, "lon": lon,
+                "county": {"code": county[0], "name": county[1]} if county else None}
     brief = lambda r: {"code": r.code, "name": r.name, "level": r.level}  # noqa: E731
     return {"inside": True, "lat": lat, "lon": lon, "grid": brief(ref),
             "ancestors": [brief(a) for a in index.ancestors(ref)],

@@ -3,8 +3,7 @@ import shapely
 from django.core.management import call_command
 
 from gridgov.accounts.models import Assignment, Role, User
-from gridgov.demo import divisions
-from gridgov.grids import geometry
+from gridgov.grids import divisions, geometry
 from gridgov.grids.locator import get_index
 from gridgov.grids.models import Grid
 
@@ -80,3 +79,29 @@ def test_demo_is_idempotent(fengqiao, capsys):
     call_command("demo", profile="fengqiao", verbosity=0)
     assert Grid.objects.count() == 687
     assert "gridgov-demo-2026" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("username,roots", [
+    ("admin", ["320505001", "320505002", "320505003", "320505004", "320505101", "320505400",
+               "320505407"]),
+    ("auditor", ["320505001", "320505002", "320505003", "320505004", "320505101", "320505400",
+                 "320505407"]),
+    ("leader", ["320505003"]),
+    ("dispatcher", ["320505003"]),
+    ("handler", ["320505003"]),
+    ("community", ["320505003001"]),
+    ("gridleader", ["320505003001001"]),
+    ("worker", ["320505003001001"]),
+    ("buildinghead", ["320505003001001001"]),
+    ("resident", []),
+])
+def test_each_demo_account_logs_in_and_sees_only_its_part(fengqiao, client, username, roots):
+    from gridgov.demo.builder import DEMO_PASSWORD
+
+    response = client.post("/login/", {"username": username, "password": DEMO_PASSWORD})
+    assert response.status_code == 302
+    tree = client.get("/api/v1/grids/tree?depth=0").json()
+    assert [n["code"] for n in tree] == roots
+    if roots and username not in ("admin", "auditor"):
+        outside = Grid.objects.exclude(code__startswith=roots[0]).filter(level=4).first()
+        assert client.get(f"/api/v1/grids/{outside.code}").status_code == 404

@@ -67,7 +67,8 @@ def test_locate_converts_gcj02_from_amap_or_wechat(district, client_for):
 def test_locate_outside_the_district_is_a_clear_answer(district, client_for):
     body = client_for(admin_user()).get("/api/v1/locate?lat=39.9&lon=116.4").json()
     assert body["inside"] is False and body["grid"] is None
-    assert "辖区之外" in body["message"]
+    assert "辖区之外" in body["message"] and "东城区" in body["message"]
+    assert body["county"] == {"code": "110101", "name": "东城区"}
 
 
 def test_locate_batch(district, client_for):
