@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "gridgov.privacy",
     "gridgov.accounts",
     "gridgov.grids",
+    "gridgov.worktime",
+    "gridgov.cases",
     "gridgov.demo",
 ]
 
