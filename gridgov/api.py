@@ -2,7 +2,7 @@
 
 Clients authenticate with the session cookie (pages) or a bearer token (apps).
 Errors have one shape everywhere: 400 {"detail": message, "errors": {field: [messages]}}
-in the user's language, 401/403/404/409 {"detail": message}.
+in the user's language, 401/403/404/409 (an action the case's state does not allow) {"detail": message}.
 """
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +14,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from gridgov.accounts.api import router as accounts_router
 from gridgov.accounts.auth import BearerTokenAuth, SessionAuth
+from gridgov.cases.api import router as cases_router
+from gridgov.cases.workflow import IllegalTransition
 from gridgov.grids.api import router as grids_router
 
 api = NinjaAPI(
@@ -40,11 +42,14 @@ def domain_validation_error(request, exc: ValidationError):
     return api.create_response(request, {"detail": first, "errors": errors}, status=400)
 
 
+SOURCES = ("body", "query", "path", "form", "file", "payload")  # not field names
+
+
 @api.exception_handler(NinjaValidationError)
 def schema_validation_error(request, exc: NinjaValidationError):
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
-        loc = [str(part) for part in error.get("loc", []) if part not in ("body", "query", "path", "payload")]
+        loc = [str(part) for part in error.get("loc", []) if part not in SOURCES]
         field = ".".join(loc) or "__all__"
         errors.setdefault(field, []).append(_schema_message(error))
     field, messages = next(iter(errors.items()))
@@ -69,6 +74,11 @@ def permission_denied(request, exc):
         request, {"detail": str(exc) or _("You do not have permission to do this.")}, status=403)
 
 
+@api.exception_handler(IllegalTransition)
+def illegal_transition(request, exc):
+    return api.create_response(request, {"detail": str(exc)}, status=409)
+
+
 @api.exception_handler(Http404)
 def not_found(request, exc):
     return api.create_response(request, {"detail": str(exc) or _("Not found.")}, status=404)
@@ -81,3 +91,4 @@ def unauthenticated(request, exc):
 
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", grids_router)
+api.add_router("/v1/", cases_router)

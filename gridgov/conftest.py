@@ -9,6 +9,7 @@ from gridgov.core.testing import make_district
 def _chinese_by_default(settings):
     settings.LANGUAGE_CODE = "zh-hans"
     settings.GRIDGOV_LOCATOR_CHECK_SECONDS = 0
+    settings.GRIDGOV_CALENDAR_CHECK_SECONDS = 0
     with translation.override("zh-hans"):
         yield
 

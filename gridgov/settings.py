@@ -191,3 +191,12 @@ GRIDGOV_GEOMETRY_TOLERANCE_M2 = float(os.environ.get("GRIDGOV_GEOMETRY_TOLERANCE
 GRIDGOV_LOCATOR_CHECK_SECONDS = float(os.environ.get("GRIDGOV_LOCATOR_CHECK_SECONDS", "2"))
 GRIDGOV_TILE_URL = os.environ.get("GRIDGOV_TILE_URL", "")
 GRIDGOV_TILE_ATTRIBUTION = os.environ.get("GRIDGOV_TILE_ATTRIBUTION", "")
+# Possible duplicates: open cases of a related category this near and this recent.
+GRIDGOV_DUPLICATE_RADIUS_M = float(os.environ.get("GRIDGOV_DUPLICATE_RADIUS_M", "50"))
+GRIDGOV_DUPLICATE_HOURS = float(os.environ.get("GRIDGOV_DUPLICATE_HOURS", "72"))
+# Lights: yellow once this share of a stage's time limit has passed; cases overdue by this
+# share of their limit again are escalated to the next command centre.
+GRIDGOV_YELLOW_SHARE = float(os.environ.get("GRIDGOV_YELLOW_SHARE", "0.8"))
+GRIDGOV_ESCALATE_OVERDUE_SHARE = float(os.environ.get("GRIDGOV_ESCALATE_OVERDUE_SHARE", "0.5"))
+# How often a process checks whether another process changed the working calendar (seconds).
+GRIDGOV_CALENDAR_CHECK_SECONDS = float(os.environ.get("GRIDGOV_CALENDAR_CHECK_SECONDS", "2"))

@@ -20,10 +20,11 @@ class Perm:
     MANAGE_STAFF = "manage_staff"
     REVEAL_STAFF_PHONE = "reveal_staff_phone"
     VIEW_AUDIT_LOG = "view_audit_log"
+    MANAGE_CALENDAR = "manage_calendar"
 
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.ADMIN: {Perm.MANAGE_GRIDS, Perm.MANAGE_STAFF, Perm.REVEAL_STAFF_PHONE},
+    Role.ADMIN: {Perm.MANAGE_GRIDS, Perm.MANAGE_STAFF, Perm.REVEAL_STAFF_PHONE, Perm.MANAGE_CALENDAR},
     Role.AUDITOR: {Perm.VIEW_AUDIT_LOG},
     Role.LEADER: {Perm.REVEAL_STAFF_PHONE},
     Role.DISPATCHER: {Perm.REVEAL_STAFF_PHONE},
@@ -63,6 +64,8 @@ def compute_scope(user) -> Scope:
     for assignment in active_assignments(user):
         if assignment.role in GLOBAL_ROLES:
             return Scope(True, ())
+        if assignment.role == Role.DISPATCHER and not assignment.grid_id:
+            return Scope(True, ())  # the district command centre
         if assignment.role in GRID_ROLES and assignment.grid_id:
             codes.append(assignment.grid.code)
         elif assignment.role == Role.HANDLER and assignment.department_id:
@@ -91,7 +94,8 @@ def has_perm(user, perm: str, grid=None) -> bool:
 
 def validate_assignment(assignment) -> None:
     role = assignment.role
-    if role in GRID_ROLES and not assignment.grid_id:
+    # A dispatcher without a grid works at the district command centre.
+    if role in GRID_ROLES - {Role.DISPATCHER} and not assignment.grid_id:
         raise ValidationError({"grid": _("This role is held on a grid: choose the grid.")})
     if role == Role.HANDLER and not assignment.department_id:
         raise ValidationError({"department": _("A department handler needs a department.")})
@@ -102,3 +106,32 @@ def validate_assignment(assignment) -> None:
 
         if assignment.grid.level < max_level() - 1:
             raise ValidationError({"grid": _("A building head serves a micro-grid or a grid.")})
+
+
+def case_scope(user) -> tuple[Scope, set[int]]:
+    """What cases a user sees beyond their own reports.
+
+    Grid roles see the cases of their grids; a handler sees only the cases dispatched to
+    their department (not everything in the department's area: a sanitation office has
+    no business reading dispute or security reports).
+    """
+    if not user or not user.is_authenticated:
+        return Scope.nothing(), set()
+    if user.is_superuser:
+        return Scope(True, ()), set()
+    codes, departments = [], set()
+    for assignment in active_assignments(user):
+        if assignment.role in GLOBAL_ROLES:
+            return Scope(True, ()), set()
+        if assignment.role == Role.DISPATCHER and not assignment.grid_id:
+            return Scope(True, ()), set()
+        if assignment.role in GRID_ROLES and assignment.grid_id:
+            codes.append(assignment.grid.code)
+        elif assignment.role == Role.HANDLER and assignment.department_id:
+            departments.add(assignment.department_id)
+    return Scope.of_codes(codes), departments
+
+
+def holds(user, role: str) -> list:
+    """The user's active assignments with this role."""
+    return [a for a in active_assignments(user) if a.role == role]

@@ -1,0 +1,95 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from gridgov.cases.models import Attachment, Case, CaseLog, Category, CategoryRoute, Notification
+from gridgov.core.admin import ScopedAdminMixin
+
+
+class RouteInline(admin.TabularInline):
+    model = CategoryRoute
+    autocomplete_fields = ("area", "department")
+    extra = 0
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "kind", "standard_ref", "urgency", "handle_limit", "handle_unit",
+                    "is_local_extension", "is_active")
+    list_filter = ("standard_ref", "kind", "urgency", "is_local_extension", "is_active", "level")
+    search_fields = ("code", "name")
+    autocomplete_fields = ("parent",)
+    inlines = [RouteInline]
+    fieldsets = (
+        (None, {"fields": ("standard_ref", "kind", "code", "name", "parent", "level",
+                           "is_local_extension", "is_active", "urgency")}),
+        (_("Conditions"), {"fields": ("register_condition", "closing_condition")}),
+        (_("Time limits"), {"fields": (("register_limit", "register_unit"),
+                                       ("dispatch_limit", "dispatch_unit"),
+                                       ("handle_limit", "handle_unit"),
+                                       ("verify_limit", "verify_unit"))}),
+    )
+
+
+@admin.register(CategoryRoute)
+class CategoryRouteAdmin(admin.ModelAdmin):
+    list_display = ("category", "area", "department")
+    autocomplete_fields = ("category", "area", "department")
+    search_fields = ("category__name", "category__code", "department__name")
+
+
+class LogInline(admin.TabularInline):
+    model = CaseLog
+    fields = ("at", "actor", "action", "from_state", "to_state", "note")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    fields = ("stage", "kind", "file", "size", "uploaded_by", "uploaded_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Case)
+class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Read-only here: every change of state goes through the workflow (pages and API)."""
+
+    list_display = ("number", "category", "grid", "state", "light", "department", "channel",
+                    "reported_at")
+    list_filter = ("state", "light", "channel", "urgency", "category__standard_ref", "department")
+    search_fields = ("description", "grid__code", "grid__name", "category__name")
+    date_hierarchy = "reported_at"
+    list_select_related = ("category", "grid", "department")
+    inlines = [LogInline, AttachmentInline]
+    exclude = ("caller_name", "caller_phone", "caller_phone_hash", "client_key")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("user", "kind", "text", "created_at", "read_at")
+    list_filter = ("kind",)
+    search_fields = ("user__username", "text")

@@ -1,0 +1,340 @@
+"""Cases (事件/工单): categories, the case itself, its log, attachments and routing."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from gridgov.core.scope import ScopedQuerySet
+from gridgov.privacy.fields import EncryptedCharField, LookupHashField
+from gridgov.privacy.masking import mask_name, mask_phone, normalize_phone
+from gridgov.worktime.models import TimeUnit
+
+
+class Urgency(models.TextChoices):
+    NORMAL = "normal", _("Normal")
+    URGENT = "urgent", _("Urgent")
+
+
+class Category(models.Model):
+    """A node of the case taxonomy: class → subclass (→ detail), versioned by standard."""
+
+    class Kind(models.TextChoices):
+        COMPONENT = "component", _("Component (部件)")
+        MATTER = "matter", _("Matter (事项)")
+        REQUEST = "request", _("Resident request (诉求)")
+
+    standard_ref = models.CharField(_("standard"), max_length=40)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    code = models.CharField(_("code"), max_length=12)
+    name = models.CharField(_("name"), max_length=60)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="children", verbose_name=_("parent"))
+    level = models.PositiveSmallIntegerField(_("level"), default=1)
+    is_local_extension = models.BooleanField(_("local extension"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices,
+                               default=Urgency.NORMAL)
+    register_condition = models.TextField(_("registration condition"), blank=True)
+    closing_condition = models.TextField(_("closing condition"), blank=True)
+    register_limit = models.FloatField(_("time to register"), default=1)
+    register_unit = models.CharField(_("unit"), max_length=16, choices=TimeUnit.choices,
+                                     default=TimeUnit.WORKING_HOURS)
+    dispatch_limit = models.FloatField(_("time to dispatch"), default=1)
+    dispatch_unit = models.CharField(_("unit"), max_length=16, choices=TimeUnit.choices,
+                                     default=TimeUnit.WORKING_HOURS)
+    handle_limit = models.FloatField(_("time to handle"), default=3)
+    handle_unit = models.CharField(_("unit"), max_length=16, choices=TimeUnit.choices,
+                                   default=TimeUnit.WORKING_DAYS)
+    verify_limit = models.FloatField(_("time to verify"), default=1)
+    verify_unit = models.CharField(_("unit"), max_length=16, choices=TimeUnit.choices,
+                                   default=TimeUnit.WORKING_HOURS)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["standard_ref", "kind", "code"]
+        constraints = [models.UniqueConstraint(fields=["standard_ref", "kind", "code"],
+                                               name="unique_category_code")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    def lineage(self) -> list["Category"]:
+        """This category and its ancestors, most specific first."""
+        chain, node = [], self
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain
+
+    def limit(self, stage: str) -> tuple[float, str]:
+        return getattr(self, f"{stage}_limit"), getattr(self, f"{stage}_unit")
+
+
+class CategoryRoute(models.Model):
+    """Which department handles a category (or a whole class) in an area.
+
+    An empty area is the district-wide default; a street's or community's route overrides it.
+    """
+
+    category = models.ForeignKey(Category, on_delete=models.CASCADE, related_name="routes",
+                                 verbose_name=_("category"))
+    area = models.ForeignKey("grids.Grid", on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="category_routes", verbose_name=_("area"))
+    department = models.ForeignKey("accounts.Department", on_delete=models.CASCADE,
+                                   related_name="category_routes", verbose_name=_("department"))
+
+    class Meta:
+        verbose_name = _("routing rule")
+        verbose_name_plural = _("routing rules")
+        constraints = [models.UniqueConstraint(fields=["category", "area"], name="unique_route")]
+
+    def __str__(self) -> str:
+        return f"{self.category} → {self.department}"
+
+
+class CaseQuerySet(ScopedQuerySet):
+    scope_grid_field = "grid"
+
+    def visible_to(self, user):
+        """Cases in the user's grids, dispatched to their department, or reported by them."""
+        from django.db.models import Q
+
+        from gridgov.accounts.roles import case_scope
+
+        if not user or not user.is_authenticated:
+            return self.none()
+        grids, departments = case_scope(user)
+        if grids.everything:
+            return self
+        query = grids.code_q("grid__code") | Q(reporter=user)
+        if departments:
+            query |= Q(department_id__in=departments)
+        return self.filter(query)
+
+    def open(self):
+        return self.exclude(state__in=Case.FINAL_STATES)
+
+
+class Case(models.Model):
+    """One reported problem or request and its whole life."""
+
+    class Channel(models.TextChoices):
+        WORKER = "worker", _("Grid worker report")
+        RESIDENT = "resident", _("Resident request")
+        HOTLINE = "hotline", _("Hotline")
+        SELF_RESOLVED = "self_resolved", _("Solved on the spot")
+
+    class State(models.TextChoices):
+        REPORTED = "reported", _("Reported")
+        REGISTERED = "registered", _("Registered")
+        REJECTED = "rejected", _("Rejected")
+        MERGED = "merged", _("Merged")
+        DISPATCHED = "dispatched", _("Dispatched")
+        RETURNED = "returned", _("Returned to dispatcher")
+        ACCEPTED = "accepted", _("Being handled")
+        HANDLED = "handled", _("Result reported")
+        VERIFIED = "verified", _("Verified")
+        CLOSED = "closed", _("Closed")
+        SUSPENDED = "suspended", _("Suspended")
+
+    class Light(models.TextChoices):
+        GREEN = "green", _("On time")
+        YELLOW = "yellow", _("Due soon")
+        RED = "red", _("Overdue")
+
+    class Rating(models.TextChoices):
+        SATISFIED = "satisfied", _("Satisfied")
+        BASICALLY = "basically", _("Basically satisfied")
+        UNSATISFIED = "unsatisfied", _("Unsatisfied")
+
+    FINAL_STATES = (State.REJECTED, State.MERGED, State.CLOSED)
+
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices,
+                             default=State.REPORTED, db_index=True)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="cases",
+                                 verbose_name=_("category"))
+    description = models.TextField(_("description"))
+    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="cases",
+                             verbose_name=_("grid"))
+    owner_grid = models.ForeignKey(
+        "grids.Grid", on_delete=models.PROTECT, null=True, blank=True, related_name="owned_cases",
+        verbose_name=_("command centre"),
+        help_text=_("The grid whose command centre holds the case; empty: the district centre."))
+    lat = models.FloatField(_("latitude"), null=True, blank=True)
+    lon = models.FloatField(_("longitude"), null=True, blank=True)
+    location_source = models.CharField(_("location source"), max_length=16, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                 blank=True, related_name="reported_cases", verbose_name=_("reporter"))
+    caller_name = EncryptedCharField(_("caller name"), blank=True)
+    caller_phone = EncryptedCharField(_("caller phone"), blank=True)
+    caller_phone_hash = LookupHashField(source="caller_phone", normalizer=normalize_phone)
+    client_key = models.CharField(_("client key"), max_length=64, blank=True)
+    department = models.ForeignKey("accounts.Department", on_delete=models.PROTECT, null=True,
+                                   blank=True, related_name="cases", verbose_name=_("department"))
+    urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices,
+                               default=Urgency.NORMAL)
+    merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                    related_name="merged_cases", verbose_name=_("merged into"))
+    # Time limit of the current stage.
+    stage_started_at = models.DateTimeField(_("stage started"), null=True, blank=True)
+    deadline = models.DateTimeField(_("deadline"), null=True, blank=True, db_index=True)
+    deadline_unit = models.CharField(_("deadline unit"), max_length=16, blank=True)
+    deadline_provisional = models.BooleanField(_("provisional deadline"), default=False)
+    light = models.CharField(_("light"), max_length=8, choices=Light.choices, default=Light.GREEN,
+                             db_index=True)
+    is_escalated_overdue = models.BooleanField(_("escalated as overdue"), default=False)
+    suspended_from = models.CharField(_("suspended from"), max_length=16, blank=True)
+    handle_deadline = models.DateTimeField(_("handling deadline"), null=True, blank=True)
+    handled_on_time = models.BooleanField(_("handled on time"), null=True, blank=True)
+    extension_requested_until = models.DateTimeField(_("extension requested until"), null=True,
+                                                     blank=True)
+    extension_reason = models.CharField(_("extension reason"), max_length=200, blank=True)
+    is_supervised = models.BooleanField(_("under supervision"), default=False)
+    return_count = models.PositiveSmallIntegerField(_("returns"), default=0)
+    rework_count = models.PositiveSmallIntegerField(_("reworks"), default=0)
+    extension_count = models.PositiveSmallIntegerField(_("extensions"), default=0)
+    escalation_count = models.PositiveSmallIntegerField(_("escalations"), default=0)
+    result = models.TextField(_("result"), blank=True)
+    rating = models.CharField(_("rating"), max_length=12, choices=Rating.choices, blank=True)
+    rating_comment = models.CharField(_("rating comment"), max_length=500, blank=True)
+    reported_at = models.DateTimeField(_("reported"), db_index=True)
+    registered_at = models.DateTimeField(_("registered"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    rated_at = models.DateTimeField(_("rated"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-reported_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["reporter", "client_key"], name="unique_client_key",
+                                    condition=~models.Q(client_key="")),
+        ]
+        indexes = [models.Index(fields=["lat", "lon"], name="case_point")]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.category.name}"
+
+    @property
+    def number(self) -> str:
+        """The number people quote: report date and id, e.g. 20261123-0000042."""
+        from django.utils import timezone
+
+        return f"{timezone.localtime(self.reported_at):%Y%m%d}-{self.pk:07d}"
+
+    @staticmethod
+    def id_from_number(number: str) -> int | None:
+        digits = number.strip().split("-")[-1]
+        return int(digits) if digits.isdigit() else None
+
+    @property
+    def caller_phone_masked(self) -> str:
+        return mask_phone(self.caller_phone)
+
+    @property
+    def caller_name_masked(self) -> str:
+        return mask_name(self.caller_name)
+
+
+class CaseLog(models.Model):
+    """One step in a case's life: who did what, when, from which state to which."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="log",
+                             verbose_name=_("case"))
+    at = models.DateTimeField(_("time"), db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                              blank=True, related_name="+", verbose_name=_("actor"))
+    action = models.CharField(_("action"), max_length=24)
+    from_state = models.CharField(_("from"), max_length=16, blank=True)
+    to_state = models.CharField(_("to"), max_length=16, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("case log entry")
+        verbose_name_plural = _("case log")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action} {self.from_state}→{self.to_state}"
+
+
+def _folder(instance) -> str:
+    return f"cases/{instance.case.reported_at:%Y/%m}/{instance.case_id}/{instance.sha256[:16]}"
+
+
+def attachment_path(instance, filename: str) -> str:
+    return f"{_folder(instance)}{instance.extension}"
+
+
+def thumbnail_path(instance, filename: str) -> str:
+    return f"{_folder(instance)}-thumb.jpg"
+
+
+class Attachment(models.Model):
+    """A photo, video or voice note attached to a case at one of its steps."""
+
+    class Stage(models.TextChoices):
+        REPORT = "report", _("Report")
+        BEFORE = "before", _("Before")
+        AFTER = "after", _("After")
+        RESULT = "result", _("Result")
+        VERIFY = "verify", _("Verification")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments",
+                             verbose_name=_("case"))
+    log = models.ForeignKey(CaseLog, on_delete=models.CASCADE, null=True, blank=True,
+                            related_name="attachments", verbose_name=_("log entry"))
+    stage = models.CharField(_("stage"), max_length=8, choices=Stage.choices)
+    kind = models.CharField(_("kind"), max_length=8)
+    mime = models.CharField(_("type"), max_length=40)
+    extension = models.CharField(max_length=8)
+    file = models.FileField(_("file"), upload_to=attachment_path)
+    thumbnail = models.FileField(_("thumbnail"), upload_to=thumbnail_path, blank=True)
+    size = models.PositiveIntegerField(_("size"))
+    # Of the file as uploaded (evidence of what was received); photos are stored re-encoded
+    # without their GPS data.
+    sha256 = models.CharField(max_length=64)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    taken_at = models.DateTimeField(_("taken"), null=True, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("uploaded by"))
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.stage} {self.kind}"
+
+
+class Notification(models.Model):
+    """An in-app message to one user about a case."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="notifications", verbose_name=_("user"))
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="notifications", verbose_name=_("case"))
+    kind = models.CharField(_("kind"), max_length=24)
+    text = models.CharField(_("text"), max_length=300)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}"
