@@ -89,6 +89,12 @@ def unauthenticated(request, exc):
     return api.create_response(request, {"detail": _("Log in first.")}, status=401)
 
 
+@api.get("/v1/health", auth=None, tags=["system"], summary="Liveness: the server answers")
+def health(request):
+    """A trivial answer with no database work; load balancers and benchmarks call it."""
+    return {"status": "ok"}
+
+
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", grids_router)
 api.add_router("/v1/", cases_router)
