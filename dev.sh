@@ -77,10 +77,14 @@ cmd_run() {
   setup_python
   setup_node
   migrate
-  "$PY" -m gridgov compilemessages -v 0 --ignore '.venv/*' --ignore 'node_modules/*' 2>/dev/null || true
   "$PY" -m gridgov demo --profile "${GRIDGOV_DEMO_PROFILE:-fengqiao}"
+  log "Starting the background worker (huey: time limits, escalation)"
+  local var_dir="${GRIDGOV_VAR_DIR:-$ROOT/var}"; mkdir -p "$var_dir"
+  "$PY" -m gridgov run_huey --workers 1 --flush-locks >"$var_dir/huey.log" 2>&1 &
+  local huey_pid=$!
+  trap 'kill $huey_pid 2>/dev/null' EXIT INT TERM
   log "Serving on http://127.0.0.1:8000 (Ctrl-C to stop)"
-  exec "$VENV/bin/gunicorn" gridgov.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 \
+  "$VENV/bin/gunicorn" gridgov.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 \
     --access-logfile - --log-level warning
 }
 

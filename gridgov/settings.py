@@ -160,6 +160,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
+# Uploaded photos are served by Django when no web server sits in front (the demo);
+# production serves MEDIA_ROOT from nginx or object storage instead.
+GRIDGOV_SERVE_MEDIA = os.environ.get("GRIDGOV_SERVE_MEDIA", "1") == "1"
 
 # django-simpleui: everything served locally (the machine may have no internet) and
 # no usage reporting to the theme's author.

@@ -1,8 +1,11 @@
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from gridgov.api import api
+from gridgov.cases import views as case_views
 from gridgov.core import views as core_views
 from gridgov.grids import views as grid_views
 
@@ -15,6 +18,11 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("grids/map/", grid_views.grid_map, name="grid-map"),
+    path("cases/", case_views.case_list, name="case-list"),
+    path("cases/<int:case_id>/", case_views.case_page, name="case-page"),
+    path("cases/<int:case_id>/<str:action>/", case_views.case_action, name="case-action"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
+if settings.DEBUG or settings.GRIDGOV_SERVE_MEDIA:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -1,0 +1,58 @@
+import pytest
+
+from gridgov.cases.models import Case
+from gridgov.cases.tests.conftest import jpeg
+
+pytestmark = pytest.mark.django_db
+
+
+def test_dispatcher_registers_and_dispatches_from_the_case_page(world, report, client_for):
+    case = report(files=[jpeg()])
+    client = client_for(world.community_dispatcher)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "暴露垃圾" in page and "立案" in page and "时间线" in page
+    assert 'data-action="register"' in page and 'data-action="accept"' not in page
+    client.post(f"/cases/{case.pk}/register/")
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert f'<option value="{world.sanitation.pk}" selected>' in page  # the proposed department
+    client.post(f"/cases/{case.pk}/dispatch/", {"department_id": world.sanitation.pk})
+    assert Case.objects.get(pk=case.pk).state == Case.State.DISPATCHED
+
+
+def test_a_refused_action_shows_the_reason_and_changes_nothing(world, report, client_for):
+    case = report()
+    client = client_for(world.community_dispatcher)
+    response = client.post(f"/cases/{case.pk}/reject/", {"note": ""}, follow=True)
+    assert "请说明理由" in response.content.decode()
+    assert Case.objects.get(pk=case.pk).state == Case.State.REPORTED
+
+
+def test_handler_reports_the_result_with_a_photo(world, report, client_for):
+    from gridgov.cases.workflow import Params, act
+
+    case = report()
+    act(case.pk, world.community_dispatcher, "register")
+    act(case.pk, world.community_dispatcher, "dispatch", Params(department_id=world.sanitation.pk))
+    client = client_for(world.handler)
+    client.post(f"/cases/{case.pk}/accept/")
+    client.post(f"/cases/{case.pk}/report_result/", {"note": "已清运", "photos": [jpeg("after.jpg")]})
+    case.refresh_from_db()
+    assert case.state == Case.State.HANDLED
+    assert case.attachments.filter(stage="result").count() == 1
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "已清运" in page and "<img" in page
+
+
+def test_case_list_page_is_scoped_and_filters(world, report, client_for):
+    mine = report()
+    page = client_for(world.other_worker).get("/cases/").content.decode()
+    assert mine.number not in page
+    page = client_for(world.worker).get("/cases/?state=reported").content.decode()
+    assert mine.number in page
+    page = client_for(world.worker).get("/cases/?state=closed").content.decode()
+    assert mine.number not in page
+
+
+def test_another_grids_case_page_is_404(world, report, client_for):
+    case = report()
+    assert client_for(world.other_worker).get(f"/cases/{case.pk}/").status_code == 404

@@ -1,0 +1,65 @@
+"""Case pages: a scoped list and the case page with its timeline and the actions the user may take.
+
+Views stay thin: they read through the scoped queryset and change state only through
+`workflow.act`, exactly as the API does.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_POST
+
+from gridgov.accounts.models import Department
+from gridgov.cases import duplicates, routing, workflow
+from gridgov.cases.api import visible_case
+from gridgov.cases.filters import CaseFilter, filtered
+from gridgov.cases.models import Case
+
+
+@login_required
+def case_list(request):
+    fields = {k: v for k, v in request.GET.items() if k in CaseFilter.model_fields and v}
+    filters = CaseFilter(**fields)
+    page = Paginator(filtered(request.user, filters).order_by("-reported_at"), 50).get_page(
+        request.GET.get("page"))
+    return render(request, "cases/list.html", {
+        "page": page, "filters": filters, "states": Case.State.choices, "lights": Case.Light.choices,
+        "channels": Case.Channel.choices, "query": request.GET.urlencode()})
+
+
+@login_required
+def case_page(request, case_id: int):
+    case = visible_case(request.user, case_id)
+    log = case.log.select_related("actor").prefetch_related("attachments")
+    return render(request, "cases/detail.html", {
+        "case": case, "log": log,
+        "actions": workflow.available_actions(request.user, case),
+        "departments": Department.objects.filter(is_active=True).order_by("name"),
+        "proposed": routing.propose_department(case),
+        "candidates": duplicates.find_candidates(case) if case.state in (
+            Case.State.REPORTED, Case.State.REGISTERED) else [],
+        "ratings": Case.Rating.choices,
+    })
+
+
+@login_required
+@require_POST
+def case_action(request, case_id: int, action: str):
+    post = request.POST
+    params = workflow.Params(
+        note=post.get("note", ""), department_id=_int(post.get("department_id")),
+        master_id=_int(post.get("master_id")), until=parse_datetime(post.get("until") or "") or None,
+        rating=post.get("rating", ""), files=request.FILES.getlist("photos"))
+    try:
+        workflow.act(case_id, request.user, action, params)
+    except (ValidationError, PermissionDenied, workflow.IllegalTransition) as exc:
+        text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        messages.error(request, text)
+    return redirect("case-page", case_id=case_id)
+
+
+def _int(value) -> int | None:
+    return int(value) if value and str(value).isdigit() else None
