@@ -32,3 +32,21 @@ def test_redis_url_switches_huey_and_cache_to_redis(tmp_path):
         capture_output=True, text=True,
         env={"GRIDGOV_VAR_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:6379/0"})
     assert result.stdout.split() == ["huey.RedisHuey", "django.core.cache.backends.redis.RedisCache"]
+
+
+@pytest.mark.django_db
+def test_admins_are_warned_on_every_page_when_a_year_has_no_calendar(client_for):
+    from gridgov.core.testing import admin_user, staff
+    from django.utils import timezone
+
+    from gridgov.worktime.services import calendar_warnings, missing_years
+
+    year = timezone.localdate().year
+    missing = missing_years([year, year + 1])  # the library covers up to 2026 only
+    assert missing and str(missing[0]) in calendar_warnings()[0]
+    page = client_for(admin_user()).get("/").content.decode()
+    assert str(missing[0]) in page and 'class="warning"' in page
+    from gridgov.accounts.models import Role
+
+    worker_page = client_for(staff(Role.GRID_WORKER)).get("/login/").content.decode()
+    assert 'class="warning"' not in worker_page
