@@ -1,8 +1,37 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.cases import workflow
 from gridgov.cases.models import Attachment, Case, CaseLog, Category, CategoryRoute, Notification
 from gridgov.core.admin import ScopedAdminMixin
+
+# Actions that need nothing but the actor can be applied to many cases at once here;
+# the others (reasons, departments, photos) are taken on the case page.
+BULK_ACTIONS = ("register", "accept", "verify", "close", "resume")
+
+
+def _bulk(action_name: str):
+    def apply(modeladmin, request, queryset):
+        done, refused = 0, []
+        for case in queryset:
+            try:
+                workflow.act(case.pk, request.user, action_name)
+                done += 1
+            except (ValidationError, PermissionDenied, Http404, workflow.IllegalTransition) as exc:
+                refused.append(f"{case.number}: {' '.join(getattr(exc, 'messages', [str(exc)]))}")
+        if done:
+            messages.success(request, gettext_now("%(n)d cases done.") % {"n": done})
+        for line in refused[:20]:
+            messages.warning(request, line)
+
+    apply.__name__ = f"bulk_{action_name}"
+    apply.short_description = workflow.ACTIONS[action_name].label
+    return apply
 
 
 class RouteInline(admin.TabularInline):
@@ -61,16 +90,22 @@ class AttachmentInline(admin.TabularInline):
 
 @admin.register(Case)
 class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    """Read-only here: every change of state goes through the workflow (pages and API)."""
+    """Rows are read-only: every change of state goes through the workflow (bulk actions
+    here, the case page, the API)."""
 
     list_display = ("number", "category", "grid", "state", "light", "department", "channel",
-                    "reported_at")
+                    "reported_at", "case_page")
     list_filter = ("state", "light", "channel", "urgency", "category__standard_ref", "department")
     search_fields = ("description", "grid__code", "grid__name", "category__name")
     date_hierarchy = "reported_at"
     list_select_related = ("category", "grid", "department")
     inlines = [LogInline, AttachmentInline]
     exclude = ("caller_name", "caller_phone", "caller_phone_hash", "client_key")
+    actions = [_bulk(name) for name in BULK_ACTIONS]
+
+    @admin.display(description=_("Case page"))
+    def case_page(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("case-page", args=[obj.pk]), _("Open"))
 
     def has_add_permission(self, request):
         return False

@@ -56,3 +56,19 @@ def test_case_list_page_is_scoped_and_filters(world, report, client_for):
 def test_another_grids_case_page_is_404(world, report, client_for):
     case = report()
     assert client_for(world.other_worker).get(f"/cases/{case.pk}/").status_code == 404
+
+
+def test_admin_bulk_register_goes_through_the_workflow(world, report, client_for):
+    from gridgov.cases.models import CaseLog
+
+    first, second = report(), report(description="另一处垃圾堆积")
+    world.community_dispatcher.is_staff = True
+    world.community_dispatcher.save()
+    client = client_for(world.community_dispatcher)
+    response = client.post("/admin/cases/case/", {"action": "bulk_register",
+                                                  "_selected_action": [first.pk, second.pk]})
+    assert response.status_code == 302
+    assert set(Case.objects.values_list("state", flat=True)) == {"registered"}
+    assert CaseLog.objects.filter(action="register", actor=world.community_dispatcher).count() == 2
+    client.post("/admin/cases/case/", {"action": "bulk_close", "_selected_action": [first.pk]})
+    assert Case.objects.get(pk=first.pk).state == "registered"  # illegal: refused, nothing changed

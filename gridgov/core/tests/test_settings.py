@@ -36,9 +36,9 @@ def test_redis_url_switches_huey_and_cache_to_redis(tmp_path):
 
 @pytest.mark.django_db
 def test_admins_are_warned_on_every_page_when_a_year_has_no_calendar(client_for):
-    from gridgov.core.testing import admin_user, staff
     from django.utils import timezone
 
+    from gridgov.core.testing import admin_user, staff
     from gridgov.worktime.services import calendar_warnings, missing_years
 
     year = timezone.localdate().year
