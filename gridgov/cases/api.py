@@ -125,7 +125,6 @@ def case_out(case: Case) -> dict:
 
 class IntakeOut(CaseOut):
     created: bool
-    duplicates: list[dict]
 
 
 @router.post("/cases", response={200: IntakeOut, 201: IntakeOut}, summary="Report a case")
@@ -135,12 +134,14 @@ def create_case(request, payload: Form[CaseIn], photos: list[UploadedFile] = Fil
 
     Up to 9 photos plus one video and one voice file (`photos`); solved on the spot needs
     `after_photos` too. 201 when created; 200 with the same case when the client key was
-    seen before.
+    seen before. Possible duplicates: `GET /cases/{id}/duplicates`.
     """
     report = intake.Report(**payload.dict(), files=list(photos or []),
                            after_files=list(after_photos or []))
     case, created = intake.submit(request.user, report)
-    body = {**case_out(case), "created": created, "duplicates": _duplicates(case)}
+    # Possible duplicates are the dispatcher's concern (case page, /duplicates), not the
+    # reporter's: intake stays light for phones on bad networks.
+    body = {**case_out(case), "created": created}
     return Status(201 if created else 200, body)
 
 

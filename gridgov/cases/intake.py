@@ -53,9 +53,9 @@ def _check_actor(actor, channel: str) -> None:
 
 
 def _category(category_id) -> Category:
-    category = Category.objects.filter(pk=category_id, is_active=True,
+    category = Category.objects.filter(pk=category_id, is_active=True, children__isnull=True,
                                        kind__in=(Category.Kind.MATTER, Category.Kind.REQUEST)).first()
-    if category is None or category.children.exists():
+    if category is None:
         raise ValidationError({"category_id": _("Choose a specific category (the last level).")})
     return category
 
@@ -159,5 +159,5 @@ def _create(actor, report: Report) -> Case:
         media.store_attachments(case, report.after_files, stage=Attachment.Stage.AFTER, actor=actor,
                                 log=entry, infos=after_infos)
     else:
-        notify.after_action(case.pk, "report", actor.pk)
+        notify.after_action(case, "report", actor.pk)
     return case

@@ -87,8 +87,6 @@ def send(case: Case, kind: str, user_ids, exclude: int | None = None) -> int:
     return len(active)
 
 
-def after_action(case_id: int, action: str, actor_id: int | None) -> None:
-    if action not in MESSAGES:
-        return
-    case = Case.objects.select_related("category", "grid").get(pk=case_id)
-    send(case, action, recipients(case, action), exclude=actor_id)
+def after_action(case: Case, action: str, actor_id: int | None) -> None:
+    if action in MESSAGES:
+        send(case, action, recipients(case, action), exclude=actor_id)

@@ -187,17 +187,12 @@ def command_grid_for(grid, above=None):
 
     With `above`, start strictly above that grid. None means the district centre.
     """
-    codes = [code for code in [*grid.ancestor_codes(), grid.code]]
+    codes = [*grid.ancestor_codes(), grid.code]
     if above is not None:
         codes = [c for c in codes if len(c) < len(above.code)]
-    staffed = set(Assignment.objects.filter(role=Role.DISPATCHER, is_active=True,
-                                            grid__code__in=codes).values_list("grid__code", flat=True))
-    for code in sorted(codes, key=len, reverse=True):
-        if code in staffed:
-            from gridgov.grids.models import Grid
-
-            return Grid.objects.get(code=code)
-    return None
+    staffed = (Assignment.objects.filter(role=Role.DISPATCHER, is_active=True, grid__code__in=codes)
+               .select_related("grid"))
+    return max((a.grid for a in staffed), key=lambda g: len(g.code), default=None)
 
 
 # --- the actions --------------------------------------------------------------------------
@@ -378,5 +373,5 @@ def act(case_id: int, actor, action_name: str, params: Params | None = None) -> 
         attach(case, entry, params.files, ATTACHMENT_STAGE.get(action.name, Attachment.Stage.REPORT),
                actor)
     # In-app notifications are rows in the same transaction: they exist iff the step does.
-    notify.after_action(case.pk, action.name, actor.pk)
+    notify.after_action(case, action.name, actor.pk)
     return case

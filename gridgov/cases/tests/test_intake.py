@@ -160,13 +160,14 @@ def test_actions_over_http_with_409_for_an_illegal_one(world, client_for, report
     assert [e["action"] for e in timeline] == ["report", "register", "dispatch"]
 
 
-def test_duplicates_are_proposed_on_intake(world, client_for, report):
+def test_duplicates_are_proposed_to_the_dispatcher(world, client_for, report):
     first = report(description="3号楼门口垃圾堆积没人清理")
-    response = post_case(client_for(world.grid_leader), category_id=world.category.pk,
-                         description="3号楼门口垃圾堆积", lat=POINT[0] + 0.0001, lon=POINT[1])
-    candidates = response.json()["duplicates"]
-    assert [c["id"] for c in candidates] == [first.pk]
-    assert candidates[0]["distance_m"] < 20
+    client = client_for(world.community_dispatcher)
+    second = report(actor=world.grid_leader, description="3号楼门口垃圾堆积", lat=POINT[0] + 0.0001)
+    far = report(actor=world.grid_leader, description="3号楼门口垃圾堆积", lat=POINT[0] + 0.002)
+    candidates = client.get(f"/api/v1/cases/{second.pk}/duplicates").json()
+    assert [c["id"] for c in candidates] == [first.pk]  # 220 m away is not a duplicate
+    assert candidates[0]["distance_m"] < 20 and far.pk not in [c["id"] for c in candidates]
 
 
 def test_category_search_suggests_leaves(world, client_for):
