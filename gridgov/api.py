@@ -22,7 +22,9 @@ api = NinjaAPI(
     title="gridgov API",
     version="1",
     urls_namespace="api-1",
-    auth=[SessionAuth(), BearerTokenAuth()],
+    # Bearer first: ninja's session auth answers 403 to an unsafe request without a CSRF
+    # token before the next method is tried, which would refuse every client's POST.
+    auth=[BearerTokenAuth(), SessionAuth()],
     docs_url="/docs",
     openapi_url="/openapi.json",
 )

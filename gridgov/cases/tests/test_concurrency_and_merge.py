@@ -10,7 +10,7 @@ from gridgov.cases.workflow import IllegalTransition, Params, act
 from gridgov.core.testing import DepartmentFactory, staff
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_dispatchers_dispatching_one_case_exactly_one_succeeds(world, report):
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL; SQLite serialises writers at BEGIN IMMEDIATE")

@@ -1,8 +1,15 @@
+from collections import Counter
+from datetime import timedelta
+
 import pytest
 import shapely
 from django.core.management import call_command
+from django.utils import timezone
 
 from gridgov.accounts.models import Assignment, Role, User
+from gridgov.cases import workflow
+from gridgov.cases.models import Case, CaseLog, CategoryRoute
+from gridgov.cases.routing import propose_department
 from gridgov.grids import divisions, geometry
 from gridgov.grids.locator import get_index
 from gridgov.grids.models import Grid
@@ -105,3 +112,63 @@ def test_each_demo_account_logs_in_and_sees_only_its_part(fengqiao, client, user
     if roots and username not in ("admin", "auditor"):
         outside = Grid.objects.exclude(code__startswith=roots[0]).filter(level=4).first()
         assert client.get(f"/api/v1/grids/{outside.code}").status_code == 404
+
+
+# --- the year of cases ---------------------------------------------------------------------
+
+def test_fengqiao_has_a_year_of_cases_like_the_articles(fengqiao):
+    total = Case.objects.count()
+    assert abs(total - 19580) < 0.05 * 19580  # ≈ 110 per level-3 grid
+    assert CaseLog.objects.count() > 6 * total
+    per_grid = Counter(code[:15] for code in Case.objects.values_list("grid__code", flat=True))
+    assert len(per_grid) == 178 and min(per_grid.values()) >= 30
+    old = Counter(Case.objects.filter(reported_at__lt=timezone.now() - timedelta(days=14))
+                  .values_list("state", flat=True))
+    n_old = sum(old.values())
+    assert old[Case.State.CLOSED] / n_old >= 0.95
+    for state, low, high in ((Case.State.REJECTED, 0.01, 0.03), (Case.State.MERGED, 0.004, 0.015),
+                             (Case.State.SUSPENDED, 0.002, 0.01)):
+        assert low <= old[state] / n_old <= high, state
+    channels = Counter(Case.objects.values_list("channel", flat=True))
+    for channel, share in (("worker", 0.6), ("resident", 0.2), ("hotline", 0.1), ("self_resolved", 0.1)):
+        assert abs(channels[channel] / total - share) < 0.03, channel
+    classes = Counter(code[:2] for code in Case.objects.values_list("category__code", flat=True))
+    assert {c for c, _n in classes.most_common(5)} == {"06", "09", "01", "14", "11"}
+    assert Case.objects.open().exclude(state=Case.State.SUSPENDED).exists()
+
+
+def test_every_street_routes_to_its_own_offices(fengqiao):
+    from gridgov.demo.builder import DEPARTMENTS_PER_STREET
+
+    for street in Grid.objects.filter(level=1):
+        routes = CategoryRoute.objects.filter(area=street)
+        assert set(routes.values_list("department__name", flat=True)) == {
+            f"{street.name}{suffix}" for suffix, _duty in DEPARTMENTS_PER_STREET}
+    assert CategoryRoute.objects.filter(area__isnull=True).values("department").distinct().count() == 6
+
+
+def test_the_demo_accounts_find_their_work(fengqiao):
+    accounts = {u.username: u for u in User.objects.filter(
+        username__in=["resident", "worker", "handler", "dispatcher"])}
+    assert Case.objects.filter(reporter=accounts["resident"]).count() >= 5
+    assert Case.objects.filter(reporter=accounts["worker"]).count() >= 20
+    department = accounts["handler"].assignments.get().department
+    assert Case.objects.filter(department=department).count() >= 100
+    assert CaseLog.objects.filter(actor=accounts["handler"]).exists()
+    assert CaseLog.objects.filter(actor=accounts["dispatcher"], action="dispatch").exists()
+    assert User.objects.filter(assignments__role=Role.RESIDENT).count() == 201
+
+
+def test_the_demo_dispatcher_carries_on_with_a_generated_open_case(fengqiao):
+    dispatcher = User.objects.get(username="dispatcher")
+    mine = Case.objects.filter(owner_grid__code="320505003").select_related("category", "grid")
+    # Dispatch a registered or returned case when the moment has one, else resume a
+    # suspended one (a year always leaves some parked).
+    case = mine.filter(state__in=["registered", "returned"]).first()
+    if case is not None:
+        after = workflow.act(case.pk, dispatcher, "dispatch",
+                             workflow.Params(department_id=propose_department(case).pk))
+        assert after.state == Case.State.DISPATCHED
+    case = mine.filter(state="suspended").first()
+    after = workflow.act(case.pk, dispatcher, "resume", workflow.Params())
+    assert after.state == case.suspended_from and after.deadline is not None

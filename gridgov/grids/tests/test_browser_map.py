@@ -5,7 +5,7 @@ import pytest
 from gridgov.accounts.models import Role
 from gridgov.core.testing import PASSWORD, admin_user, staff
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 def log_in(page, live_server, user):

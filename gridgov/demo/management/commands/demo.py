@@ -1,37 +1,59 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from tqdm import tqdm
 
 from gridgov.accounts.models import Role
-from gridgov.demo import builder
+from gridgov.demo import builder, history
 
 
 class Command(BaseCommand):
-    help = "Build the demo district (grids, departments, staff, demo accounts) and print the accounts."
+    help = ("Build the demo district (grids, departments, staff, demo accounts, routing rules and a "
+            "year of cases) and print the accounts.")
 
     def add_arguments(self, parser):
         parser.add_argument("--profile", choices=sorted(builder.PROFILES), default="fengqiao")
         parser.add_argument("--reset", action="store_true",
-                            help="delete all grids, departments and users first")
+                            help="delete all cases, grids, departments and users first")
+        parser.add_argument("--no-history", action="store_true",
+                            help="build no case history (routing rules are still added)")
 
-    def handle(self, *args, profile, reset, **options):
+    def handle(self, *args, profile, reset, no_history, **options):
         if reset:
             builder.reset()
         if builder.demo_exists():
             self.stdout.write("The district already has grids; keeping them (use --reset to rebuild).")
         else:
-            chosen = builder.PROFILES[profile]
-            started = time.monotonic()
-            self.stdout.write(f"Building the {profile} demo district "
-                              f"({chosen.district_name}, {'/'.join(map(str, chosen.counts))} grids)…")
-            with tqdm(total=sum(chosen.counts), unit="grid", disable=options["verbosity"] == 0) as bar:
+            self._build(builder.PROFILES[profile], history_wanted=not no_history,
+                        quiet=options["verbosity"] == 0)
+        self._print_accounts()
+
+    def _build(self, chosen, *, history_wanted: bool, quiet: bool):
+        started = time.monotonic()
+        self.stdout.write(f"Building the {chosen.name} demo district "
+                          f"({chosen.district_name}, {'/'.join(map(str, chosen.counts))} grids)…")
+        # One transaction: a failure leaves no half-built district behind.
+        with transaction.atomic():
+            with tqdm(total=sum(chosen.counts), unit="grid", disable=quiet) as bar:
                 try:
                     report, _accounts = builder.build(chosen, progress=bar.update)
                 except RuntimeError as exc:
                     raise CommandError(str(exc)) from exc
             self.stdout.write(f"{report.created} grids in {time.monotonic() - started:.1f} s.")
-        self._print_accounts()
+            routes = history.build_routes()
+            self.stdout.write(f"{routes} routing rules.")
+            if history_wanted:
+                started = time.monotonic()
+                with tqdm(total=history.expected_cases(chosen), unit="case", disable=quiet) as bar:
+                    try:
+                        counts = history.build_history(chosen, progress=bar.update)
+                    except RuntimeError as exc:
+                        raise CommandError(str(exc)) from exc
+                states = ", ".join(f"{state} {count}" for state, count in
+                                   sorted(counts.items(), key=lambda item: -item[1]))
+                self.stdout.write(f"{sum(counts.values())} cases in {time.monotonic() - started:.1f} s "
+                                  f"({states}).")
 
     def _print_accounts(self):
         labels = dict(Role.choices)

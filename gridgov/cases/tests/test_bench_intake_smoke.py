@@ -1,0 +1,52 @@
+"""Smoke test of the intake benchmark (bench/intake.py --quick): it sets up, serves, loads and cleans up.
+
+Runs only when PostgreSQL answers on 127.0.0.1:5432 (the benchmark makes its own scratch
+database there); skipped otherwise. About 30-40 s.
+"""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+ADMIN_URL = os.environ.get("GRIDGOV_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
+DATABASE = "gridgov_bench_smoke"
+
+
+def _postgres_reachable() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(ADMIN_URL, connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not _postgres_reachable(), reason=f"PostgreSQL is not reachable ({ADMIN_URL})")
+def test_quick_benchmark_runs_and_cleans_up():
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "intake.py"), "--quick", "--no-write", "--database", DATABASE],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = process.communicate(timeout=150)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)  # the benchmark stops its server and drops its database
+        output, _ = process.communicate(timeout=60)
+        pytest.fail(f"bench/intake.py --quick took over 150 s:\n{output[-3000:]}")
+    assert process.returncode == 0, output[-5000:]
+    rows = re.findall(r"^\| \S+ \S+ \| 2 \| (health|intake \+ photo|intake, no photo) \| ([\d,]+) \| 0 \|",
+                      output, re.MULTILINE)
+    assert [name for name, _count in rows] == ["health", "intake + photo", "intake, no photo"], output[-3000:]
+    assert all(int(count.replace(",", "")) > 0 for _name, count in rows)
+
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL) as conn:
+        left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
+    assert left is None, "the benchmark left its database behind"
