@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "gridgov.grids",
     "gridgov.worktime",
     "gridgov.cases",
+    "gridgov.population",
     "gridgov.demo",
 ]
 

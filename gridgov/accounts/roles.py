@@ -13,6 +13,9 @@ GLOBAL_ROLES = {Role.ADMIN, Role.AUDITOR}
 GRID_ROLES = {Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER, Role.BUILDING_HEAD}
 # A resident's assignment names their home grid but gives no view of other people's data.
 SCOPELESS_ROLES = {Role.RESIDENT}
+# Who keeps and reads the population registry in their grids. Handlers, auditors and
+# residents do not: minimum necessity (PIPL Art. 34, GB/T 35273 §7.1).
+REGISTRY_ROLES = {Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER, Role.BUILDING_HEAD}
 
 
 class Perm:
@@ -21,16 +24,28 @@ class Perm:
     REVEAL_STAFF_PHONE = "reveal_staff_phone"
     VIEW_AUDIT_LOG = "view_audit_log"
     MANAGE_CALENDAR = "manage_calendar"
+    EDIT_REGISTRY = "edit_registry"
+    REVEAL_PERSONAL = "reveal_personal"
+    EXPORT_PERSONAL = "export_personal"
+    IMPORT_REGISTRY = "import_registry"
+    VIEW_SENSITIVE_TAGS = "view_sensitive_tags"
+    MANAGE_REGISTRY_SETTINGS = "manage_registry_settings"
 
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.ADMIN: {Perm.MANAGE_GRIDS, Perm.MANAGE_STAFF, Perm.REVEAL_STAFF_PHONE, Perm.MANAGE_CALENDAR},
+    Role.ADMIN: {Perm.MANAGE_GRIDS, Perm.MANAGE_STAFF, Perm.REVEAL_STAFF_PHONE, Perm.MANAGE_CALENDAR,
+                 Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL, Perm.EXPORT_PERSONAL, Perm.IMPORT_REGISTRY,
+                 Perm.VIEW_SENSITIVE_TAGS, Perm.MANAGE_REGISTRY_SETTINGS},
     Role.AUDITOR: {Perm.VIEW_AUDIT_LOG},
-    Role.LEADER: {Perm.REVEAL_STAFF_PHONE},
+    Role.LEADER: {Perm.REVEAL_STAFF_PHONE, Perm.REVEAL_PERSONAL, Perm.EXPORT_PERSONAL, Perm.IMPORT_REGISTRY,
+                  Perm.VIEW_SENSITIVE_TAGS},
     Role.DISPATCHER: {Perm.REVEAL_STAFF_PHONE},
-    Role.GRID_LEADER: {Perm.REVEAL_STAFF_PHONE},
+    Role.GRID_LEADER: {Perm.REVEAL_STAFF_PHONE, Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL,
+                       Perm.IMPORT_REGISTRY, Perm.VIEW_SENSITIVE_TAGS},
     Role.HANDLER: set(),
-    Role.GRID_WORKER: set(),
+    # A grid worker keeps the registry and calls residents, but sees special-population
+    # tags only when their post needs them (police officer, judicial worker: see below).
+    Role.GRID_WORKER: {Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL},
     Role.BUILDING_HEAD: set(),
     Role.RESIDENT: set(),
 }
@@ -76,6 +91,27 @@ def compute_scope(user) -> Scope:
     return Scope.of_codes(codes)
 
 
+# Posts of a Beijing grid whose duties need the special-population tags.
+POST_PERMISSIONS = {"police_officer": {Perm.VIEW_SENSITIVE_TAGS},
+                    "judicial_worker": {Perm.VIEW_SENSITIVE_TAGS}}
+
+
+def compute_registry_scope(user) -> Scope:
+    if not user or not user.is_authenticated:
+        return Scope.nothing()
+    if user.is_superuser:
+        return Scope(True, ())
+    codes = []
+    for assignment in active_assignments(user):
+        if assignment.role == Role.ADMIN:
+            return Scope(True, ())
+        if assignment.role in REGISTRY_ROLES:
+            if not assignment.grid_id:
+                return Scope(True, ())  # the district command centre
+            codes.append(assignment.grid.code)
+    return Scope.of_codes(codes)
+
+
 def has_perm(user, perm: str, grid=None) -> bool:
     """Whether the user holds `perm` through a role whose scope covers `grid`."""
     if not user or not user.is_authenticated:
@@ -83,7 +119,8 @@ def has_perm(user, perm: str, grid=None) -> bool:
     if user.is_superuser:
         return True
     for assignment in active_assignments(user):
-        if perm not in ROLE_PERMISSIONS.get(assignment.role, set()):
+        if (perm not in ROLE_PERMISSIONS.get(assignment.role, set())
+                and perm not in POST_PERMISSIONS.get(assignment.post, set())):
             continue
         if grid is None or assignment.role in GLOBAL_ROLES:
             return True

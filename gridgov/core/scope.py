@@ -55,17 +55,35 @@ def scope_of(user) -> Scope:
     return cached
 
 
+def registry_scope_of(user) -> Scope:
+    """The scope of the population registry: only the roles that keep it (PIPL Art. 34)."""
+    cached = getattr(user, "_gridgov_registry_scope", None)
+    if cached is None:
+        from gridgov.accounts.roles import compute_registry_scope
+
+        cached = compute_registry_scope(user)
+        if user is not None and getattr(user, "pk", None):
+            user._gridgov_registry_scope = cached
+    return cached
+
+
+RULES = {"grid": scope_of, "registry": registry_scope_of}
+
+
 class ScopedQuerySet(models.QuerySet):
     """Base queryset for every grid-bound model.
 
     Subclasses name the path to the row's grid in `scope_grid_field` (e.g. "grid" or
     "case__grid"); the Grid model itself sets it to None and is scoped by its code.
+    `scope_rule` picks whose assignments count: every grid role, or (for the population
+    registry) only the roles that keep it.
     """
 
     scope_grid_field: str | None = "grid"
+    scope_rule = "grid"  # or "registry": personal data is seen by fewer roles
 
     def visible_to(self, user):
-        scope = scope_of(user)
+        scope = RULES[self.scope_rule](user)
         if scope.everything:
             return self
         if self.scope_grid_field is None:

@@ -1,0 +1,226 @@
+"""Registry rules: placing records in grids, people and their codes, reveal, search.
+
+Every write goes through these functions (API, admin, importer and demo alike), so a
+record's grid always follows its building, an ID number is always validated with its
+birth date and sex derived from it, and a duplicate ID number is always refused.
+"""
+
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from gridgov.accounts.roles import Perm, has_perm
+from gridgov.grids.locator import CRS, get_index, to_wgs84
+from gridgov.grids.models import Grid
+from gridgov.population import codes
+from gridgov.population.models import (
+    Building,
+    House,
+    Household,
+    Organization,
+    Person,
+    PersonTag,
+    TagType,
+    Unit,
+)
+from gridgov.privacy.fields import LookupHashField
+from gridgov.privacy.masking import normalize_phone, validate_phone
+from gridgov.privacy.services import record_reveal
+
+# What may be revealed, per model: field → the permission it takes.
+REVEALABLE = {
+    Person: {"id_number": Perm.REVEAL_PERSONAL, "phone": Perm.REVEAL_PERSONAL},
+    House: {"landlord_phone": Perm.REVEAL_PERSONAL},
+    Organization: {"contact_phone": Perm.REVEAL_PERSONAL},
+}
+
+
+def check_editable(actor, grid: Grid) -> None:
+    if not has_perm(actor, Perm.EDIT_REGISTRY, grid):
+        raise PermissionDenied(_("You may not change the registry of grid %s.") % grid.code)
+
+
+# --- places ---------------------------------------------------------------------------------
+
+
+def locate_grid(lat: float, lon: float, crs: str = CRS.WGS84) -> tuple[Grid, float, float]:
+    """The deepest basic grid at a point, with the point in WGS-84."""
+    if crs not in CRS.ALL:
+        raise ValidationError({"crs": _("Coordinate system must be one of: %s.") % ", ".join(CRS.ALL)})
+    lat, lon = to_wgs84(lat, lon, crs)
+    ref = get_index().locate(lon, lat)
+    if ref is None:
+        raise ValidationError({"location": _("The point is outside the district: no grid contains it.")})
+    return Grid.objects.get(pk=ref.id), lat, lon
+
+
+@transaction.atomic
+def move_building(building: Building, grid: Grid) -> None:
+    """Put a building (and everything in it) in another grid."""
+    if building.grid_id == grid.pk:
+        return
+    building.grid = grid
+    building.save(update_fields=["grid"])
+    Unit.objects.filter(building=building).update(grid=grid)
+    House.objects.filter(building=building).update(grid=grid)
+    households = Household.objects.filter(house__building=building)
+    households.update(grid=grid)
+    Person.objects.filter(household__in=households).update(grid=grid)
+    PersonTag.objects.filter(person__household__in=households).update(grid=grid)
+
+
+def fill_house(house: House) -> House:
+    """Copy the building's grid down and check the unit belongs to the building."""
+    if house.unit_id and house.unit.building_id != house.building_id:
+        raise ValidationError({"unit": _("The unit is not in this building.")})
+    house.grid_id = house.building.grid_id
+    return house
+
+
+# --- people ---------------------------------------------------------------------------------
+
+
+def clean_person(person: Person, *, today: date | None = None) -> dict[str, str]:
+    """Normalise and validate a person in place; returns per-field errors (empty when valid)."""
+    errors: dict[str, str] = {}
+    person.name = (person.name or "").strip()
+    if not person.name:
+        errors["name"] = _("Enter the name.")
+    if person.id_number:
+        try:
+            info = codes.parse_id_number(person.id_number, today=today)
+        except ValidationError as exc:
+            errors["id_number"] = exc.messages[0]
+        else:
+            person.id_number, person.birth_date, person.sex = info.number, info.birth_date, info.sex
+    if person.phone:
+        try:
+            validate_phone(person.phone)
+        except ValidationError as exc:
+            errors["phone"] = exc.messages[0]
+        else:
+            person.phone = normalize_phone(person.phone)
+    if person.household_id:
+        person.grid_id = person.household.grid_id
+    elif not person.grid_id:
+        errors["household"] = _("Choose the household the person lives in.")
+    if person.is_migrant and not person.arrived_on:
+        errors["arrived_on"] = _("Give the date a migrant arrived.")
+    if person.arrived_on and person.birth_date and person.arrived_on < person.birth_date:
+        errors["arrived_on"] = _("The arrival date is before the birth date.")
+    return errors
+
+
+def _hash(model, field: str, value: str) -> str:
+    hash_field = next(f for f in model._meta.fields if isinstance(f, LookupHashField) and f.source == field)
+    return hash_field.digest(value)
+
+
+def id_number_taken(number: str, exclude_pk=None) -> Person | None:
+    found = Person.objects.filter(id_number_hash=_hash(Person, "id_number", number))
+    if exclude_pk:
+        found = found.exclude(pk=exclude_pk)
+    return found.select_related("grid").first()
+
+
+@transaction.atomic
+def save_person(actor, person: Person, tags: list[dict] | None = None) -> Person:
+    """Create or update a person; one transaction, nothing half-saved."""
+    errors = clean_person(person)
+    if not errors and person.id_number:
+        other = id_number_taken(person.id_number, exclude_pk=person.pk)
+        if other:
+            errors["id_number"] = _("This ID number is already registered (grid %s).") % other.grid.code
+    if errors:
+        raise ValidationError(errors)
+    check_editable(actor, Grid.objects.get(pk=person.grid_id))
+    person.save()
+    if tags is not None:
+        set_tags(actor, person, tags)
+    return person
+
+
+def set_tags(actor, person: Person, tags: list[dict]) -> None:
+    """Replace the person's tags with these ({tag, care_level, grade, note, since}).
+
+    Sensitive tags the actor may not see are neither shown nor touched.
+    """
+    visible = visible_tag_types(actor, person.grid)
+    by_code = {t.code: t for t in visible}
+    wanted = {}
+    for entry in tags:
+        tag_type = by_code.get(entry.get("tag"))
+        if tag_type is None:
+            raise ValidationError({"tags": _("Unknown tag %s.") % entry.get("tag")})
+        wanted[tag_type.pk] = entry
+    PersonTag.objects.filter(person=person, tag_type__in=visible).exclude(tag_type__in=wanted).delete()
+    for tag_type_id, entry in wanted.items():
+        PersonTag.objects.update_or_create(
+            person=person,
+            tag_type_id=tag_type_id,
+            defaults={
+                "grid_id": person.grid_id,
+                "care_level": entry.get("care_level") or "normal",
+                "grade": entry.get("grade"),
+                "note": entry.get("note", ""),
+                "since": entry.get("since"),
+            },
+        )
+
+
+def visible_tag_types(user, grid: Grid | None = None) -> list[TagType]:
+    types = TagType.objects.filter(is_active=True)
+    if not has_perm(user, Perm.VIEW_SENSITIVE_TAGS, grid):
+        types = types.filter(is_sensitive=False)
+    return list(types)
+
+
+def tags_for(user, persons) -> dict[int, list[PersonTag]]:
+    """The tags of these people that the user may see, by person id (one query)."""
+    allowed = {t.pk for t in visible_tag_types(user)}
+    result: dict[int, list[PersonTag]] = {}
+    for tag in (
+        PersonTag.objects.filter(person__in=[p.pk for p in persons], tag_type__in=allowed)
+        .select_related("tag_type")
+        .order_by("tag_type__sort")
+    ):
+        result.setdefault(tag.person_id, []).append(tag)
+    return result
+
+
+# --- reveal and search ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def reveal(actor, obj, field: str, reason: str, ip_address: str | None = None) -> str:
+    """The full value of one personal field: permission-checked and audited."""
+    perm = REVEALABLE.get(type(obj), {}).get(field)
+    if perm is None:
+        raise ValidationError({"field": _("This field cannot be revealed.")})
+    if not has_perm(actor, perm, obj.grid):
+        raise PermissionDenied(_("You may not see the full personal data of this grid."))
+    record_reveal(actor=actor, obj=obj, field=field, reason=reason, ip_address=ip_address)
+    return getattr(obj, field) or ""
+
+
+def search_people(user, q: str):
+    """People in the user's registry scope by name, exact ID number, exact phone or address."""
+    people = Person.objects.visible_to(user)
+    q = (q or "").strip()
+    if not q:
+        return people
+    number = codes.normalize_id_number(q)
+    if len(number) == 18 and number[:17].isdigit():
+        return people.filter(id_number_hash=_hash(Person, "id_number", number))
+    phone = normalize_phone(q)
+    if phone.isdigit() and len(phone) == 11:
+        return people.filter(phone_hash=_hash(Person, "phone", phone))
+    return people.filter(
+        Q(name__contains=q)
+        | Q(household__house__building__address__contains=q)
+        | Q(household__house__building__name__contains=q)
+        | Q(household__house__building__compound__name__contains=q)
+    )
