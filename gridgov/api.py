@@ -17,6 +17,7 @@ from gridgov.accounts.auth import BearerTokenAuth, SessionAuth
 from gridgov.cases.api import router as cases_router
 from gridgov.cases.workflow import IllegalTransition
 from gridgov.grids.api import router as grids_router
+from gridgov.population.api import router as population_router
 
 api = NinjaAPI(
     title="gridgov API",
@@ -100,3 +101,4 @@ def health(request):
 api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", grids_router)
 api.add_router("/v1/", cases_router)
+api.add_router("/v1/", population_router)

@@ -8,6 +8,7 @@ from gridgov.api import api
 from gridgov.cases import views as case_views
 from gridgov.core import views as core_views
 from gridgov.grids import views as grid_views
+from gridgov.population import views as registry_views
 
 admin.site.site_header = "gridgov 网格化社会治理"
 admin.site.site_title = "gridgov"
@@ -21,6 +22,12 @@ urlpatterns = [
     path("cases/", case_views.case_list, name="case-list"),
     path("cases/<int:case_id>/", case_views.case_page, name="case-page"),
     path("cases/<int:case_id>/<str:action>/", case_views.case_action, name="case-action"),
+    path("registry/", registry_views.people, name="registry-people"),
+    path("registry/buildings/<int:building_id>/", registry_views.building_page, name="registry-building"),
+    path("registry/buildings/<int:building_id>/survey/<str:what>/", registry_views.building_survey,
+         name="registry-building-survey"),
+    path("registry/visits/", registry_views.visits_due, name="registry-visits"),
+    path("registry/visits/<int:household_id>/", registry_views.record_visit, name="registry-visit"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

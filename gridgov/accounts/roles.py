@@ -13,9 +13,10 @@ GLOBAL_ROLES = {Role.ADMIN, Role.AUDITOR}
 GRID_ROLES = {Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER, Role.BUILDING_HEAD}
 # A resident's assignment names their home grid but gives no view of other people's data.
 SCOPELESS_ROLES = {Role.RESIDENT}
-# Who keeps and reads the population registry in their grids. Handlers, auditors and
-# residents do not: minimum necessity (PIPL Art. 34, GB/T 35273 §7.1).
-REGISTRY_ROLES = {Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER, Role.BUILDING_HEAD}
+# Who keeps and reads the population registry in their grids. Handlers, auditors,
+# residents and building heads (volunteers: they confirm their building's figures, see
+# population.survey) do not: minimum necessity (PIPL Art. 34, GB/T 35273 §7.1).
+REGISTRY_ROLES = {Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER}
 
 
 class Perm:

@@ -126,14 +126,20 @@ def id_number_taken(number: str, exclude_pk=None) -> Person | None:
     return found.select_related("grid").first()
 
 
-@transaction.atomic
-def save_person(actor, person: Person, tags: list[dict] | None = None) -> Person:
-    """Create or update a person; one transaction, nothing half-saved."""
+def person_errors(person: Person) -> dict[str, str]:
+    """`clean_person`, plus the check that no one else holds the ID number."""
     errors = clean_person(person)
     if not errors and person.id_number:
         other = id_number_taken(person.id_number, exclude_pk=person.pk)
         if other:
             errors["id_number"] = _("This ID number is already registered (grid %s).") % other.grid.code
+    return errors
+
+
+@transaction.atomic
+def save_person(actor, person: Person, tags: list[dict] | None = None) -> Person:
+    """Create or update a person; one transaction, nothing half-saved."""
+    errors = person_errors(person)
     if errors:
         raise ValidationError(errors)
     check_editable(actor, Grid.objects.get(pk=person.grid_id))
@@ -224,3 +230,101 @@ def search_people(user, q: str):
         | Q(household__house__building__name__contains=q)
         | Q(household__house__building__compound__name__contains=q)
     )
+
+
+# --- places and organizations: create and update -------------------------------------------
+
+
+def _full_clean(obj, exclude=()) -> None:
+    """Model validation as per-field errors (one message per field)."""
+    try:
+        obj.full_clean(exclude=["grid", *exclude], validate_unique=True, validate_constraints=True)
+    except ValidationError as exc:
+        raise ValidationError({field: msgs[0] for field, msgs in exc.message_dict.items()}) from None
+
+
+@transaction.atomic
+def save_building(
+    actor, building: Building, *, lat=None, lon=None, crs: str = CRS.WGS84, grid_code: str = ""
+) -> Building:
+    """A building lies in the deepest grid at its point (or in the grid named)."""
+    if lat is not None and lon is not None:
+        grid, building.lat, building.lon = locate_grid(lat, lon, crs)
+    elif grid_code:
+        grid = Grid.objects.filter(code=grid_code).first()
+        if grid is None:
+            raise ValidationError({"grid_code": _("No grid %s.") % grid_code})
+    elif building.grid_id:
+        grid = building.grid
+    else:
+        raise ValidationError({"location": _("Give the building's point on the map or its grid.")})
+    check_editable(actor, grid)
+    compound_code = building.compound.grid.code if building.compound_id else ""
+    if compound_code and not (grid.code.startswith(compound_code) or compound_code.startswith(grid.code)):
+        raise ValidationError({"compound_id": _("The compound is in another grid.")})
+    _full_clean(building, exclude=["compound"])
+    if building.pk:
+        move_building(building, grid)
+    building.grid = grid
+    building.save()
+    return building
+
+
+@transaction.atomic
+def save_house(actor, house: House) -> House:
+    fill_house(house)
+    check_editable(actor, house.grid)
+    if house.use not in (House.Use.RENTED, House.Use.DORMITORY):
+        house.landlord_name, house.landlord_phone, house.lease_start, house.lease_end = "", "", None, None
+    errors = {}
+    if house.landlord_phone:
+        try:
+            validate_phone(house.landlord_phone)
+            house.landlord_phone = normalize_phone(house.landlord_phone)
+        except ValidationError as exc:
+            errors["landlord_phone"] = exc.messages[0]
+    if house.lease_start and house.lease_end and house.lease_end < house.lease_start:
+        errors["lease_end"] = _("The lease ends before it starts.")
+    if errors:
+        raise ValidationError(errors)
+    _full_clean(house)
+    house.save()
+    return house
+
+
+@transaction.atomic
+def save_household(actor, household: Household) -> Household:
+    household.grid_id = household.house.grid_id
+    check_editable(actor, household.house.grid)
+    _full_clean(household)
+    household.save()
+    return household
+
+
+@transaction.atomic
+def save_organization(
+    actor, organization: Organization, *, lat=None, lon=None, crs: str = CRS.WGS84, grid_code: str = ""
+) -> Organization:
+    if organization.building_id:
+        grid = organization.building.grid
+        organization.lat, organization.lon = organization.building.lat, organization.building.lon
+    elif lat is not None and lon is not None:
+        grid, organization.lat, organization.lon = locate_grid(lat, lon, crs)
+    elif grid_code:
+        grid = Grid.objects.filter(code=grid_code).first()
+        if grid is None:
+            raise ValidationError({"grid_code": _("No grid %s.") % grid_code})
+    else:
+        raise ValidationError({"location": _("Give the building, a point on the map or the grid.")})
+    check_editable(actor, grid)
+    organization.grid = grid
+    organization.credit_code = codes.normalize_credit_code(organization.credit_code)
+    if organization.contact_phone:
+        try:
+            validate_phone(organization.contact_phone)
+        except ValidationError as exc:
+            raise ValidationError({"contact_phone": exc.messages[0]}) from None
+        organization.contact_phone = normalize_phone(organization.contact_phone)
+    _full_clean(organization, exclude=["building", "employees"])
+    organization.save()
+    return organization

@@ -78,7 +78,7 @@ def figures(building: Building, today: date | None = None) -> dict[str, int]:
     }
 
 
-def _may_survey(actor, building: Building) -> bool:
+def may_survey(actor, building: Building) -> bool:
     if has_perm(actor, Perm.EDIT_REGISTRY, building.grid):
         return True
     return any(
@@ -87,7 +87,7 @@ def _may_survey(actor, building: Building) -> bool:
 
 
 def _check(actor, building: Building) -> None:
-    if not _may_survey(actor, building):
+    if not may_survey(actor, building):
         raise PermissionDenied(_("Only the building head or the grid's workers survey this building."))
 
 

@@ -1,0 +1,911 @@
+"""Registry endpoints: people, households, houses, buildings (民情图), organizations, visits, survey.
+
+Every read goes through `visible_to` (registry scope: out of scope is 404); every write
+through `services`, `visits` or `survey`. Lists and details show personal data masked;
+`.../reveal` returns one full value, permission-checked and audited.
+"""
+
+from datetime import date
+
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from gridgov.grids.locator import CRS
+from gridgov.population import services, survey, visits
+from gridgov.population.models import (
+    Building,
+    Compound,
+    House,
+    Household,
+    Organization,
+    Person,
+    SurveyItem,
+    Unit,
+    Visit,
+)
+from gridgov.privacy.masking import mask_phone
+
+router = Router(tags=["registry"])
+
+
+def _user(request):
+    return request.auth
+
+
+class GridBrief(Schema):
+    code: str
+    name: str
+
+
+# --- people -------------------------------------------------------------------------------
+
+
+class TagOut(Schema):
+    tag: str
+    name: str
+    care_level: str
+    grade: int | None
+    note: str
+    since: date | None
+
+
+class PersonOut(Schema):
+    id: int
+    name: str
+    id_number: str = Field(description="masked, e.g. 110105********002X")
+    phone: str = Field(description="masked, e.g. 138****5678")
+    sex: str
+    birth_date: date | None
+    ethnicity: str
+    relation: str
+    political_status: str
+    is_migrant: bool
+    household_id: int | None
+    grid: GridBrief
+    address: str
+    tags: list[TagOut]
+
+
+class PersonDetail(PersonOut):
+    education: str
+    marital_status: str
+    registered_address: str
+    arrived_on: date | None
+    permit_state: str
+    employer: str
+    dormitory_bed: str
+
+
+def _address(person: Person) -> str:
+    return str(person.household.house) if person.household_id else ""
+
+
+def _tags_out(tags) -> list[dict]:
+    return [
+        {
+            "tag": t.tag_type.code,
+            "name": t.tag_type.name,
+            "care_level": t.care_level,
+            "grade": t.grade,
+            "note": t.note,
+            "since": t.since,
+        }
+        for t in tags
+    ]
+
+
+def person_out(person: Person, tags) -> dict:
+    return {
+        "id": person.pk,
+        "name": person.name,
+        "id_number": person.id_number_masked,
+        "phone": person.phone_masked,
+        "sex": person.sex,
+        "birth_date": person.birth_date,
+        "ethnicity": person.ethnicity,
+        "relation": person.relation,
+        "political_status": person.political_status,
+        "is_migrant": person.is_migrant,
+        "household_id": person.household_id,
+        "grid": {"code": person.grid.code, "name": person.grid.name},
+        "address": _address(person),
+        "tags": _tags_out(tags),
+    }
+
+
+def person_detail(person: Person, tags) -> dict:
+    employer = person.employer.name if person.employer_id else person.employer_name
+    return {
+        **person_out(person, tags),
+        "education": person.education,
+        "marital_status": person.marital_status,
+        "registered_address": person.registered_address,
+        "arrived_on": person.arrived_on,
+        "permit_state": person.permit_state,
+        "employer": employer,
+        "dormitory_bed": person.dormitory_bed,
+    }
+
+
+PERSON_RELATED = ("grid", "household__house__building__compound", "household__house__unit")
+
+
+class PersonFilter(Schema):
+    q: str = Field("", description="name, full ID number, full phone number, or address text")
+    grid: str = Field("", description="grid code: this grid and everything below it")
+    tag: str = Field("", description="tag code, e.g. elderly_alone")
+    migrant: bool | None = None
+
+
+@router.get("/registry/people", response=list[PersonOut], summary="People in my grids (masked)")
+@paginate(LimitOffsetPagination)
+def list_people(request, filters: PersonFilter = Query(...)):
+    user = _user(request)
+    people = services.search_people(user, filters.q).filter(is_active=True)
+    if filters.grid:
+        people = people.filter(grid__code__startswith=filters.grid)
+    if filters.tag:
+        allowed = {t.code for t in services.visible_tag_types(user)}
+        people = people.filter(tags__tag_type__code=filters.tag if filters.tag in allowed else "")
+    if filters.migrant is not None:
+        people = people.filter(is_migrant=filters.migrant)
+    return _PeoplePage(user, people.select_related(*PERSON_RELATED).order_by("grid__code", "name", "pk"))
+
+
+class _PeoplePage:
+    """A lazily sliced people queryset that adds the visible tags of one page in one query."""
+
+    def __init__(self, user, queryset):
+        self.user, self.queryset = user, queryset
+
+    def count(self):
+        return self.queryset.count()
+
+    def __getitem__(self, page):
+        people = list(self.queryset[page])
+        tags = services.tags_for(self.user, people)
+        return [person_out(p, tags.get(p.pk, [])) for p in people]
+
+    def __len__(self):
+        return self.count()
+
+
+def _person(request, person_id: int) -> Person:
+    return get_object_or_404(
+        Person.objects.visible_to(_user(request)).select_related(*PERSON_RELATED, "employer"), pk=person_id
+    )
+
+
+@router.get("/registry/people/{person_id}", response=PersonDetail, summary="One person (masked)")
+def get_person(request, person_id: int):
+    person = _person(request, person_id)
+    return person_detail(person, services.tags_for(_user(request), [person]).get(person.pk, []))
+
+
+class TagIn(Schema):
+    tag: str
+    care_level: str = "normal"
+    grade: int | None = Field(None, ge=1, le=4)
+    note: str = Field("", max_length=200)
+    since: date | None = None
+
+
+class PersonIn(Schema):
+    household_id: int
+    name: str = Field(max_length=50)
+    id_number: str = Field("", max_length=20)
+    phone: str = Field("", max_length=20)
+    ethnicity: str = Field("", max_length=10)
+    relation: str = Field("", max_length=20)
+    political_status: str = Field("", max_length=20)
+    education: str = Field("", max_length=20)
+    marital_status: str = Field("", max_length=20)
+    registered_address: str = Field("", max_length=200)
+    is_migrant: bool = False
+    arrived_on: date | None = None
+    permit_state: str = Person.PermitState.NONE
+    employer_name: str = Field("", max_length=100)
+    dormitory_bed: str = Field("", max_length=30)
+    tags: list[TagIn] | None = None
+
+
+def _apply_person(person: Person, payload: PersonIn, user) -> None:
+    household = get_object_or_404(Household.objects.visible_to(user), pk=payload.household_id)
+    person.household = household
+    data = payload.dict(exclude={"household_id", "tags"})
+    for table in ("ethnicity", "relation", "political_status", "education", "marital_status"):
+        # Accept the code or its label (汉族 or 01), as the Excel templates do.
+        data[table] = services.codes.code_for(table, data[table]) if data[table] else ""
+    for field, value in data.items():
+        setattr(person, field, value)
+
+
+@router.post("/registry/people", response={201: PersonDetail}, summary="Register a person")
+def create_person(request, payload: PersonIn):
+    user = _user(request)
+    person = Person()
+    _apply_person(person, payload, user)
+    services.save_person(
+        user, person, tags=[t.dict() for t in payload.tags] if payload.tags is not None else None
+    )
+    return Status(201, get_person(request, person.pk))
+
+
+@router.put("/registry/people/{person_id}", response=PersonDetail, summary="Update a person")
+def update_person(request, person_id: int, payload: PersonIn):
+    user = _user(request)
+    person = _person(request, person_id)
+    services.check_editable(user, person.grid)
+    _apply_person(person, payload, user)
+    services.save_person(
+        user, person, tags=[t.dict() for t in payload.tags] if payload.tags is not None else None
+    )
+    return get_person(request, person.pk)
+
+
+class RevealIn(Schema):
+    field: str = Field(description="id_number or phone (person), landlord_phone (house), contact_phone")
+    reason: str = Field(max_length=200, description="why the full value is needed; written to the audit log")
+
+
+class RevealOut(Schema):
+    field: str
+    value: str
+
+
+def _ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+@router.post(
+    "/registry/people/{person_id}/reveal", response=RevealOut, summary="Reveal a full value (audited)"
+)
+def reveal_person(request, person_id: int, payload: RevealIn):
+    value = services.reveal(
+        _user(request), _person(request, person_id), payload.field, payload.reason, _ip(request)
+    )
+    return {"field": payload.field, "value": value}
+
+
+# --- tag types ----------------------------------------------------------------------------
+
+
+class TagTypeOut(Schema):
+    code: str
+    name: str
+    is_sensitive: bool
+    has_grade: bool
+
+
+@router.get("/registry/tag-types", response=list[TagTypeOut], summary="Tags I may see and set")
+def tag_types(request):
+    return [
+        {"code": t.code, "name": t.name, "is_sensitive": t.is_sensitive, "has_grade": t.has_grade}
+        for t in services.visible_tag_types(_user(request))
+    ]
+
+
+# --- buildings, houses, households ----------------------------------------------------------
+
+
+class BuildingOut(Schema):
+    id: int
+    name: str
+    compound: str
+    address: str
+    lat: float | None
+    lon: float | None
+    floors: int
+    use: str
+    grid: GridBrief
+
+
+def building_out(b: Building) -> dict:
+    return {
+        "id": b.pk,
+        "name": b.name,
+        "compound": b.compound.name if b.compound_id else "",
+        "address": b.address,
+        "lat": b.lat,
+        "lon": b.lon,
+        "floors": b.floors,
+        "use": b.use,
+        "grid": {"code": b.grid.code, "name": b.grid.name},
+    }
+
+
+@router.get("/registry/buildings", response=list[BuildingOut], summary="Buildings in my grids")
+@paginate(LimitOffsetPagination)
+def list_buildings(request, grid: str = "", q: str = ""):
+    buildings = Building.objects.visible_to(_user(request)).select_related("grid", "compound")
+    if grid:
+        buildings = buildings.filter(grid__code__startswith=grid)
+    if q:
+        buildings = (
+            buildings.filter(name__contains=q)
+            | buildings.filter(address__contains=q)
+            | buildings.filter(compound__name__contains=q)
+        )
+    return [building_out(b) for b in buildings.order_by("grid__code", "name", "pk")]
+
+
+class MemberOut(Schema):
+    id: int
+    name: str
+    sex: str
+    age: int | None
+    relation: str
+    is_migrant: bool
+    tags: list[TagOut]
+
+
+class HouseholdOut(Schema):
+    id: int
+    number: str
+    kind: str
+    head_name: str
+    last_visited_on: date | None
+    members: list[MemberOut]
+
+
+class HouseOut(Schema):
+    id: int
+    unit: str
+    floor: int
+    number: str
+    use: str
+    use_label: str
+    households: list[HouseholdOut]
+
+
+class BuildingMap(BuildingOut):
+    houses: list[HouseOut]
+
+
+def _age(born: date | None, today: date) -> int | None:
+    if born is None:
+        return None
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def building_map(user, building: Building) -> dict:
+    """The building's 民情图: every house, its household, members and visible tags (4 queries)."""
+    today = date.today()
+    houses = list(House.objects.filter(building=building).select_related("unit"))
+    households = list(Household.objects.filter(house__building=building, is_active=True))
+    members = list(Person.objects.filter(household__in=households, is_active=True).order_by("relation", "pk"))
+    tags = services.tags_for(user, members)
+    by_household: dict[int, list] = {}
+    for m in members:
+        by_household.setdefault(m.household_id, []).append(
+            {
+                "id": m.pk,
+                "name": m.name,
+                "sex": m.sex,
+                "age": _age(m.birth_date, today),
+                "relation": m.relation,
+                "is_migrant": m.is_migrant,
+                "tags": _tags_out(tags.get(m.pk, [])),
+            }
+        )
+    by_house: dict[int, list] = {}
+    for h in households:
+        by_house.setdefault(h.house_id, []).append(
+            {
+                "id": h.pk,
+                "number": h.number,
+                "kind": h.kind,
+                "head_name": h.head_name,
+                "last_visited_on": h.last_visited_on,
+                "members": by_household.get(h.pk, []),
+            }
+        )
+    return {
+        **building_out(building),
+        "houses": [
+            {
+                "id": h.pk,
+                "unit": h.unit.number if h.unit_id else "",
+                "floor": h.floor,
+                "number": h.number,
+                "use": h.use,
+                "use_label": h.get_use_display(),
+                "households": by_house.get(h.pk, []),
+            }
+            for h in houses
+        ],
+    }
+
+
+def _building(request, building_id: int) -> Building:
+    return get_object_or_404(
+        Building.objects.visible_to(_user(request)).select_related("grid", "compound"), pk=building_id
+    )
+
+
+@router.get("/registry/buildings/{building_id}", response=BuildingMap, summary="A building's 民情图")
+def get_building(request, building_id: int):
+    return building_map(_user(request), _building(request, building_id))
+
+
+class BuildingIn(Schema):
+    name: str = Field(max_length=100)
+    compound_id: int | None = None
+    address: str = Field("", max_length=200)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    crs: str = CRS.WGS84
+    grid_code: str = ""
+    floors: int = Field(1, ge=1, le=200)
+    use: str = Building.Use.RESIDENTIAL
+
+
+@router.post("/registry/buildings", response={201: BuildingOut}, summary="Add a building")
+def create_building(request, payload: BuildingIn):
+    user = _user(request)
+    building = Building(name=payload.name, address=payload.address, floors=payload.floors, use=payload.use)
+    if payload.compound_id:
+        building.compound = get_object_or_404(Compound.objects.visible_to(user), pk=payload.compound_id)
+    services.save_building(
+        user, building, lat=payload.lat, lon=payload.lon, crs=payload.crs, grid_code=payload.grid_code
+    )
+    return Status(201, building_out(building))
+
+
+class HouseIn(Schema):
+    building_id: int
+    unit: str = Field("", max_length=20, description="unit number; created when new")
+    floor: int = Field(1, ge=-5, le=200)
+    number: str = Field(max_length=20)
+    use: str = House.Use.OWNER_OCCUPIED
+    area_m2: float | None = Field(None, gt=0, lt=100000)
+    landlord_name: str = Field("", max_length=50)
+    landlord_phone: str = Field("", max_length=20)
+    lease_start: date | None = None
+    lease_end: date | None = None
+
+
+class HouseBrief(Schema):
+    id: int
+    building_id: int
+    unit: str
+    floor: int
+    number: str
+    use: str
+
+
+@router.post("/registry/houses", response={201: HouseBrief}, summary="Add a house (flat or room)")
+def create_house(request, payload: HouseIn):
+    user = _user(request)
+    building = _building(request, payload.building_id)
+    services.check_editable(user, building.grid)
+    unit = None
+    if payload.unit:
+        unit, _created = Unit.objects.get_or_create(
+            building=building, number=payload.unit, defaults={"grid": building.grid}
+        )
+    house = House(building=building, unit=unit, **payload.dict(exclude={"building_id", "unit"}))
+    services.save_house(user, house)
+    return Status(
+        201,
+        {
+            "id": house.pk,
+            "building_id": building.pk,
+            "unit": payload.unit,
+            "floor": house.floor,
+            "number": house.number,
+            "use": house.use,
+        },
+    )
+
+
+class HouseholdIn(Schema):
+    house_id: int
+    number: str = Field("", max_length=30)
+    kind: str = Household.Kind.FAMILY
+    head_name: str = Field("", max_length=50)
+
+
+class HouseholdBrief(Schema):
+    id: int
+    house_id: int
+    number: str
+    kind: str
+    head_name: str
+    grid: GridBrief
+    address: str
+    last_visited_on: date | None
+
+
+def household_brief(h: Household) -> dict:
+    return {
+        "id": h.pk,
+        "house_id": h.house_id,
+        "number": h.number,
+        "kind": h.kind,
+        "head_name": h.head_name,
+        "grid": {"code": h.grid.code, "name": h.grid.name},
+        "address": str(h.house),
+        "last_visited_on": h.last_visited_on,
+    }
+
+
+HOUSEHOLD_RELATED = ("grid", "house__building__compound", "house__unit")
+
+
+@router.post("/registry/households", response={201: HouseholdBrief}, summary="Add a household")
+def create_household(request, payload: HouseholdIn):
+    user = _user(request)
+    house = get_object_or_404(House.objects.visible_to(user).select_related("grid"), pk=payload.house_id)
+    household = services.save_household(user, Household(house=house, **payload.dict(exclude={"house_id"})))
+    return Status(
+        201, household_brief(Household.objects.select_related(*HOUSEHOLD_RELATED).get(pk=household.pk))
+    )
+
+
+@router.get("/registry/households", response=list[HouseholdBrief], summary="Households in my grids")
+@paginate(LimitOffsetPagination)
+def list_households(request, grid: str = ""):
+    households = Household.objects.visible_to(_user(request)).filter(is_active=True)
+    if grid:
+        households = households.filter(grid__code__startswith=grid)
+    return [
+        household_brief(h) for h in households.select_related(*HOUSEHOLD_RELATED).order_by("grid__code", "pk")
+    ]
+
+
+class HouseholdDetail(HouseholdBrief):
+    members: list[PersonOut]
+
+
+@router.get(
+    "/registry/households/{household_id}", response=HouseholdDetail, summary="A household and members"
+)
+def get_household(request, household_id: int):
+    user = _user(request)
+    household = get_object_or_404(
+        Household.objects.visible_to(user).select_related(*HOUSEHOLD_RELATED), pk=household_id
+    )
+    members = list(household.members.filter(is_active=True).select_related(*PERSON_RELATED))
+    tags = services.tags_for(user, members)
+    return {**household_brief(household), "members": [person_out(m, tags.get(m.pk, [])) for m in members]}
+
+
+# --- organizations ------------------------------------------------------------------------
+
+
+class OrganizationOut(Schema):
+    id: int
+    name: str
+    kind: str
+    credit_code: str
+    address: str
+    grid: GridBrief
+    building_id: int | None
+    contact_name: str
+    contact_phone: str = Field(description="masked")
+    employee_count: int
+
+
+def organization_out(o: Organization) -> dict:
+    return {
+        "id": o.pk,
+        "name": o.name,
+        "kind": o.kind,
+        "credit_code": o.credit_code,
+        "address": o.address,
+        "grid": {"code": o.grid.code, "name": o.grid.name},
+        "building_id": o.building_id,
+        "contact_name": o.contact_name,
+        "contact_phone": mask_phone(o.contact_phone),
+        "employee_count": o.employee_count,
+    }
+
+
+@router.get("/registry/organizations", response=list[OrganizationOut], summary="Organizations in my grids")
+@paginate(LimitOffsetPagination)
+def list_organizations(request, q: str = "", grid: str = "", kind: str = ""):
+    rows = Organization.objects.visible_to(_user(request)).select_related("grid")
+    if q:
+        rows = rows.filter(name__contains=q) | rows.filter(
+            credit_code=services.codes.normalize_credit_code(q)
+        )
+    if grid:
+        rows = rows.filter(grid__code__startswith=grid)
+    if kind:
+        rows = rows.filter(kind=kind)
+    return [organization_out(o) for o in rows.order_by("grid__code", "name", "pk")]
+
+
+class OrganizationIn(Schema):
+    name: str = Field(max_length=150)
+    kind: str = Organization.Kind.COMPANY
+    credit_code: str = Field("", max_length=30)
+    building_id: int | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    crs: str = CRS.WGS84
+    grid_code: str = ""
+    address: str = Field("", max_length=200)
+    contact_name: str = Field("", max_length=50)
+    contact_phone: str = Field("", max_length=20)
+    employee_count: int = Field(0, ge=0)
+
+
+@router.post("/registry/organizations", response={201: OrganizationOut}, summary="Add an organization")
+def create_organization(request, payload: OrganizationIn):
+    user = _user(request)
+    data = payload.dict(exclude={"building_id", "lat", "lon", "crs", "grid_code"})
+    organization = Organization(**data)
+    if payload.building_id:
+        organization.building = _building(request, payload.building_id)
+    services.save_organization(
+        user, organization, lat=payload.lat, lon=payload.lon, crs=payload.crs, grid_code=payload.grid_code
+    )
+    return Status(201, organization_out(organization))
+
+
+@router.post(
+    "/registry/organizations/{organization_id}/reveal",
+    response=RevealOut,
+    summary="Reveal the contact phone (audited)",
+)
+def reveal_organization(request, organization_id: int, payload: RevealIn):
+    user = _user(request)
+    organization = get_object_or_404(
+        Organization.objects.visible_to(user).select_related("grid"), pk=organization_id
+    )
+    return {
+        "field": payload.field,
+        "value": services.reveal(user, organization, payload.field, payload.reason, _ip(request)),
+    }
+
+
+# --- visits -------------------------------------------------------------------------------
+
+
+class VisitIn(Schema):
+    household_id: int
+    visited_on: date
+    met: str = Field("", max_length=100)
+    notes: str = Field("", max_length=4000)
+    needs: str = Field("", max_length=2000)
+    client_key: str = Field("", max_length=64, description="resubmitting the same key returns the same visit")
+
+
+class VisitOut(Schema):
+    id: int
+    household_id: int
+    address: str
+    visited_on: date
+    worker: str
+    met: str
+    notes: str
+    needs: str
+    case_id: int | None
+
+
+class VisitCreated(VisitOut):
+    created: bool
+
+
+def visit_out(v: Visit) -> dict:
+    return {
+        "id": v.pk,
+        "household_id": v.household_id,
+        "address": str(v.household.house),
+        "visited_on": v.visited_on,
+        "worker": str(v.worker),
+        "met": v.met,
+        "notes": v.notes,
+        "needs": v.needs,
+        "case_id": v.case_id,
+    }
+
+
+VISIT_RELATED = ("worker", "household__house__building__compound", "household__house__unit")
+
+
+@router.post("/registry/visits", response={200: VisitCreated, 201: VisitCreated}, summary="Record a visit")
+def create_visit(request, payload: VisitIn):
+    user = _user(request)
+    household = get_object_or_404(
+        Household.objects.visible_to(user).select_related("grid"), pk=payload.household_id
+    )
+    visit, created = visits.record_visit(user, household, **payload.dict(exclude={"household_id"}))
+    visit = Visit.objects.select_related(*VISIT_RELATED).get(pk=visit.pk)
+    return Status(201 if created else 200, {**visit_out(visit), "created": created})
+
+
+@router.get("/registry/visits", response=list[VisitOut], summary="Visits in my grids, newest first")
+@paginate(LimitOffsetPagination)
+def list_visits(request, household_id: int | None = None, grid: str = ""):
+    rows = Visit.objects.visible_to(_user(request)).select_related(*VISIT_RELATED)
+    if household_id:
+        rows = rows.filter(household_id=household_id)
+    if grid:
+        rows = rows.filter(grid__code__startswith=grid)
+    return [visit_out(v) for v in rows]
+
+
+class DueOut(Schema):
+    household: HouseholdBrief
+    interval_days: int
+    due_on: date
+    overdue: bool
+
+
+@router.get("/registry/visits/due", response=list[DueOut], summary="Households due or overdue for a visit")
+def due(request, grid: str = "", days: int = Query(visits.DUE_SOON_DAYS, ge=0, le=365)):
+    households = Household.objects.visible_to(_user(request)).select_related(*HOUSEHOLD_RELATED)
+    if grid:
+        households = households.filter(grid__code__startswith=grid)
+    return [
+        {
+            "household": household_brief(d.household),
+            "interval_days": d.interval_days,
+            "due_on": d.due_on,
+            "overdue": d.overdue,
+        }
+        for d in visits.due_list(_user(request), horizon_days=days, households=households)
+    ]
+
+
+class CoverageOut(Schema):
+    grid_code: str
+    grid_name: str
+    households: int
+    covered: int
+    share: float
+
+
+@router.get("/registry/visits/coverage", response=list[CoverageOut], summary="Visit coverage per grid")
+def coverage(request, grid: str = ""):
+    households = Household.objects.visible_to(_user(request))
+    if grid:
+        households = households.filter(grid__code__startswith=grid)
+    return visits.coverage(_user(request), households=households)
+
+
+class ToCaseIn(Schema):
+    category_id: int
+    description: str = Field("", max_length=2000)
+
+
+class CaseRef(Schema):
+    case_id: int
+    number: str
+
+
+@router.post("/registry/visits/{visit_id}/case", response=CaseRef, summary="Turn a visit's needs into a case")
+def visit_to_case(request, visit_id: int, payload: ToCaseIn):
+    user = _user(request)
+    visit = get_object_or_404(
+        Visit.objects.visible_to(user).select_related("household__house__building", "grid"), pk=visit_id
+    )
+    case = visits.need_to_case(user, visit, category_id=payload.category_id, description=payload.description)
+    return {"case_id": case.pk, "number": case.number}
+
+
+# --- building survey (10+X) -----------------------------------------------------------------
+
+
+class SurveyFigure(Schema):
+    key: str
+    label: str
+    value: int
+    confirmed: int | None
+
+
+class SurveyItemOut(Schema):
+    id: int
+    kind: str
+    text: str
+    reported_at: str
+    case_id: int | None
+
+
+class SurveyOut(Schema):
+    building_id: int
+    figures: list[SurveyFigure]
+    confirmed_at: str | None
+    confirmed_by: str | None
+    items: list[SurveyItemOut]
+
+
+def survey_out(building: Building) -> dict:
+    current = survey.figures(building)
+    last = building.surveys.select_related("confirmed_by").first()
+    confirmed = last.figures if last else {}
+    items = [
+        {
+            "id": i.pk,
+            "kind": i.kind,
+            "text": i.text,
+            "reported_at": i.reported_at.isoformat(),
+            "case_id": i.case_id,
+        }
+        for i in building.survey_items.all()[:50]
+    ]
+    return {
+        "building_id": building.pk,
+        "figures": [
+            {"key": key, "label": str(label), "value": current[key], "confirmed": confirmed.get(key)}
+            for key, label in survey.ITEMS
+        ],
+        "confirmed_at": last.confirmed_at.isoformat() if last else None,
+        "confirmed_by": str(last.confirmed_by) if last else None,
+        "items": items,
+    }
+
+
+def _surveyed_building(request, building_id: int) -> Building:
+    """Building heads survey their own building, which lies outside their registry scope."""
+    user = _user(request)
+    building = get_object_or_404(Building.objects.select_related("grid", "compound"), pk=building_id)
+    if not (
+        Building.objects.visible_to(user).filter(pk=building.pk).exists() or survey.may_survey(user, building)
+    ):
+        raise Http404(_("Not found."))
+    return building
+
+
+@router.get(
+    "/registry/buildings/{building_id}/survey", response=SurveyOut, summary="The building's 10+X survey"
+)
+def get_survey(request, building_id: int):
+    return survey_out(_surveyed_building(request, building_id))
+
+
+class ConfirmIn(Schema):
+    note: str = Field("", max_length=200)
+
+
+@router.post(
+    "/registry/buildings/{building_id}/survey/confirm",
+    response=SurveyOut,
+    summary="Confirm the ten figures (building head)",
+)
+def confirm_survey(request, building_id: int, payload: ConfirmIn):
+    building = _surveyed_building(request, building_id)
+    survey.confirm(_user(request), building, payload.note)
+    return survey_out(building)
+
+
+class SurveyItemIn(Schema):
+    kind: str = SurveyItem.Kind.REQUEST
+    text: str = Field(max_length=500)
+
+
+@router.post(
+    "/registry/buildings/{building_id}/survey/items",
+    response={201: SurveyItemOut},
+    summary="Add a free item (request, hazard)",
+)
+def add_survey_item(request, building_id: int, payload: SurveyItemIn):
+    item = survey.add_item(
+        _user(request), _surveyed_building(request, building_id), kind=payload.kind, text=payload.text
+    )
+    return Status(
+        201,
+        {
+            "id": item.pk,
+            "kind": item.kind,
+            "text": item.text,
+            "reported_at": item.reported_at.isoformat(),
+            "case_id": None,
+        },
+    )
+
+
+@router.post(
+    "/registry/survey-items/{item_id}/case", response=CaseRef, summary="Turn a survey item into a case"
+)
+def survey_item_to_case(request, item_id: int, payload: ToCaseIn):
+    user = _user(request)
+    item = get_object_or_404(SurveyItem.objects.visible_to(user).select_related("building__grid"), pk=item_id)
+    case = survey.item_to_case(user, item, category_id=payload.category_id)
+    return {"case_id": case.pk, "number": case.number}
