@@ -72,10 +72,10 @@ def building_survey(request, building_id: int, what: str):
 
 @login_required
 def visits_due(request):
-    due = visits.due_list(request.user, horizon_days=int(request.GET.get("days") or visits.DUE_SOON_DAYS))
+    due = visits.due_list(request.user, horizon_days=visits.DUE_SOON_DAYS)
     return render(request, "population/visits_due.html", {
         "due": due[:200], "total": len(due), "today": timezone.localdate(),
-        "overdue": sum(1 for d in due if d.overdue)})
+        "overdue": sum(1 for d in due if d.overdue), "coverage": visits.coverage(request.user)})
 
 
 @login_required

@@ -43,3 +43,8 @@ def test_a_visit_recorded_from_the_due_list(town, client_for):
     assert response.status_code == 302
     assert Visit.objects.get().worker == town.worker
     assert client.post(f"/registry/visits/{town.other_home.pk}/", {"notes": "x"}).status_code == 404
+
+
+def test_a_leader_sees_coverage_per_grid(town, client_for):
+    page = client_for(town.leader).get("/registry/visits/").content.decode()
+    assert town.district.micro_grids[0].code in page and town.district.micro_grids[6].code in page
