@@ -85,7 +85,8 @@ cmd_run() {
   trap 'kill $huey_pid 2>/dev/null' EXIT INT TERM
   log "Serving on http://127.0.0.1:8000 (Ctrl-C to stop)"
   "$VENV/bin/gunicorn" gridgov.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 \
-    --access-logfile - --log-level warning
+    --access-logfile - --log-level warning \
+    --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'  # path only: a search query may hold an ID number
 }
 
 run_suite() {
