@@ -14,6 +14,16 @@ def _chinese_by_default(settings):
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _jobs_run_at_once():
+    """Background jobs run in the calling thread: a test sees their effect, and nothing is
+    left queued in a storage file for a consumer that never comes."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    yield
+
+
 @pytest.fixture
 def district(db):
     return make_district()

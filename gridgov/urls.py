@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from gridgov.accounts.lockout import LockoutAdminAuthenticationForm, LockoutAuthenticationForm
 from gridgov.api import api
 from gridgov.cases import views as case_views
 from gridgov.core import views as core_views
@@ -12,10 +13,12 @@ from gridgov.population import views as registry_views
 
 admin.site.site_header = "gridgov 网格化社会治理"
 admin.site.site_title = "gridgov"
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 urlpatterns = [
     path("", core_views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
+    path("login/", auth_views.LoginView.as_view(template_name="core/login.html",
+                                                authentication_form=LockoutAuthenticationForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("grids/map/", grid_views.grid_map, name="grid-map"),
@@ -28,6 +31,9 @@ urlpatterns = [
          name="registry-building-survey"),
     path("registry/visits/", registry_views.visits_due, name="registry-visits"),
     path("registry/visits/<int:household_id>/", registry_views.record_visit, name="registry-visit"),
+    path("registry/import/", registry_views.import_page, name="registry-import"),
+    path("registry/import/<int:job_id>/", registry_views.import_job, name="registry-import-job"),
+    path("registry/export/", registry_views.export_ledger, name="registry-export"),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

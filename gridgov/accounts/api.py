@@ -4,7 +4,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from gridgov.accounts import services
+from gridgov.accounts import lockout, services
 from gridgov.accounts.auth import issue_token
 from gridgov.accounts.models import Department
 from gridgov.accounts.roles import roles_of
@@ -25,6 +25,9 @@ class TokenOut(Schema):
 
 @router.post("/auth/token", auth=None, response=TokenOut, summary="Get a bearer token")
 def create_token(request, payload: TokenIn):
+    until = lockout.locked_until(payload.username)
+    if until is not None:
+        raise PermissionDenied(lockout.lock_message(until))
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         raise PermissionDenied(_("Wrong username or password."))

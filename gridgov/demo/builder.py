@@ -32,13 +32,18 @@ class Profile:
     counts: tuple[int, int, int, int]
     first_streets: tuple[str, ...] = ()
     households_per_grid: tuple[int, int] = (320, 480)
+    # The population registry (demo/registry.py): households per level-3 grid (None: the
+    # grid's households_estimate) and how many communities get them (None: all).
+    registry_households: int | None = None
+    registry_communities: int | None = None
 
 
 PROFILES = {
     "fengqiao": Profile("fengqiao", "320505", "虎丘区", (7, 119, 178, 383),
-                        first_streets=("320505003",)),
+                        first_streets=("320505003",), registry_communities=7),
     "jinhua": Profile("jinhua", "330703", "金东区", (8, 168, 300, 7349),
-                      households_per_grid=(250, 400)),
+                      households_per_grid=(250, 400), registry_households=60,
+                      registry_communities=40),
 }
 
 
@@ -264,11 +269,23 @@ def demo_exists() -> bool:
     return Grid.objects.exists()
 
 
+def reset_registry() -> None:
+    """Delete the population registry, the rows that point at others first."""
+    from gridgov.population import models as registry
+
+    for model in (registry.ImportJob, registry.Visit, registry.SurveyItem, registry.BuildingSurvey,
+                  registry.PersonTag, registry.Person, registry.Household, registry.House, registry.Unit,
+                  registry.Organization, registry.Building, registry.Compound):
+        model.objects.only("id").delete()
+
+
 @transaction.atomic
 def reset() -> None:
-    """Delete the whole district: cases and what hangs on them first, then people, grids."""
+    """Delete the whole district: the registry, then cases and what hangs on them, then
+    people, grids."""
     from gridgov.cases.models import Attachment, Case, CaseLog, CategoryRoute, Notification
 
+    reset_registry()
     Notification.objects.all().delete()
     Attachment.objects.all().delete()
     # only("id"): the deletion collector loads every row it deletes; a year of history is

@@ -7,19 +7,21 @@ through `services`, `visits` or `survey`. Lists and details show personal data m
 
 from datetime import date
 
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from gridgov.grids.locator import CRS
-from gridgov.population import services, survey, visits
+from gridgov.population import excel, imports, services, survey, visits
 from gridgov.population.models import (
     Building,
     Compound,
     House,
     Household,
+    ImportJob,
     Organization,
     Person,
     SurveyItem,
@@ -909,3 +911,78 @@ def survey_item_to_case(request, item_id: int, payload: ToCaseIn):
     item = get_object_or_404(SurveyItem.objects.visible_to(user).select_related("building__grid"), pk=item_id)
     case = survey.item_to_case(user, item, category_id=payload.category_id)
     return {"case_id": case.pk, "number": case.number}
+
+
+# --- Excel: templates, imports (background, with progress), exports ---------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(content: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+    return response
+
+
+@router.get("/registry/templates/{kind}", summary="Download an import template (.xlsx)", response={200: None})
+def import_template(request, kind: str):
+    if kind not in excel.KINDS:
+        raise Http404(_("Not found."))
+    return xlsx_response(excel.template(kind), f"gridgov-{kind}-template")
+
+
+class ImportForm(Schema):
+    kind: str = Field(description="people, households, houses or organizations")
+    dry_run: bool = Field(True, description="check every row and report, save nothing")
+    grid_code: str = Field("", description="confine the import to this grid subtree")
+
+
+class ImportErrorOut(Schema):
+    row: int
+    column: str
+    value: str
+    message: str
+
+
+class ImportJobOut(Schema):
+    id: int
+    kind: str
+    dry_run: bool
+    state: str
+    done: int
+    total: int
+    created: int | None = None
+    updated: int | None = None
+    skipped: int | None = None
+    saved: bool | None = None
+    error_count: int | None = None
+    errors: list[ImportErrorOut] = []
+
+
+def job_out(job: ImportJob) -> dict:
+    report = job.report or {}
+    return {"id": job.pk, "kind": job.kind, "dry_run": job.dry_run, "state": job.state, "done": job.done,
+            "total": job.total, **{k: report.get(k) for k in ("created", "updated", "skipped", "saved",
+                                                               "error_count")},
+            "errors": report.get("errors", [])}
+
+
+@router.post("/registry/imports", response={202: ImportJobOut}, summary="Import an Excel ledger (background)")
+def start_import(request, form: ImportForm = Form(...), file: UploadedFile = File(...)):
+    job = imports.start(_user(request), form.kind, file, dry_run=form.dry_run, grid_code=form.grid_code)
+    job.refresh_from_db()
+    return Status(202, job_out(job))
+
+
+@router.get("/registry/imports/{job_id}", response=ImportJobOut, summary="An import's progress and report")
+def get_import(request, job_id: int):
+    return job_out(get_object_or_404(ImportJob, pk=job_id, actor=_user(request)))
+
+
+@router.get("/registry/exports/{kind}", summary="Export a ledger (.xlsx; masked unless permitted; audited)",
+            response={200: None})
+def export_ledger(request, kind: str, grid: str = "", reason: str = Query("", max_length=200)):
+    if kind not in excel.KINDS:
+        raise Http404(_("Not found."))
+    content = excel.export(_user(request), kind, grid=grid or None, reason=reason)
+    return xlsx_response(content, f"gridgov-{kind}-{timezone.localdate():%Y%m%d}")

@@ -492,3 +492,34 @@ class SurveyItem(models.Model):
 
     def __str__(self) -> str:
         return self.text[:40]
+
+
+class ImportJob(models.Model):
+    """An Excel import run in the background, so a page can show its progress."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                              verbose_name=_("imported by"))
+    kind = models.CharField(_("ledger"), max_length=20)
+    dry_run = models.BooleanField(_("dry run"), default=True)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    grid_code = models.CharField(_("grid code"), max_length=32, blank=True)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.QUEUED)
+    done = models.PositiveIntegerField(_("rows checked"), default=0)
+    total = models.PositiveIntegerField(_("rows"), default=0)
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"

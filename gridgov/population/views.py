@@ -8,15 +8,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from gridgov.population import services, survey, visits
-from gridgov.population.api import PERSON_RELATED, building_map, survey_out
-from gridgov.population.models import Building, Household, SurveyItem
+from gridgov.population import excel, imports, services, survey, visits
+from gridgov.population.api import PERSON_RELATED, building_map, survey_out, xlsx_response
+from gridgov.population.models import Building, Household, ImportJob, SurveyItem
 
 
 @login_required
@@ -92,3 +94,36 @@ def record_visit(request, household_id: int):
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
     return redirect("registry-visits")
+
+
+KIND_LABELS = (("people", _lazy("People")), ("households", _lazy("Households")), ("houses", _lazy("Houses")),
+               ("organizations", _lazy("Organizations")))
+
+
+@login_required
+def import_page(request):
+    job = None
+    if request.method == "POST":
+        try:
+            job = imports.start(request.user, request.POST.get("kind", ""), request.FILES.get("file"),
+                                dry_run=bool(request.POST.get("dry_run")))
+        except (ValidationError, PermissionDenied) as exc:
+            messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    elif request.GET.get("job"):
+        job = ImportJob.objects.filter(pk=request.GET["job"], actor=request.user).first()
+    return render(request, "population/import.html", {"kinds": KIND_LABELS, "job": job})
+
+
+@login_required
+def import_job(request, job_id: int):
+    job = get_object_or_404(ImportJob, pk=job_id, actor=request.user)
+    return render(request, "population/import_job.html", {"job": job})
+
+
+@login_required
+def export_ledger(request):
+    kind = request.GET.get("kind", "")
+    if kind not in excel.KINDS:
+        raise Http404
+    content = excel.export(request.user, kind, reason=request.GET.get("reason", ""))
+    return xlsx_response(content, f"gridgov-{kind}-{timezone.localdate():%Y%m%d}")

@@ -60,12 +60,17 @@ ENDPOINTS = {
     ("POST", "/api/v1/registry/buildings/{building_id}/survey/confirm"): "scoped",
     ("POST", "/api/v1/registry/buildings/{building_id}/survey/items"): "scoped",
     ("POST", "/api/v1/registry/survey-items/{item_id}/case"): "scoped",
+    ("GET", "/api/v1/registry/templates/{kind}"): "public: an empty file format",
+    ("POST", "/api/v1/registry/imports"): "each row's grid is checked against the importer's scope",
+    ("GET", "/api/v1/registry/imports/{job_id}"): "own account only",
+    ("GET", "/api/v1/registry/exports/{kind}"): "scoped",
 }
 # Lists: proven by their contents in test_a_grid_worker_of_grid_a_never_sees_grid_b.
 LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/registry/people"),
          ("GET", "/api/v1/registry/buildings"), ("GET", "/api/v1/registry/households"),
          ("GET", "/api/v1/registry/organizations"), ("GET", "/api/v1/registry/visits"),
-         ("GET", "/api/v1/registry/visits/due"), ("GET", "/api/v1/registry/visits/coverage")}
+         ("GET", "/api/v1/registry/visits/due"), ("GET", "/api/v1/registry/visits/coverage"),
+         ("GET", "/api/v1/registry/exports/{kind}")}
 
 
 def registered_routes():
@@ -173,9 +178,20 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
         assert client.get(f"/api/v1/registry/{path}").json()["count"] == 0, path
     assert client.get("/api/v1/registry/visits/due?days=365").json() == []
     assert client.get("/api/v1/registry/visits/coverage").json() == []
+    for kind in ("people", "households", "houses", "organizations"):
+        exported = _sheet_rows(client.get(f"/api/v1/registry/exports/{kind}?reason=核对").content)
+        assert len(exported) == 2, (kind, exported)  # the watermark line and the header: no rows of grid B
     tree = client.get("/api/v1/grids/tree?depth=5").json()
     codes = {tree[0]["code"]} | {c["code"] for c in tree[0]["children"]}
     assert all(code.startswith(district.grids[0].code) for code in codes)
+
+
+def _sheet_rows(content: bytes) -> list:
+    import io
+
+    from openpyxl import load_workbook
+
+    return list(load_workbook(io.BytesIO(content), read_only=True).active.iter_rows(values_only=True))
 
 
 def test_every_scoped_endpoint_is_exercised(district):

@@ -17,14 +17,7 @@ from gridgov.grids.models import Grid
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def fengqiao(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        call_command("demo", profile="fengqiao", verbosity=0)
-        yield
-        from gridgov.demo.builder import reset
-
-        reset()
+# `fengqiao`: the district, built once for this module and test_registry.py (conftest.py).
 
 
 def test_fengqiao_has_the_articles_grid_counts_on_real_codes(fengqiao):

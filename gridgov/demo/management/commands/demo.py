@@ -5,12 +5,12 @@ from django.db import transaction
 from tqdm import tqdm
 
 from gridgov.accounts.models import Role
-from gridgov.demo import builder, history
+from gridgov.demo import builder, history, registry
 
 
 class Command(BaseCommand):
-    help = ("Build the demo district (grids, departments, staff, demo accounts, routing rules and a "
-            "year of cases) and print the accounts.")
+    help = ("Build the demo district (grids, departments, staff, demo accounts, routing rules, the "
+            "population registry and a year of cases) and print the accounts.")
 
     def add_arguments(self, parser):
         parser.add_argument("--profile", choices=sorted(builder.PROFILES), default="fengqiao")
@@ -18,18 +18,20 @@ class Command(BaseCommand):
                             help="delete all cases, grids, departments and users first")
         parser.add_argument("--no-history", action="store_true",
                             help="build no case history (routing rules are still added)")
+        parser.add_argument("--no-registry", action="store_true",
+                            help="build no population registry (buildings, households, people, visits)")
 
-    def handle(self, *args, profile, reset, no_history, **options):
+    def handle(self, *args, profile, reset, no_history, no_registry, **options):
         if reset:
             builder.reset()
         if builder.demo_exists():
             self.stdout.write("The district already has grids; keeping them (use --reset to rebuild).")
         else:
             self._build(builder.PROFILES[profile], history_wanted=not no_history,
-                        quiet=options["verbosity"] == 0)
+                        registry_wanted=not no_registry, quiet=options["verbosity"] == 0)
         self._print_accounts()
 
-    def _build(self, chosen, *, history_wanted: bool, quiet: bool):
+    def _build(self, chosen, *, history_wanted: bool, registry_wanted: bool, quiet: bool):
         started = time.monotonic()
         self.stdout.write(f"Building the {chosen.name} demo district "
                           f"({chosen.district_name}, {'/'.join(map(str, chosen.counts))} grids)…")
@@ -43,6 +45,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{report.created} grids in {time.monotonic() - started:.1f} s.")
             routes = history.build_routes()
             self.stdout.write(f"{routes} routing rules.")
+            if registry_wanted:
+                self._registry(chosen, quiet=quiet)
             if history_wanted:
                 started = time.monotonic()
                 with tqdm(total=history.expected_cases(chosen), unit="case", disable=quiet) as bar:
@@ -54,6 +58,23 @@ class Command(BaseCommand):
                                    sorted(counts.items(), key=lambda item: -item[1]))
                 self.stdout.write(f"{sum(counts.values())} cases in {time.monotonic() - started:.1f} s "
                                   f"({states}).")
+
+    def _registry(self, chosen, *, quiet: bool):
+        started = time.monotonic()
+        with tqdm(total=registry.expected_households(chosen), unit="household", disable=quiet) as bar:
+            try:
+                counts = registry.build_registry(chosen, progress=bar.update)
+            except RuntimeError as exc:
+                raise CommandError(str(exc)) from exc
+        populated, communities = registry.populated_communities(chosen)
+        density = (f"{chosen.registry_households} households per grid" if chosen.registry_households
+                   else "full density")
+        where = "every community" if populated == communities else (
+            f"{populated} of {communities} communities; the others are left empty to keep the build short")
+        self.stdout.write(
+            f"Registry in {time.monotonic() - started:.1f} s, {density} in {where}: "
+            f"{counts['households']} households, {counts['people']} people, {counts['buildings']} buildings, "
+            f"{counts['organizations']} organizations, {counts['tags']} tags, {counts['visits']} visits.")
 
     def _print_accounts(self):
         labels = dict(Role.choices)
