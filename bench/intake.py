@@ -43,14 +43,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from scratch import database_url, loopback_only, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "performance.md"
 MARKER_START = "<!-- intake:start -->"
 MARKER_END = "<!-- intake:end -->"
 HEADING = "## Intake over HTTP (`bench/intake.py`)"
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 HOST = "127.0.0.1"
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
 TARGET_RATIO = 0.40
@@ -116,27 +117,6 @@ def log(message: str) -> None:
 
 
 # --- database and server -----------------------------------------------------------------
-
-def loopback_only(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    if host not in LOOPBACK:
-        raise SystemExit(f"refusing {host!r}: the benchmark only talks to loopback addresses")
-
-
-def recreate_database(admin_url: str, name: str, *, drop_only: bool = False) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if not drop_only:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def database_url(admin_url: str, name: str) -> str:
-    parts = urlsplit(admin_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
 
 def run_manage(env: dict, *args: str, timeout: float = 600) -> str:
     result = subprocess.run([sys.executable, "-m", "gridgov", *args], cwd=ROOT, env=env,

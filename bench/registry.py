@@ -32,7 +32,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from scratch import database_url, loopback_only, recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,7 +42,6 @@ MARKER_START = "<!-- registry:start -->"
 MARKER_END = "<!-- registry:end -->"
 HEADING = "## Registry (`bench/registry.py`)"
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 TARGET_ROWS_PER_S = 3_000
 TARGET_P99_MS = 5.0
 PEOPLE_PER_HOUSE = 3
@@ -319,27 +319,6 @@ def child(args) -> None:
 
 
 # --- parent: scratch databases and the report ----------------------------------------------
-
-
-def loopback_only(url: str) -> None:
-    host = urlsplit(url).hostname or ""
-    if host not in LOOPBACK:
-        raise SystemExit(f"refusing {host!r}: the benchmark only talks to loopback addresses")
-
-
-def recreate_database(admin_url: str, name: str, *, drop_only: bool = False) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if not drop_only:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def database_url(admin_url: str, name: str) -> str:
-    parts = urlsplit(admin_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
 def run_child(database: str, args, *, lookup_people: int) -> dict:

@@ -43,28 +43,28 @@ class Scope:
         return query
 
 
-def scope_of(user) -> Scope:
-    """The user's scope, computed once per user object (i.e. once per request)."""
-    cached = getattr(user, "_gridgov_scope", None)
+def _once_per_user(user, attribute: str, compute) -> Scope:
+    """Compute a scope once per user object (i.e. once per request) and keep it on the user."""
+    cached = getattr(user, attribute, None)
     if cached is None:
-        from gridgov.accounts.roles import compute_scope
-
-        cached = compute_scope(user)
+        cached = compute(user)
         if user is not None and getattr(user, "pk", None):
-            user._gridgov_scope = cached
+            setattr(user, attribute, cached)
     return cached
+
+
+def scope_of(user) -> Scope:
+    """The user's scope of grid-bound data."""
+    from gridgov.accounts.roles import compute_scope
+
+    return _once_per_user(user, "_gridgov_scope", compute_scope)
 
 
 def registry_scope_of(user) -> Scope:
     """The scope of the population registry: only the roles that keep it (PIPL Art. 34)."""
-    cached = getattr(user, "_gridgov_registry_scope", None)
-    if cached is None:
-        from gridgov.accounts.roles import compute_registry_scope
+    from gridgov.accounts.roles import compute_registry_scope
 
-        cached = compute_registry_scope(user)
-        if user is not None and getattr(user, "pk", None):
-            user._gridgov_registry_scope = cached
-    return cached
+    return _once_per_user(user, "_gridgov_registry_scope", compute_registry_scope)
 
 
 RULES = {"grid": scope_of, "registry": registry_scope_of}
