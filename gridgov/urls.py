@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from gridgov.accounts import views as account_views
 from gridgov.accounts.lockout import LockoutAdminAuthenticationForm, LockoutAuthenticationForm
 from gridgov.api import api
 from gridgov.cases import views as case_views
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html",
                                                 authentication_form=LockoutAuthenticationForm), name="login"),
+    path("resident/login/", account_views.resident_login, name="resident-login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("grids/map/", grid_views.grid_map, name="grid-map"),

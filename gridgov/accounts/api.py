@@ -4,7 +4,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from gridgov.accounts import lockout, services
+from gridgov.accounts import lockout, otp, services
 from gridgov.accounts.auth import issue_token
 from gridgov.accounts.models import Department
 from gridgov.accounts.roles import roles_of
@@ -31,6 +31,32 @@ def create_token(request, payload: TokenIn):
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         raise PermissionDenied(_("Wrong username or password."))
+    return {"token": issue_token(user, payload.name)}
+
+
+class SmsCodeIn(Schema):
+    phone: str
+
+
+class SmsLoginIn(Schema):
+    phone: str
+    code: str
+    name: str = "resident app"
+
+
+class SentOut(Schema):
+    sent: bool
+
+
+@router.post("/auth/sms-code", auth=None, response=SentOut, summary="Residents: text me a login code")
+def sms_code(request, payload: SmsCodeIn):
+    otp.request_code(payload.phone, request.META.get("REMOTE_ADDR"))
+    return {"sent": True}
+
+
+@router.post("/auth/sms-login", auth=None, response=TokenOut, summary="Residents: a token for phone + code")
+def sms_login(request, payload: SmsLoginIn):
+    user = otp.verify(payload.phone, payload.code)
     return {"token": issue_token(user, payload.name)}
 
 

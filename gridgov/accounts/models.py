@@ -166,3 +166,23 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} {self.at:%Y-%m-%d %H:%M}"
+
+
+class OneTimeCode(models.Model):
+    """A login code sent by text message to a resident's phone; only hashes are kept."""
+
+    phone_hash = models.CharField(_("phone (keyed hash)"), max_length=64, db_index=True)
+    code_hash = models.CharField(_("code (keyed hash)"), max_length=64)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField(_("expires"))
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.phone_hash[:8]} {self.created_at:%Y-%m-%d %H:%M}"

@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db
 # method, path as registered, how scope applies
 ENDPOINTS = {
     ("POST", "/api/v1/auth/token"): "public: exchanges a password for a token",
+    ("POST", "/api/v1/auth/sms-code"): "public: texts a login code (rate-limited)",
+    ("POST", "/api/v1/auth/sms-login"): "public: exchanges a resident's phone + code for a token",
     ("GET", "/api/v1/health"): "public: liveness, no data",
     ("GET", "/api/v1/me"): "own account only",
     ("GET", "/api/v1/departments"): "public bodies: not grid-bound",
