@@ -14,9 +14,13 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from gridgov.accounts.api import router as accounts_router
 from gridgov.accounts.auth import BearerTokenAuth, SessionAuth
+from gridgov.analytics.api import router as analytics_router
 from gridgov.cases.api import router as cases_router
 from gridgov.cases.workflow import IllegalTransition
+from gridgov.engagement.api import router as engagement_router
 from gridgov.grids.api import router as grids_router
+from gridgov.patrols.api import router as patrols_router
+from gridgov.patrols.services import PatrolNotRunning
 from gridgov.population.api import router as population_router
 
 api = NinjaAPI(
@@ -52,7 +56,11 @@ SOURCES = ("body", "query", "path", "form", "file", "payload")  # not field name
 def schema_validation_error(request, exc: NinjaValidationError):
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
-        loc = [str(part) for part in error.get("loc", []) if part not in SOURCES]
+        loc = [str(part) for part in error.get("loc", [])]
+        # (source, parameter, field...): drop those, not a field that happens to be called "body".
+        for _leading in range(2):
+            if loc and loc[0] in SOURCES:
+                loc.pop(0)
         field = ".".join(loc) or "__all__"
         errors.setdefault(field, []).append(_schema_message(error))
     field, messages = next(iter(errors.items()))
@@ -82,6 +90,11 @@ def illegal_transition(request, exc):
     return api.create_response(request, {"detail": str(exc)}, status=409)
 
 
+@api.exception_handler(PatrolNotRunning)
+def patrol_not_running(request, exc):
+    return api.create_response(request, {"detail": str(exc)}, status=409)
+
+
 @api.exception_handler(Http404)
 def not_found(request, exc):
     return api.create_response(request, {"detail": str(exc) or _("Not found.")}, status=404)
@@ -102,3 +115,6 @@ api.add_router("/v1/", accounts_router)
 api.add_router("/v1/", grids_router)
 api.add_router("/v1/", cases_router)
 api.add_router("/v1/", population_router)
+api.add_router("/v1/", patrols_router)
+api.add_router("/v1/", engagement_router)
+api.add_router("/v1/", analytics_router)

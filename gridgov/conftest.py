@@ -49,8 +49,14 @@ CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = __import__("pathlib").Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
+def _serialized_contents() -> dict:
+    from django.db import connections
+
+    return {alias: getattr(connections[alias], "_test_serialized_contents", None) for alias in connections}
+
+
 @pytest.fixture(scope="session")
-def chromium():
+def chromium(django_db_setup):
     import os
 
     if not os.path.exists(CHROMIUM):
@@ -62,7 +68,16 @@ def chromium():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
+    serialized = _serialized_contents()
     with sync_playwright() as playwright:
+        # With that loop running, Django hands this thread new connection objects, which lack
+        # the snapshot `serialized_rollback` restores after each transactional test: give
+        # them the snapshot taken when the test database was made.
+        from django.db import connections
+
+        for alias, contents in serialized.items():
+            if contents is not None:
+                connections[alias]._test_serialized_contents = contents
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -9,6 +9,7 @@ Environment variables:
   GRIDGOV_VAR_DIR     where the SQLite files, keys and uploads live (default ./var)
   GRIDGOV_ALLOWED_HOSTS  comma-separated
   GRIDGOV_TILE_URL    base map tile URL template for Leaflet (empty: no base map)
+  GRIDGOV_TILE_CRS    datum of those tiles: wgs84 (default), gcj02 (AMap, Tencent) or bd09 (Baidu)
 """
 
 import os
@@ -61,6 +62,10 @@ INSTALLED_APPS = [
     "gridgov.worktime",
     "gridgov.cases",
     "gridgov.population",
+    "gridgov.patrols",
+    "gridgov.engagement",
+    "gridgov.consoles",
+    "gridgov.analytics",
     "gridgov.demo",
 ]
 
@@ -95,6 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "gridgov.core.context_processors.admin_warnings",
+                "gridgov.consoles.context_processors.workbenches",
             ],
         },
     },
@@ -159,6 +165,7 @@ STATICFILES_DIRS = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/alpinejs", NODE_MODULES / "alpinejs" / "dist"),
     ("vendor/echarts", NODE_MODULES / "echarts" / "dist"),
+    ("vendor/markercluster", NODE_MODULES / "leaflet.markercluster" / "dist"),
 ]
 STATICFILES_DIRS = [(prefix, path) for prefix, path in STATICFILES_DIRS if path.exists()]
 STORAGES = {
@@ -202,6 +209,8 @@ GRIDGOV_GEOMETRY_TOLERANCE_M2 = float(os.environ.get("GRIDGOV_GEOMETRY_TOLERANCE
 GRIDGOV_LOCATOR_CHECK_SECONDS = float(os.environ.get("GRIDGOV_LOCATOR_CHECK_SECONDS", "2"))
 GRIDGOV_TILE_URL = os.environ.get("GRIDGOV_TILE_URL", "")
 GRIDGOV_TILE_ATTRIBUTION = os.environ.get("GRIDGOV_TILE_ATTRIBUTION", "")
+# The datum of those tiles: a point picked on an AMap/Tencent base map is GCJ-02, on Baidu BD-09.
+GRIDGOV_TILE_CRS = os.environ.get("GRIDGOV_TILE_CRS", "wgs84")
 # Possible duplicates: open cases of a related category this near and this recent.
 GRIDGOV_DUPLICATE_RADIUS_M = float(os.environ.get("GRIDGOV_DUPLICATE_RADIUS_M", "50"))
 GRIDGOV_DUPLICATE_HOURS = float(os.environ.get("GRIDGOV_DUPLICATE_HOURS", "72"))

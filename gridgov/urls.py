@@ -9,7 +9,9 @@ from gridgov.accounts.lockout import LockoutAdminAuthenticationForm, LockoutAuth
 from gridgov.api import api
 from gridgov.cases import views as case_views
 from gridgov.core import views as core_views
+from gridgov.engagement import views as notice_views
 from gridgov.grids import views as grid_views
+from gridgov.patrols import views as patrol_views
 from gridgov.population import views as registry_views
 
 admin.site.site_header = "gridgov 网格化社会治理"
@@ -36,6 +38,14 @@ urlpatterns = [
     path("registry/import/", registry_views.import_page, name="registry-import"),
     path("registry/import/<int:job_id>/", registry_views.import_job, name="registry-import-job"),
     path("registry/export/", registry_views.export_ledger, name="registry-export"),
+    path("notices/", notice_views.notice_list, name="notice-list"),
+    path("notices/new/", notice_views.notice_new, name="notice-new"),
+    path("notices/<int:notice_id>/", notice_views.notice_page, name="notice-page"),
+    path("notices/<int:notice_id>/confirm/", notice_views.notice_confirm, name="notice-confirm"),
+    path("notices/<int:notice_id>/receipts/", notice_views.notice_receipts, name="notice-receipts"),
+    path("patrols/", patrol_views.patrols, name="patrols"),
+    path("", include("gridgov.consoles.urls")),
+    path("analytics/", include("gridgov.analytics.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

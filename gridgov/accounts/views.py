@@ -19,7 +19,7 @@ def resident_login(request):
                 sent = True
                 user = otp.verify(phone, request.POST.get("code", ""))
                 login(request, user, backend="gridgov.accounts.lockout.LockoutBackend")
-                return redirect("home")
+                return redirect("resident-home")
             otp.request_code(phone, request.META.get("REMOTE_ADDR"))
             sent = True
         except (ValidationError, PermissionDenied) as exc:

@@ -160,6 +160,27 @@ def list_cases(request, filters: Query[CaseFilter]):
     return [case_out(c) for c in filtered(request.user, filters).order_by("-reported_at")]
 
 
+MAP_LIMIT = 5000
+
+
+@router.get("/cases/map", response=dict, summary="Cases with a point, as GeoJSON, for the map")
+def case_map(request, filters: Query[CaseFilter]):
+    """Open cases by default (`open=false` for finished ones), newest first, at most 5,000.
+
+    `truncated` says when more matched: the map then asks the user to narrow the filters.
+    """
+    if filters.open is None:
+        filters = filters.model_copy(update={"open": True})
+    rows = filtered(request.user, filters).filter(lat__isnull=False).order_by("-reported_at")
+    cases = list(rows[: MAP_LIMIT + 1])
+    features = [{
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [c.lon, c.lat]},
+        "properties": {"id": c.pk, "number": c.number, "state": c.state, "state_label": c.get_state_display(),
+                       "light": c.light, "category": c.category.name, "grid": c.grid.name},
+    } for c in cases[:MAP_LIMIT]]
+    return {"type": "FeatureCollection", "features": features, "truncated": len(cases) > MAP_LIMIT}
+
+
 class LogOut(Schema):
     at: datetime
     actor: str | None

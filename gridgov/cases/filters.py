@@ -20,6 +20,15 @@ class CaseFilter(Schema):
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
+    # The cases behind an analytics figure (gridgov.analytics.kpis.cases_behind): kpi names it,
+    # e.g. area.closed; subject is the grid code, department or user id; the period is named
+    # like the analytics pages' (period with date, or period=custom with start and end).
+    kpi: str = ""
+    subject: str = ""
+    period: str = ""
+    date: str = ""
+    start: str = ""
+    end: str = ""
 
 
 def filtered(user, f: CaseFilter):
@@ -43,7 +52,16 @@ def filtered(user, f: CaseFilter):
         rows = rows.filter(reported_at__gte=datetime.combine(f.date_from, time.min, tz))
     if f.date_to:
         rows = rows.filter(reported_at__lte=datetime.combine(f.date_to, time.max, tz))
+    if f.kpi:
+        rows = rows.filter(pk__in=_behind(user, f).values("pk"))
     if f.q:
         case_id = Case.id_from_number(f.q)
         rows = rows.filter(Q(description__icontains=f.q) | Q(pk=case_id or 0))
     return rows
+
+
+def _behind(user, f: CaseFilter):
+    from gridgov.analytics import kpis, periods
+
+    period = periods.parse({"period": f.period, "date": f.date, "start": f.start, "end": f.end})
+    return kpis.cases_behind(user, f.kpi, f.subject, period, f.grid)

@@ -34,9 +34,10 @@ def case_list(request):
 def case_page(request, case_id: int):
     case = visible_case(request.user, case_id)
     log = case.log.select_related("actor").prefetch_related("attachments")
+    actions = workflow.available_actions(request.user, case)
     return render(request, "cases/detail.html", {
-        "case": case, "log": log,
-        "actions": workflow.available_actions(request.user, case),
+        "case": case, "log": log, "actions": actions,
+        "can_merge": any(a.name == "merge" for a in actions),
         "departments": Department.objects.filter(is_active=True).order_by("name"),
         "proposed": routing.propose_department(case),
         "candidates": duplicates.find_candidates(case) if case.state in (

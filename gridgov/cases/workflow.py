@@ -235,7 +235,8 @@ def _do_accept(case, actor, params, now):
 def _do_return(case, actor, params, now):
     case.state = S.RETURNED
     case.return_count += 1
-    return {"department": case.department.name}
+    # The department's id: analytics counts returns per department (the case may move on).
+    return {"department": case.department.name, "department_id": case.department_id}
 
 
 def _do_report_result(case, actor, params, now):

@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from gridgov.accounts.roles import roles_of
 from gridgov.core.scope import scope_of
@@ -8,6 +8,10 @@ from gridgov.grids.models import Grid
 
 @login_required
 def home(request):
+    from gridgov.consoles.queues import consoles_of
+
+    if consoles_of(request.user) == ["resident"]:
+        return redirect("resident-home")  # residents have their own portal, not the office's home
     scope = scope_of(request.user)
     if scope.everything:
         roots = Grid.objects.filter(level=1)

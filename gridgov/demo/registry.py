@@ -39,8 +39,8 @@ from faker import Faker
 from faker.providers.person.zh_CN import Provider as NameProvider
 
 from gridgov.accounts.models import Assignment, Post, Role
+from gridgov.core import bulk
 from gridgov.demo.builder import Profile
-from gridgov.demo.history import _new
 from gridgov.grids.codes import code_length
 from gridgov.grids.models import Grid
 from gridgov.population import codes
@@ -58,7 +58,6 @@ from gridgov.population.models import (
     VisitRule,
 )
 
-BATCH = 2000
 CHUNK_HOUSEHOLDS = 1500  # level-3 grids are written together until this many households
 HOUSE_USES = ((House.Use.OWNER_OCCUPIED, 0.75), (House.Use.RENTED, 0.15), (House.Use.VACANT, 0.07),
               (House.Use.BUSINESS, 0.03))
@@ -137,8 +136,8 @@ class Member:
 @dataclass
 class Chunk:
     """Rows of some level-3 grids before they are written. Few rows (compounds, buildings,
-    units, organizations) are model instances; the many are dicts of field values, turned
-    into instances at write time, once their parents have ids (see `_create`)."""
+    units, organizations) are model instances; the many are dicts of field values (by
+    attname), which the writer takes as they are once their parents have ids (`_write`)."""
 
     compounds: list = field(default_factory=list)
     buildings: list = field(default_factory=list)
@@ -148,7 +147,7 @@ class Chunk:
     people: list = field(default_factory=list)
     tags: list = field(default_factory=list)
     organizations: list = field(default_factory=list)
-    visits: list = field(default_factory=list)  # (household, grid_id, worker_id, day, met, notes, needs)
+    visits: list = field(default_factory=list)
 
 
 # --- division codes ------------------------------------------------------------------------
@@ -657,8 +656,9 @@ class RegistryBuilder:
             visit_day = self.workday(day)
             worker = self.rng.choice(full) if full and self.chance(0.85) else self.rng.choice(every)
             needs = self.rng.choice(VISIT_NEEDS_TEXTS) if self.chance(VISIT_NEEDS) else ""
-            chunk.visits.append((household, micro["id"], worker, visit_day,
-                                 self.rng.choice(MET).format(head=head), self.rng.choice(VISIT_NOTES), needs))
+            chunk.visits.append({"household": household, "grid_id": micro["id"], "worker_id": worker,
+                                 "visited_on": visit_day, "met": self.rng.choice(MET).format(head=head),
+                                 "notes": self.rng.choice(VISIT_NOTES), "needs": needs})
             last = visit_day
             day += timedelta(days=max(1, round(interval * self.rng.uniform(0.8, 1.1))))
         household["last_visited_on"] = last
@@ -691,36 +691,43 @@ def _split(total: int, micros: list[dict]) -> list[int]:
     return parts
 
 
-def _create(model, records: list[dict], parents: tuple[str, ...] = ()) -> None:
-    """bulk_create rows from dicts; each name in `parents` holds a written parent (a dict
-    with its "id", or a model instance), whose id becomes the foreign key. Each dict gets
-    its row's "id"."""
-    rows = []
-    for record in records:
-        values = dict(record)
+def _number(model, rows: list) -> None:
+    """Give new rows (model instances or dicts) their primary keys before they are written,
+    so the rows written after them can point at them."""
+    for row, pk in zip(rows, bulk.reserve_ids(model, len(rows)), strict=True):
+        if isinstance(row, dict):
+            row["id"] = pk
+        else:
+            row.pk = pk
+
+
+def _link(rows: list[dict], parents: tuple[str, ...]) -> None:
+    """Each name in `parents` holds a numbered parent (a dict or a model instance, or None),
+    whose id becomes the row's foreign key."""
+    for row in rows:
         for name in parents:
-            parent = record[name]
-            values[f"{name}_id"] = (None if parent is None else parent["id"] if isinstance(parent, dict)
-                                    else parent.pk)
-        rows.append(_new(model, **values))
-    model.objects.bulk_create(rows, batch_size=BATCH)
-    for record, row in zip(records, rows, strict=True):
-        record["id"] = row.pk
+            parent = row[name]
+            row[f"{name}_id"] = (None if parent is None else parent["id"] if isinstance(parent, dict)
+                                 else parent.pk)
 
 
 def _write(chunk: Chunk) -> None:
-    Compound.objects.bulk_create(chunk.compounds, batch_size=BATCH)
-    Building.objects.bulk_create(chunk.buildings, batch_size=BATCH)
-    Unit.objects.bulk_create(chunk.units, batch_size=BATCH)
-    Organization.objects.bulk_create(chunk.organizations, batch_size=BATCH)
-    _create(House, chunk.houses, ("building", "unit"))
-    _create(Household, chunk.households, ("house",))
-    _create(Person, chunk.people, ("household",))
-    _create(PersonTag, chunk.tags, ("person",))
-    Visit.objects.bulk_create([
-        _new(Visit, household_id=household["id"], grid_id=grid, worker_id=worker, visited_on=day, met=met,
-             notes=notes, needs=needs)
-        for household, grid, worker, day, met, notes, needs in chunk.visits], batch_size=BATCH)
+    """Parents first, each numbered before it is written; tags and visits need no ids back.
+    Model instances (the few places and organizations) get their foreign keys from their
+    numbered parents in the writer."""
+    for model, rows in ((Compound, chunk.compounds), (Building, chunk.buildings), (Unit, chunk.units),
+                        (Organization, chunk.organizations)):
+        _number(model, rows)
+        bulk.insert_rows(model, rows, with_pk=True)
+    for model, rows, parents, numbered in ((House, chunk.houses, ("building", "unit"), True),
+                                           (Household, chunk.households, ("house",), True),
+                                           (Person, chunk.people, ("household",), True),
+                                           (PersonTag, chunk.tags, ("person",), False),
+                                           (Visit, chunk.visits, ("household",), False)):
+        _link(rows, parents)
+        if numbered:
+            _number(model, rows)
+        bulk.insert_rows(model, rows, with_pk=numbered)
 
 
 def _place_building_head(profile: Profile) -> None:

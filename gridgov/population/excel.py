@@ -7,7 +7,8 @@ user's language.
 
 Imports read every row first, validate each with the registry's own rules
 (`services.clean_person`, `codes`), then write everything in one transaction with
-bulk inserts and updates, or nothing at all (a dry run, or any row error). Lookups are
+bulk inserts (new people through `gridgov.core.bulk`: executemany, COPY on PostgreSQL) and
+bulk updates, or nothing at all (a dry run, or any row error). Lookups are
 loaded once into dicts and keyed hashes computed once per row, so 100,000 people import
 in well under a minute (bench/registry.py).
 
@@ -26,12 +27,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.db.models import TextChoices
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from gridgov.accounts.roles import Perm, has_perm
+from gridgov.core import bulk
 from gridgov.core.scope import registry_scope_of
 from gridgov.grids.models import Grid
 from gridgov.population import codes, services
@@ -566,58 +568,6 @@ def _hash_field(model, source: str):
     return next(f for f in model._meta.fields if isinstance(f, LookupHashField) and f.source == source)
 
 
-_PLAIN_FIELDS = (models.CharField, models.TextField, models.BooleanField, models.IntegerField,
-                 models.SmallIntegerField, models.PositiveIntegerField, models.PositiveSmallIntegerField,
-                 models.BigIntegerField, models.FloatField, models.ForeignKey)
-
-
-def _converter(field, now) -> Callable:
-    """How one field's Python value becomes a query parameter, decided once per field."""
-    from gridgov.privacy.fields import LookupHashField
-
-    attname = field.attname
-    if isinstance(field, LookupHashField):
-        return lambda obj: getattr(obj, attname)  # set by the caller: each hash computed once
-    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        stamp = field.get_db_prep_save(now, connection)
-        return lambda obj: stamp
-    if type(field) in _PLAIN_FIELDS:
-        return lambda obj: getattr(obj, attname)
-    if type(field) is models.DateField:
-        adapt = connection.ops.adapt_datefield_value
-        return lambda obj: adapt(getattr(obj, attname))
-    return lambda obj: field.get_db_prep_save(getattr(obj, attname), connection)  # encrypts, for one
-
-
-def _insert_new(model, objs: list) -> None:
-    """Insert many new rows with one prepared statement per batch.
-
-    `bulk_create` compiles every value through the ORM's insert compiler (about 10 µs a
-    value: half the time of a 100,000-row import); the rows inserted here need no primary
-    keys back, so one INSERT run with `executemany` (COPY on PostgreSQL) does, with each
-    field's own conversion (encryption included) and the lookup hashes the caller has set.
-    """
-    if not objs:
-        return
-    now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    convert = [_converter(f, now) for f in fields]
-    quote = connection.ops.quote_name
-    target = f"{quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)})"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # COPY: one stream instead of a statement per row
-            with cursor.cursor.copy(f"COPY {target} FROM STDIN") as copy:
-                for obj in objs:
-                    obj._prepare_related_fields_for_save(operation_name="bulk_create")
-                    copy.write_row(tuple(fn(obj) for fn in convert))
-            return
-        sql = f"INSERT INTO {target} VALUES ({', '.join(['%s'] * len(fields))})"
-        for chunk in _chunks(objs, WRITE_BATCH):
-            for obj in chunk:
-                obj._prepare_related_fields_for_save(operation_name="bulk_create")
-            cursor.executemany(sql, [tuple(fn(obj) for fn in convert) for obj in chunk])
-
-
 def _refresh_hashes(objs: list, model) -> None:
     """`bulk_update` does not run `pre_save`: set each lookup hash from its source first."""
     from gridgov.privacy.fields import LookupHashField
@@ -760,11 +710,8 @@ class _PeopleImport(_Import):
 
     def commit(self) -> None:
         Household.objects.bulk_create(list(self.new_households.values()), batch_size=WRITE_BATCH)
-        new = self.pending["new"]
-        phone_hash = _hash_field(Person, "phone")
-        for person in new:
-            person.phone_hash = phone_hash.digest(person.phone)
-        _insert_new(Person, new)
+        # The ID number hashes are set already (`prepare`); the writer adds the phones'.
+        bulk.insert_rows(Person, self.pending["new"])
         changed = self.pending["changed"]
         if changed:
             _refresh_hashes(changed, Person)

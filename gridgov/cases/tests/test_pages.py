@@ -72,3 +72,16 @@ def test_admin_bulk_register_goes_through_the_workflow(world, report, client_for
     assert CaseLog.objects.filter(action="register", actor=world.community_dispatcher).count() == 2
     client.post("/admin/cases/case/", {"action": "bulk_close", "_selected_action": [first.pk]})
     assert Case.objects.get(pk=first.pk).state == "registered"  # illegal: refused, nothing changed
+
+
+def test_the_dispatcher_merges_a_duplicate_in_one_click(world, report, client_for):
+    first = report()
+    second = report(description="小区门口又有暴露垃圾，气味很大", client_key="again")
+    client = client_for(world.community_dispatcher)
+    page = client.get(f"/cases/{second.pk}/").content.decode()
+    assert f'data-merge-into="{first.pk}"' in page and 'id="case-point"' in page
+    client.post(f"/cases/{second.pk}/merge/", {"master_id": first.pk})
+    second.refresh_from_db()
+    assert second.state == Case.State.MERGED and second.merged_into_id == first.pk
+    # The reporter of another grid sees no merge button: only the command centre merges.
+    assert "data-merge-into" not in client_for(world.worker).get(f"/cases/{first.pk}/").content.decode()

@@ -32,6 +32,7 @@ ENDPOINTS = {
     ("GET", "/api/v1/categories"): "public taxonomy",
     ("POST", "/api/v1/cases"): "intake: the grid comes from the point; the channel checks the role",
     ("GET", "/api/v1/cases"): "scoped",
+    ("GET", "/api/v1/cases/map"): "scoped",
     ("GET", "/api/v1/cases/{case_id}"): "scoped",
     ("GET", "/api/v1/cases/{case_id}/duplicates"): "scoped",
     ("POST", "/api/v1/cases/{case_id}/actions/{action}"): "scoped",
@@ -66,13 +67,25 @@ ENDPOINTS = {
     ("POST", "/api/v1/registry/imports"): "each row's grid is checked against the importer's scope",
     ("GET", "/api/v1/registry/imports/{job_id}"): "own account only",
     ("GET", "/api/v1/registry/exports/{kind}"): "scoped",
+    ("GET", "/api/v1/notices"): "scoped",
+    ("POST", "/api/v1/notices"): "scoped",
+    ("GET", "/api/v1/notices/{notice_id}"): "scoped",
+    ("POST", "/api/v1/notices/{notice_id}/confirm"): "scoped",
+    ("GET", "/api/v1/notices/{notice_id}/receipts"): "scoped",
+    ("POST", "/api/v1/patrols"): "own account only: the grid is one of the worker's own",
+    ("GET", "/api/v1/patrols"): "scoped",
+    ("GET", "/api/v1/patrols/{patrol_id}"): "scoped",
+    ("POST", "/api/v1/patrols/{patrol_id}/points"): "scoped",
+    ("POST", "/api/v1/patrols/{patrol_id}/stop"): "scoped",
 }
 # Lists: proven by their contents in test_a_grid_worker_of_grid_a_never_sees_grid_b.
-LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/registry/people"),
+LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/map"),
+         ("GET", "/api/v1/registry/people"),
+         ("GET", "/api/v1/notices"),
          ("GET", "/api/v1/registry/buildings"), ("GET", "/api/v1/registry/households"),
          ("GET", "/api/v1/registry/organizations"), ("GET", "/api/v1/registry/visits"),
          ("GET", "/api/v1/registry/visits/due"), ("GET", "/api/v1/registry/visits/coverage"),
-         ("GET", "/api/v1/registry/exports/{kind}")}
+         ("GET", "/api/v1/registry/exports/{kind}"), ("GET", "/api/v1/patrols")}
 
 
 def registered_routes():
@@ -118,7 +131,20 @@ def scoped_requests(district, other_staff):
                                      reported_by=b_worker)
     building = home.house.building
     category = case.category_id
+    from django.utils import timezone
+
+    from gridgov.engagement.models import Notice
+
+    notice = Notice.objects.create(title="停水通知", body="明天停水", grid=b, author=b_worker,
+                                   requires_receipt=True, published_at=timezone.now())
+    from gridgov.patrols.services import start as start_patrol
+
+    patrol, _created = start_patrol(b_worker)
     return {
+        ("GET", "/api/v1/patrols/{patrol_id}"): ("get", f"/api/v1/patrols/{patrol.pk}", None),
+        ("POST", "/api/v1/patrols/{patrol_id}/points"): ("post", f"/api/v1/patrols/{patrol.pk}/points",
+                                                         {"points": []}),
+        ("POST", "/api/v1/patrols/{patrol_id}/stop"): ("post", f"/api/v1/patrols/{patrol.pk}/stop", None),
         ("POST", "/api/v1/registry/people"): ("post", "/api/v1/registry/people",
                                               {"household_id": home.pk, "name": "李四"}),
         ("GET", "/api/v1/registry/people/{person_id}"): (
@@ -157,6 +183,14 @@ def scoped_requests(district, other_staff):
         ("POST", "/api/v1/registry/survey-items/{item_id}/case"): (
             "post", f"/api/v1/registry/survey-items/{item.pk}/case", {"category_id": category}),
         ("GET", "/api/v1/cases/{case_id}"): ("get", f"/api/v1/cases/{case.pk}", None),
+        # Publishing to grid B: the grid is public, publishing there is not (403).
+        ("POST", "/api/v1/notices"): ("post", "/api/v1/notices", {"title": "通知", "body": "内容",
+                                                                 "grid_code": b.code}, 403),
+        ("GET", "/api/v1/notices/{notice_id}"): ("get", f"/api/v1/notices/{notice.pk}", None),
+        ("POST", "/api/v1/notices/{notice_id}/confirm"): ("post", f"/api/v1/notices/{notice.pk}/confirm",
+                                                          None),
+        ("GET", "/api/v1/notices/{notice_id}/receipts"): (
+            "get", f"/api/v1/notices/{notice.pk}/receipts", None),
         ("GET", "/api/v1/cases/{case_id}/duplicates"): ("get", f"/api/v1/cases/{case.pk}/duplicates", None),
         ("POST", "/api/v1/cases/{case_id}/actions/{action}"): (
             "post", f"/api/v1/cases/{case.pk}/actions/verify", {"note": "核查"}),
@@ -171,11 +205,15 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
     other = staff(Role.GRID_LEADER, district.grids[3])
     client = client_for(worker_a)
     for (method, path), (verb, url, body, *expected) in scoped_requests(district, other).items():
-        json_body = "reveal-phone" in url or "/registry/" in url
+        json_body = "reveal-phone" in url or "/registry/" in url or "/patrols/" in url
+        json_body = json_body or url == "/api/v1/notices"
         kwargs = {"content_type": "application/json"} if json_body else {}
         response = getattr(client, verb)(url, body, **kwargs) if body else getattr(client, verb)(url)
         assert response.status_code == (expected or [404])[0], (method, path, response.content)
     assert client.get("/api/v1/cases").json()["count"] == 0
+    assert client.get("/api/v1/notices").json()["count"] == 0
+    assert client.get("/api/v1/patrols").json()["count"] == 0
+    assert client.get("/api/v1/cases/map").json()["features"] == []
     for path in ("people", "buildings", "households", "organizations", "visits"):
         assert client.get(f"/api/v1/registry/{path}").json()["count"] == 0, path
     assert client.get("/api/v1/registry/visits/due?days=365").json() == []

@@ -7,6 +7,12 @@ from tqdm import tqdm
 from gridgov.accounts.models import Role
 from gridgov.demo import builder, history, registry
 
+# Where each role starts its day (its workbench).
+START_PAGES = {Role.ADMIN: "/admin/", Role.LEADER: "/console/leader/", Role.DISPATCHER: "/console/dispatch/",
+               Role.HANDLER: "/console/handler/", Role.GRID_LEADER: "/console/worker/",
+               Role.GRID_WORKER: "/console/worker/", Role.BUILDING_HEAD: "/console/worker/",
+               Role.AUDITOR: "/console/leader/", Role.RESIDENT: "/resident/"}
+
 
 class Command(BaseCommand):
     help = ("Build the demo district (grids, departments, staff, demo accounts, routing rules, the "
@@ -78,8 +84,9 @@ class Command(BaseCommand):
 
     def _print_accounts(self):
         labels = dict(Role.choices)
-        self.stdout.write(f"\nDemo accounts (password: {builder.DEMO_PASSWORD})")
+        self.stdout.write(f"\nDemo accounts (password: {builder.DEMO_PASSWORD}), log in at /login/:")
         for account in builder.demo_accounts():
             self.stdout.write(f"  {account.username:<13} {str(labels.get(account.role, '')):<8} "
-                              f"{account.where}")
-        self.stdout.write("")
+                              f"{START_PAGES.get(account.role, '/'):<20} {account.where}")
+        self.stdout.write("Residents also log in at /resident/login/ with any mobile number; with the "
+                          "default console SMS backend the code appears in the server's log.\n")

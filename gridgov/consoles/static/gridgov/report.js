@@ -1,0 +1,168 @@
+// The report form (grid worker and resident): category search that works offline, the
+// phone's GPS or a point picked on the map, photos, and sending through the outbox.
+(function () {
+  "use strict";
+  const form = document.getElementById("report-form");
+  if (!form) return;
+  const read = (id) => JSON.parse(document.getElementById(id).textContent);
+  const labels = read("report-labels");
+  const categories = read("report-categories");
+  const status = document.getElementById("report-status");
+  const field = (name) => form.elements.namedItem(name);
+
+  // --- category search with suggestions ---------------------------------------------------
+  const search = document.getElementById("category-search");
+  const suggestions = document.getElementById("category-suggestions");
+  const norm = (text) => text.toLowerCase();
+
+  function matches(query) {
+    const words = norm(query).split(/\s+/).filter(Boolean);
+    if (!words.length) return [];
+    return categories.filter((c) => words.every((w) => norm(c.name).includes(w) || c.code.startsWith(w)
+                                                        || norm(c.parent).includes(w))).slice(0, 12);
+  }
+
+  function choose(category) {
+    field("category_id").value = category.id;
+    search.value = category.name;
+    suggestions.replaceChildren();
+    search.setAttribute("aria-expanded", "false");
+  }
+
+  function suggest() {
+    field("category_id").value = "";
+    const found = matches(search.value);
+    suggestions.replaceChildren(...found.map((c) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = c.parent ? `${c.name} · ${c.parent}` : c.name;
+      button.addEventListener("click", () => choose(c));
+      li.append(button);
+      return li;
+    }));
+    search.setAttribute("aria-expanded", found.length ? "true" : "false");
+  }
+  search.addEventListener("input", suggest);
+  if (search.value && !field("category_id").value) suggest();  // typed before the script loaded
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {  // Enter takes the first suggestion instead of sending the form
+      event.preventDefault();
+      const first = matches(search.value)[0];
+      if (first) choose(first);
+    }
+  });
+
+  // --- location: GPS (WGS-84 from the browser) or a point picked on the map ---------------
+  const where = document.getElementById("location-status");
+  let map = null;
+  let marker = null;
+
+  function setPoint(lat, lon, crs, how) {
+    field("lat").value = lat.toFixed(7);
+    field("lon").value = lon.toFixed(7);
+    field("crs").value = crs;
+    where.textContent = `${how}: ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+    if (map) {
+      if (marker) marker.setLatLng([lat, lon]); else marker = L.marker([lat, lon]).addTo(map);
+      map.setView([lat, lon], Math.max(map.getZoom(), 15));
+    }
+    if (navigator.onLine) {
+      fetch(`/api/v1/locate?lat=${lat}&lon=${lon}&crs=${crs}`, { credentials: "same-origin" })
+        .then((r) => r.json()).then((found) => {
+          where.textContent += found.inside ? ` · ${found.ancestors.map((a) => a.name).concat(found.grid.name).join(" › ")}`
+                                            : ` · ${found.message}`;
+        }).catch(() => {});
+    }
+  }
+
+  document.getElementById("locate-me").addEventListener("click", () => {
+    if (!navigator.geolocation) { where.textContent = labels.no_gps; return; }
+    where.textContent = labels.locating;
+    navigator.geolocation.getCurrentPosition(
+      (pos) => setPoint(pos.coords.latitude, pos.coords.longitude, "wgs84",
+                        `${labels.gps} ±${Math.round(pos.coords.accuracy)} m`),
+      (error) => { where.textContent = `${labels.no_gps} (${error.message})`; },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
+  });
+
+  const mapBox = document.getElementById("pick-map");
+  if (mapBox && window.L) {
+    const tiles = read("tile-settings");
+    map = L.map(mapBox, { maxZoom: 19 }).setView(tiles.center, 13);
+    if (tiles.url) L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: 19 }).addTo(map);
+    for (const root of read("grid-roots")) {
+      fetch(`/api/v1/grids/${root.code}/geojson?depth=${Math.max(0, 3 - root.level)}`,
+            { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : null)).then((data) => {
+        if (!data) return;
+        const layer = L.geoJSON(data, { style: { color: "#1f4e79", weight: 1, fillOpacity: 0.03 },
+                                        interactive: false }).addTo(map);
+        if (!field("lat").value) map.fitBounds(layer.getBounds());
+      }).catch(() => {});
+    }
+    // A point picked on the base map is in the tiles' datum (GCJ-02 on AMap, BD-09 on Baidu).
+    map.on("click", (event) => setPoint(event.latlng.lat, event.latlng.lng, tiles.crs, labels.picked));
+  }
+
+  // --- solved on the spot -------------------------------------------------------------------
+  const solved = field("self_resolved");
+  if (solved) {
+    const after = document.getElementById("after-photos");
+    const toggle = () => { after.hidden = !solved.checked; };
+    solved.addEventListener("change", toggle);
+    toggle();
+  }
+
+  // --- sending ------------------------------------------------------------------------------
+  function showErrors(errors) {
+    form.querySelectorAll("[data-error-for]").forEach((el) => { el.textContent = ""; });
+    for (const [name, messages] of Object.entries(errors || {})) {
+      const slot = form.querySelector(`[data-error-for="${name}"]`) || form.querySelector('[data-error-for="__all__"]');
+      slot.textContent = [].concat(messages).join(" ");
+    }
+  }
+
+  function item() {
+    const channel = solved && solved.checked ? "self_resolved" : field("channel").value;
+    const fields = { channel };
+    for (const name of ["category_id", "description", "lat", "lon", "crs", "address", "client_key"]) {
+      fields[name] = field(name).value;
+    }
+    const files = [];
+    for (const [input, name] of [[field("photos"), "photos"], [field("after_photos"), "after_photos"]]) {
+      if (!input || (name === "after_photos" && channel !== "self_resolved")) continue;
+      for (const file of input.files) files.push({ field: name, blob: file, name: file.name });
+    }
+    const label = `${search.value || labels.report} · ${fields.description.slice(0, 20)}`;
+    return { key: fields.client_key, url: "/api/v1/cases", fields, files, label };
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!field("category_id").value) {
+      showErrors({ category_id: labels.pick_category });
+      search.focus();
+      return;
+    }
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    status.textContent = labels.sending;
+    const answer = await window.gridgovOutbox.submit(item());
+    button.disabled = false;
+    if (answer.sent) {
+      status.textContent = labels.sent.replace("{number}", answer.data.number);
+      window.location.assign(form.dataset.next.replace("/0/", `/${answer.data.id}/`));
+    } else if (answer.invalid) {
+      status.textContent = answer.data.detail || labels.failed;
+      showErrors(answer.data.errors || { __all__: answer.data.detail });
+    } else {
+      status.textContent = answer.reason === "login" ? labels.queued_login : labels.queued;
+      showErrors({});
+      form.reset();
+      suggestions.replaceChildren();
+      if (solved) solved.dispatchEvent(new Event("change"));
+      field("client_key").value = window.gridgovOutbox.newKey();
+      where.textContent = "";
+    }
+  });
+})();
