@@ -73,9 +73,23 @@ setup_browser() {
   fi
 }
 
+setup_fonts() {
+  # PDF reports embed a Chinese font; Debian's WenQuanYi Micro Hei is the one looked for first.
+  if ! fc-list 2>/dev/null | grep -qi 'wqy'; then
+    if [ "$(id -u)" = 0 ]; then
+      log "Installing fonts-wqy-microhei (for PDF reports)"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null
+    else
+      echo "PDF reports need a Chinese font: sudo apt-get install fonts-wqy-microhei" >&2
+    fi
+  fi
+}
+
 cmd_run() {
   setup_python
   setup_node
+  setup_fonts
   migrate
   "$PY" -m gridgov demo --profile "${GRIDGOV_DEMO_PROFILE:-fengqiao}"
   log "Starting the background worker (huey: time limits, escalation)"

@@ -2,8 +2,9 @@
 
 Codes are 6 digits, valid 5 minutes, 5 tries each; a phone gets at most one code a minute
 and 5 an hour, an address 20 an hour. Only keyed hashes of phones and codes are stored. A
-phone seen for the first time becomes a resident account (no home grid yet: that comes
-with their first request's location or from a grid worker).
+phone seen for the first time becomes a resident account; its home grid comes from the
+registry when the phone is a registered person's, or from where the resident says they
+live (`residence`).
 """
 
 import secrets
@@ -14,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gridgov.accounts import sms
+from gridgov.accounts import residence, sms
 from gridgov.accounts.models import Assignment, OneTimeCode, Role, User
 from gridgov.privacy.crypto import lookup_hash
 from gridgov.privacy.masking import normalize_phone, validate_phone
@@ -91,4 +92,5 @@ def _resident(phone: str) -> User:
         Assignment.objects.create(user=user, role=Role.RESIDENT)
     elif user.is_staff or user.is_superuser or user.assignments.exclude(role=Role.RESIDENT).exists():
         raise PermissionDenied(_("Staff log in with their username and password."))
+    residence.home_from_registry(user, lookup_hash(phone))
     return user

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from gridgov.analytics import kpis, periods
+from gridgov.analytics import dashboard, kpis, periods, views
 
 router = Router(tags=["analytics"])
 
@@ -85,3 +85,94 @@ def departments(request):
 @router.get("/analytics/dispatchers", response=RankingOut, summary="Dispatchers' figures (CJ/T 292 §5.4)")
 def dispatchers(request):
     return ranking_answer(request, "dispatchers")
+
+
+class DrillOut(Schema):
+    code: str
+    name: str
+    drill: str
+
+
+class CountOut(DrillOut):
+    reported: int
+
+
+class TrendPointOut(Schema):
+    label: str
+    drill: str
+    reported: int
+    registered: int
+    closed: int
+    closed_on_time: int
+
+
+class TrendOut(Schema):
+    unit: str
+    points: list[TrendPointOut]
+
+
+class LightOut(DrillOut):
+    open: int
+
+
+class AreaOut(CountOut):
+    households: int
+    per_1000_households: float | None
+    closure: float | None
+    on_time: float | None
+    score: float | None
+    boundary: dict | None
+
+
+class VisitsOut(Schema):
+    households: int
+    covered: int
+    share: float | None
+    link: str
+
+
+class GroupOut(Schema):
+    code: str
+    name: str
+    people: int
+
+
+class GridOut(Schema):
+    code: str
+    name: str
+
+
+class DashboardOut(Schema):
+    period: PeriodOut
+    grid: GridOut | None
+    source: str
+    drill: str
+    totals: dict[str, int]
+    rates: dict[str, float | None]
+    open_now: dict[str, int]
+    trend: TrendOut
+    categories: list[CountOut]
+    top_problems: list[CountOut]
+    channels: list[CountOut]
+    lights: list[LightOut]
+    areas: list[AreaOut]
+    visits: VisitsOut | None
+    special_groups: list[GroupOut] | None
+
+
+@router.get("/analytics/dashboard", response=DashboardOut, summary="Every chart of the leader's dashboard")
+def dashboard_figures(request):
+    """Totals, trend, categories, channels, lights, areas (with boundaries for the choropleth),
+    visit coverage and special groups for a period (as the rankings) and grid=a grid code in
+    your area; each entry's `drill` is the case-list query of the cases behind it."""
+    period = periods.parse(request.GET)
+    grid = (request.GET.get("grid") or "").strip()
+    return {"period": period.as_dict(), **dashboard.build(request.auth, period, grid)}
+
+
+@router.get("/analytics/report/{fmt}", summary="The report of a period as an Excel workbook or a PDF",
+            response={200: None, 503: dict})
+def report_file(request, fmt: str):
+    """fmt is xlsx or pdf; the period and grid as for the rankings (a month is the usual one).
+    The PDF embeds a Chinese font; 503 when none is installed on the server."""
+    return views.report_response(request.auth, request.GET, fmt)

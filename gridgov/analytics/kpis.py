@@ -177,7 +177,7 @@ def rollups_usable(user, grid_code: str = "") -> bool:
 
 
 def raw_counters(user, period: Period, grid_code: str, key: str) -> dict:
-    """{key value: counters} from the cases; key is "grid__code" or "department_id"."""
+    """{key value: counters} from the cases; key is one of GROUP_KEYS."""
     start, end = period.bounds()
     rows = base_rows(user, grid_code)
     rules = counter_rules(start, end)
@@ -188,8 +188,10 @@ def raw_counters(user, period: Period, grid_code: str, key: str) -> dict:
     for row in aggregated:
         result[row[key]].update({n: row[n] for n in rules})
     returns = CaseLog.objects.filter(action="return", at__gte=start, at__lt=end, case__in=rows)
-    for code, data in returns.values_list("case__grid__code", "data"):
-        target = code if key == "grid__code" else return_department(data)
+    # A return is the department's (the one it was dispatched to then), else the case's own key.
+    case_key = "case__grid__code" if key == "department_id" else f"case__{key}"
+    for value, data in returns.values_list(case_key, "data"):
+        target = return_department(data) if key == "department_id" else value
         result[target]["returns"] += 1
     return dict(result)
 
@@ -198,8 +200,13 @@ def return_department(data) -> int | None:
     return (data or {}).get("department_id")
 
 
+# What counters can be grouped by: the dimensions of a daily rollup row.
+GROUP_KEYS = ("grid__code", "department_id", "category_id", "channel")
+
+
 def rollup_counters(user, period: Period, grid_code: str, key: str) -> dict:
-    key = {"grid__code": "grid__code", "department_id": "department_id"}[key]
+    if key not in GROUP_KEYS:
+        raise ValueError(key)
     rows = DailyRollup.objects.visible_to(user).filter(day__gte=period.start, day__lt=period.end)
     if grid_code:
         rows = rows.filter(grid__code__startswith=grid_code)

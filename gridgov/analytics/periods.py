@@ -15,12 +15,20 @@ from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 KINDS = ("day", "week", "month", "quarter", "year", "custom")
-MAX_CUSTOM_DAYS = 3700  # ten years: a wider range is a mistake, not a report
+MAX_CUSTOM_YEARS = 10  # a wider range is a mistake, not a report
 
 
 def _add_months(day: date, months: int) -> date:
     index = day.year * 12 + day.month - 1 + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+def _add_years(day: date, years: int) -> date:
+    """The same day `years` later (a 29 February becomes the 28th)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,7 @@ def parse(params, default_kind: str = "month") -> Period:
             errors["end"] = _("Enter the day after the last day.")
         if start and end and end <= start:
             errors["end"] = _("The end must be after the start.")
-        elif start and end and (end - start).days > MAX_CUSTOM_DAYS:
+        elif start and end and end > _add_years(start, MAX_CUSTOM_YEARS):
             errors["end"] = _("Choose at most ten years.")
         if errors:
             raise ValidationError(errors)

@@ -1,26 +1,34 @@
-"""The rankings page: areas, grid workers, departments and dispatchers for a period, in a grid.
+"""The analytics pages: rankings (areas, grid workers, departments, dispatchers), the leader's
+dashboard and the full-screen big screen, for a period and a grid.
 
-Thin: the period comes from `periods.parse`, the rows from `kpis.ranking` (which reads only
-through `visible_to`); each count links to the case list of the cases behind it.
+Thin: the period comes from `periods.parse`, the rows from `kpis.ranking` and the charts from
+`dashboard.build` (both read only through `visible_to`); every count and chart links to the
+case list of the cases behind it.
 """
 
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from gridgov.analytics import kpis, periods
+from gridgov.analytics import dashboard, kpis, periods, report
 from gridgov.grids.models import Grid
 
+# Counts take the "count" context: "reported" is a number of cases here, not a time.
 # (header, kind of cell, figure or rate name): "count" links to its cases, "rate" is a share.
 COLUMNS = {
-    "areas": [(_("reported"), "count", "reported"), (_("registered"), "count", "registered"),
-              (_("due to close"), "count", "due"), (_("closed"), "count", "closed"),
-              (_("closure rate"), "rate", "closure"), (_("closed on time"), "count", "closed_on_time"),
+    "areas": [(pgettext_lazy("count", "reported"), "count", "reported"),
+              (pgettext_lazy("count", "registered"), "count", "registered"),
+              (_("due to close"), "count", "due"),
+              (pgettext_lazy("count", "closed"), "count", "closed"),
+              (_("closure rate"), "rate", "closure"),
+              (pgettext_lazy("count", "closed on time"), "count", "closed_on_time"),
               (_("on-time closure rate"), "rate", "on_time"),
               (_("solved on the spot"), "rate", "self_resolved"),
               (_("satisfaction"), "rate", "satisfaction"),
@@ -33,12 +41,14 @@ COLUMNS = {
                 (_("missed (reported by the public)"), "count", "missed"),
                 (_("visits done"), "plain", "visits_done"), (_("visits due"), "plain", "visits_due")],
     "departments": [(_("to handle"), "count", "to_handle"),
-                    (_("handled on time"), "count", "handled_on_time"),
-                    (_("on-time rate"), "rate", "on_time"), (_("closed"), "count", "dept_closed"),
+                    (pgettext_lazy("count", "handled on time"), "count", "handled_on_time"),
+                    (_("on-time rate"), "rate", "on_time"),
+                    (pgettext_lazy("count", "closed"), "count", "dept_closed"),
                     (_("closure rate"), "rate", "closure"), (_("reworked"), "count", "reworked"),
                     (_("rework rate"), "rate", "rework"), (_("returned"), "count", "returns"),
                     (_("extended"), "count", "extended"), (_("satisfaction"), "rate", "satisfaction")],
-    "dispatchers": [(_("registered"), "count", "registered"), (_("dispatched"), "count", "dispatched"),
+    "dispatchers": [(pgettext_lazy("count", "registered"), "count", "registered"),
+                    (pgettext_lazy("count", "dispatched"), "count", "dispatched"),
                     (_("dispatched right"), "count", "accurate"),
                     (_("dispatch accuracy"), "rate", "accuracy")],
 }
@@ -88,9 +98,78 @@ def rankings(request):
     link = {"what": what, "query": {**period.query(), **({"grid": grid_code} if grid_code else {})}}
     table = [{"row": r, "movement": _movement(r.movement),
               "cells": [_cell(r, kind, name, link) for _header, kind, name in COLUMNS[what]]} for r in rows]
-    pickable = Grid.objects.visible_to(request.user).filter(level__lte=3).order_by("code")[:500]
     return render(request, "analytics/rankings.html", {
         "what": what, "tabs": TABS, "headers": [h for h, _kind, _name in COLUMNS[what]], "table": table,
-        "period": period, "previous": period.previous(), "kinds": PERIOD_KINDS, "grids": pickable,
+        "period": period, "previous": period.previous(), "kinds": PERIOD_KINDS,
+        "grids": _pickable(request.user),
         "grid_code": grid_code, "errors": errors, "source": source, "caveat": kpis.CAVEAT,
         "scored": what != "dispatchers", "params": request.GET, "period_qs": urlencode(link["query"])})
+
+
+def _pickable(user):
+    return Grid.objects.visible_to(user).filter(level__lte=3).order_by("code")[:500]
+
+
+def _may_see_dashboards(user) -> None:
+    from gridgov.consoles.queues import consoles_of
+
+    # The same rule as the top bar's link (consoles.context_processors).
+    if not {"leader", "dispatch"} & set(consoles_of(user)):
+        raise PermissionDenied(_("The dashboards are for leaders and command centres."))
+
+
+def _dashboard_context(request) -> dict:
+    grid_code = request.GET.get("grid", "").strip()
+    errors, board = {}, None
+    try:
+        period = periods.parse(request.GET)
+    except ValidationError as exc:
+        errors = {field: " ".join(messages) for field, messages in exc.message_dict.items()}
+        period = periods.period_of("month", timezone.localdate())
+    board = dashboard.build(request.user, period, grid_code)
+    board["period"] = period.as_dict()
+    return {"board": board, "period": period, "kinds": PERIOD_KINDS, "grids": _pickable(request.user),
+            "grid_code": grid_code, "errors": errors, "params": request.GET,
+            "rates": {name: show_rate(value) for name, value in board["rates"].items()},
+            "api_query": urlencode({**period.query(), **({"grid": grid_code} if grid_code else {})})}
+
+
+@login_required
+def dashboard_page(request):
+    _may_see_dashboards(request.user)
+    return render(request, "analytics/dashboard.html", _dashboard_context(request))
+
+
+@login_required
+def big_screen(request):
+    """The same figures full screen, dark, refreshed every minute (a command-centre wall)."""
+    _may_see_dashboards(request.user)
+    return render(request, "analytics/bigscreen.html", _dashboard_context(request))
+
+
+REPORT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "pdf": "application/pdf"}
+
+
+def report_response(user, params, fmt: str) -> HttpResponse:
+    """The report file for the API and the page alike (scope and period checks included)."""
+    if fmt not in REPORT_TYPES:
+        raise Http404(_("Reports come as xlsx or pdf."))
+    _may_see_dashboards(user)
+    period = periods.parse(params)
+    made = report.gather(user, period, (params.get("grid") or "").strip())
+    try:
+        content = report.workbook(made) if fmt == "xlsx" else report.pdf(made)
+    except report.ReportUnavailable as exc:
+        return HttpResponse(str(exc), status=503, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(content, content_type=REPORT_TYPES[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{report.filename(made, fmt)}"'
+    return response
+
+
+@login_required
+def report_download(request, fmt: str):
+    try:
+        return report_response(request.user, request.GET, fmt)
+    except ValidationError as exc:
+        return HttpResponse(" ".join(exc.messages), status=400, content_type="text/plain; charset=utf-8")

@@ -266,6 +266,27 @@ class CaseLog(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} {self.from_state}→{self.to_state}"
 
+    @property
+    def action_label(self) -> str:
+        """The step in the reader's language (workflow actions, intake and the lights job)."""
+        from gridgov.cases.workflow import ACTIONS
+
+        if self.action in ACTIONS:
+            return ACTIONS[self.action].label
+        return str(LOG_ONLY_ACTIONS.get(self.action, self.action))
+
+    @property
+    def from_state_label(self) -> str:
+        return str(Case.State(self.from_state).label) if self.from_state in Case.State.values else ""
+
+    @property
+    def to_state_label(self) -> str:
+        return str(Case.State(self.to_state).label) if self.to_state in Case.State.values else ""
+
+
+# Log entries written outside the workflow's actions.
+LOG_ONLY_ACTIONS = {"report": _("Reported"), "self_resolved": _("Solved on the spot")}
+
 
 def _folder(instance) -> str:
     return f"cases/{instance.case.reported_at:%Y/%m}/{instance.case_id}/{instance.sha256[:16]}"

@@ -23,4 +23,5 @@ def workbenches(request):
         "workbenches": [(reverse(LINKS[n][0]), LINKS[n][1]) for n in names],
         # A resident with no other role gets the resident's menu, not the office's.
         "resident_only": names == ["resident"],
+        "dashboards": bool({"leader", "dispatch"} & set(names)),
     }

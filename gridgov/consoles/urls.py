@@ -10,6 +10,7 @@ urlpatterns = [
     path("console/handler/", views.handler, name="console-handler"),
     path("console/leader/", views.leader, name="console-leader"),
     path("resident/", views.resident_home, name="resident-home"),
+    path("resident/home-grid/", views.resident_home_grid, name="resident-home-grid"),
     path("resident/new/", views.resident_new, name="resident-new"),
     path("resident/requests/<int:case_id>/", views.resident_request, name="resident-request"),
     path("resident/requests/<int:case_id>/rate/", views.resident_rate, name="resident-rate"),

@@ -23,11 +23,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from gridgov.accounts import residence
 from gridgov.cases import intake, workflow
 from gridgov.cases.api import visible_case
 from gridgov.cases.models import Case, Category
 from gridgov.consoles import queues
 from gridgov.core.scope import scope_of
+from gridgov.engagement import services as notice_services
 from gridgov.grids.models import Grid
 from gridgov.population import visits
 
@@ -181,10 +183,32 @@ def leader(request):
 # --- resident portal -----------------------------------------------------------------------
 
 
+RESIDENT_NOTICES = 5
+
+
 @console("resident")
 def resident_home(request):
     rows = queues.my_reports(request.user, limit=50)
-    return render(request, "consoles/resident.html", {"requests": rows})
+    home = residence.home_grid(request.user)
+    path = list(Grid.objects.filter(code__in=home.ancestor_codes()).order_by("level")) + [home] if home else []
+    notices = list(notice_services.my_notices(request.user)[:RESIDENT_NOTICES]) if home else []
+    return render(request, "consoles/resident.html", {
+        "requests": rows, "home_path": path, "notices": notices})
+
+
+@console("resident")
+@require_POST
+def resident_home_grid(request):
+    """The resident says where they live: their position (or a point on the map) names the grid."""
+    post = request.POST
+    try:
+        grid = residence.home_from_point(request.user, post.get("lat"), post.get("lon"),
+                                         post.get("crs") or "wgs84")
+        messages.success(request, _("Your home grid is now %(grid)s: its notices will reach you.")
+                         % {"grid": grid.name})
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("resident-home")
 
 
 @console("resident")
@@ -258,7 +282,7 @@ def service_worker(request):
     return response
 
 
-SHELL_STATIC = ("app.css", "outbox.js", "report.js", "icon.svg")
+SHELL_STATIC = ("app.css", "outbox.js", "report.js", "home-grid.js", "icon.svg")
 SHELL_VENDOR = ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/alpinejs/cdn.min.js")
 
 

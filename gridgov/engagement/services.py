@@ -20,8 +20,8 @@ as below.
 A resident whose home grid is not recorded yet (a first SMS login creates the account
 without one) receives nothing, not even notices of a level-1 street: with several
 streets in a district we cannot know which street is theirs, and a wrong notice (a water
-cut, a road closure) is worse than none. The notices page tells them to ask their grid
-worker to record their home grid.
+cut, a road closure) is worse than none. The notices page sends them to say where they
+live (`accounts.residence`), unless the registry already knew their phone.
 
 Who may publish: administrators, leaders, dispatchers, grid leaders and grid workers,
 to a grid inside the area those roles give them (`publishing_scope`). Publishers see the

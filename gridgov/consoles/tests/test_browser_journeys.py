@@ -135,6 +135,18 @@ def test_a_resident_files_a_request_and_rates_the_answer(world, live_server, chr
     page.get_by_label("验证码").fill(code)
     page.get_by_role("button", name="登录").click()
     page.wait_for_url(f"{live_server.url}/resident/")
+    # At home, the phone's position names the grid: the community's notice reaches them.
+    from gridgov.engagement import services as notices
+    from gridgov.engagement.models import Notice
+
+    notices.publish(world.community_dispatcher, notices.NoticeData(
+        title="周六小区停水通知", body="周六 9:00–12:00 停水。", grid_code=world.district.communities[0].code,
+        audience=Notice.Audience.RESIDENTS))
+    assert page.locator("#no-home-grid").is_visible()
+    page.get_by_role("button", name="我在家：使用我的位置").click()
+    page.wait_for_selector("#home-notices")
+    assert "周六小区停水通知" in page.locator("#home-notices").inner_text()
+    shot(page, "resident-home")
     page.get_by_role("link", name="我要反映").first.click()
     page.wait_for_url(f"{live_server.url}/resident/new/")
     request = Category.objects.filter(kind="request", children__isnull=True).order_by("code").first()

