@@ -164,7 +164,9 @@ class DashboardOut(Schema):
 def dashboard_figures(request):
     """Totals, trend, categories, channels, lights, areas (with boundaries for the choropleth),
     visit coverage and special groups for a period (as the rankings) and grid=a grid code in
-    your area; each entry's `drill` is the case-list query of the cases behind it."""
+    your area; each entry's `drill` is the case-list query of the cases behind it. For leaders
+    and command centres (403 for other roles), as the dashboard page."""
+    views.check_dashboard_access(request.auth)
     period = periods.parse(request.GET)
     grid = (request.GET.get("grid") or "").strip()
     return {"period": period.as_dict(), **dashboard.build(request.auth, period, grid)}

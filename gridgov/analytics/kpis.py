@@ -328,7 +328,9 @@ def area_row(grid: Grid, counts: dict, households_count: int, period: Period) ->
         "closure": pct(rates["closure"]),
         "on_time": pct(rates["on_time"]),
     }
-    score = composite(components, "area")
+    # Nothing due to close: nothing to assess. A case load of zero alone would score 100 and
+    # rank a quiet area above every area that did its work.
+    score = composite(components, "area") if f["due"] else None
     figures = {k: f[k] for k in ("reported", "registered", "due", "closed", "closed_on_time",
                                  "self_resolved", "rated", "satisfied", "public_registered")}
     figures["households"] = households_count
@@ -344,6 +346,10 @@ def area_rows(user, period: Period, grid_code: str = "", level: int | None = Non
                       if subtree else Grid.objects.visible_to(user))
     homes = households(areas, everything)
     return [area_row(a, _sum_prefix(by_code, a.code), homes[a.code], period) for a in areas], used
+
+
+DEPARTMENT_COUNTERS = ("to_handle", "handled", "handled_on_time", "dept_closed", "reworked", "extended",
+                       "returns")
 
 
 def department_row(department_id: int, name: str, f: dict) -> Row:
@@ -368,7 +374,10 @@ def department_row(department_id: int, name: str, f: dict) -> Row:
 def department_rows(user, period: Period, grid_code: str = "", source: str = "auto") -> tuple[list[Row], str]:
     grid = chosen_grid(user, grid_code)
     by_department, used = counters(user, period, grid.code if grid else "", "department_id", source)
-    active = {k: v for k, v in by_department.items() if k is not None and any(v.values())}
+    # A department is listed when it had work of its own in the period (not merely a case of
+    # its reported then, which is an area figure).
+    active = {k: v for k, v in by_department.items()
+              if k is not None and any(v[name] for name in DEPARTMENT_COUNTERS)}
     names = dict(Department.objects.filter(pk__in=active).values_list("pk", "name"))
     return [department_row(pk, names.get(pk, str(pk)), active[pk]) for pk in sorted(active)], used
 
@@ -457,6 +466,25 @@ def _visits(user, period: Period, people: dict) -> dict[int, tuple[int | None, i
     return result
 
 
+def _patrols(user, period: Period, people: dict) -> dict[int, tuple[float, float]]:
+    """{worker: (hours, km)} patrolled within the period; a patrol crossing its edge counts the
+    part inside it (its distance pro rata). Patrols the system closed after being forgotten
+    are left out: their length is the forgetting, not the walk."""
+    from gridgov.patrols.models import Patrol
+
+    start, end = period.bounds()
+    rows = (Patrol.objects.visible_to(user)
+            .filter(worker_id__in=people, started_at__lt=end, ended_at__gt=start, closed_automatically=False)
+            .values_list("worker_id", "started_at", "ended_at", "distance_m"))
+    totals: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for worker_id, began, ended, metres in rows:
+        whole = (ended - began).total_seconds()
+        inside = (min(ended, end) - max(began, start)).total_seconds()
+        totals[worker_id][0] += inside / 3600
+        totals[worker_id][1] += metres / 1000 * (inside / whole if whole else 1)
+    return {pk: (round(totals[pk][0], 1), round(totals[pk][1], 1)) for pk in people}
+
+
 def worker_rows(user, period: Period, grid_code: str = "") -> list[Row]:
     grid = chosen_grid(user, grid_code)
     start, end = period.bounds()
@@ -470,6 +498,7 @@ def worker_rows(user, period: Period, grid_code: str = "") -> list[Row]:
     by_code = {r["grid__code"]: r for r in rows.values("grid__code")
                .annotate(**{n: Count("pk", filter=q) for n, q in rules.items()})}
     visits = _visits(user, period, people)
+    patrols = _patrols(user, period, people)
     result = []
     for pk, person in people.items():
         mine = reported.get(pk, {})
@@ -480,6 +509,7 @@ def worker_rows(user, period: Period, grid_code: str = "") -> list[Row]:
         figures["verified_on_time"] = len(verified_on_time_ids(rows.filter(_in_grids(person["grids"])),
                                                                pk, start, end))
         figures["visits_done"], figures["visits_due"] = visits[pk]
+        figures["patrol_hours"], figures["patrol_km"] = patrols[pk]
         visits_share = rate(figures["visits_done"], figures["visits_due"])
         rates = {
             "valid": rate(figures["valid_reports"], figures["reports"]),

@@ -39,7 +39,8 @@ COLUMNS = {
                 (_("verified on time"), "count", "verified_on_time"),
                 (_("on-time verification rate"), "rate", "verified_on_time"),
                 (_("missed (reported by the public)"), "count", "missed"),
-                (_("visits done"), "plain", "visits_done"), (_("visits due"), "plain", "visits_due")],
+                (_("visits done"), "plain", "visits_done"), (_("visits due"), "plain", "visits_due"),
+                (_("patrol hours"), "plain", "patrol_hours"), (_("patrol km"), "plain", "patrol_km")],
     "departments": [(_("to handle"), "count", "to_handle"),
                     (pgettext_lazy("count", "handled on time"), "count", "handled_on_time"),
                     (_("on-time rate"), "rate", "on_time"),
@@ -110,7 +111,7 @@ def _pickable(user):
     return Grid.objects.visible_to(user).filter(level__lte=3).order_by("code")[:500]
 
 
-def _may_see_dashboards(user) -> None:
+def check_dashboard_access(user) -> None:
     from gridgov.consoles.queues import consoles_of
 
     # The same rule as the top bar's link (consoles.context_processors).
@@ -136,14 +137,14 @@ def _dashboard_context(request) -> dict:
 
 @login_required
 def dashboard_page(request):
-    _may_see_dashboards(request.user)
+    check_dashboard_access(request.user)
     return render(request, "analytics/dashboard.html", _dashboard_context(request))
 
 
 @login_required
 def big_screen(request):
     """The same figures full screen, dark, refreshed every minute (a command-centre wall)."""
-    _may_see_dashboards(request.user)
+    check_dashboard_access(request.user)
     return render(request, "analytics/bigscreen.html", _dashboard_context(request))
 
 
@@ -155,7 +156,7 @@ def report_response(user, params, fmt: str) -> HttpResponse:
     """The report file for the API and the page alike (scope and period checks included)."""
     if fmt not in REPORT_TYPES:
         raise Http404(_("Reports come as xlsx or pdf."))
-    _may_see_dashboards(user)
+    check_dashboard_access(user)
     period = periods.parse(params)
     made = report.gather(user, period, (params.get("grid") or "").strip())
     try:

@@ -190,8 +190,10 @@ RESIDENT_NOTICES = 5
 def resident_home(request):
     rows = queues.my_reports(request.user, limit=50)
     home = residence.home_grid(request.user)
-    path = list(Grid.objects.filter(code__in=home.ancestor_codes()).order_by("level")) + [home] if home else []
-    notices = list(notice_services.my_notices(request.user)[:RESIDENT_NOTICES]) if home else []
+    path, notices = [], []
+    if home:
+        path = [*Grid.objects.filter(code__in=home.ancestor_codes()).order_by("level"), home]
+        notices = list(notice_services.my_notices(request.user)[:RESIDENT_NOTICES])
     return render(request, "consoles/resident.html", {
         "requests": rows, "home_path": path, "notices": notices})
 

@@ -38,9 +38,11 @@ def clock(moment: datetime):
 
 def reported(moment: datetime, actor, point, channel: str = "worker", category=None, **fields):
     """A case reported at `moment` by `actor` at the (lat, lon) `point`."""
+    from gridgov.cases.categories import STANDARD
     from gridgov.cases.models import Category
 
-    category = category or Category.objects.get(kind="matter", code="06010")
+    # 06010 暴露垃圾, as in the cases app's world.
+    category = category or Category.objects.get(standard_ref=STANDARD, kind="matter", code="06010")
     values = {"description": "小区门口有暴露垃圾，气味很大", "lat": point[0], "lon": point[1], **fields}
     if channel == "self_resolved":
         values.update(files=[jpeg("before.jpg")], after_files=[jpeg("after.jpg", (30, 200, 30))])
@@ -72,7 +74,7 @@ def _quick_passwords(settings):
 
 
 @pytest.fixture
-def people(world):
+def people(world):  # noqa: F811 (the cases app's fixture, imported above)
     """The cases app's people, and a grid worker of community 1's first grid (grid A)."""
     return SimpleNamespace(**vars(world), worker_a=staff(Role.GRID_WORKER, world.district.grids[0]))
 
@@ -84,7 +86,7 @@ def september(people):
     Grid A = 320505003001001 (worker_a), grid B = 320505003001002 (world.worker, the resident).
     S = the sanitation office (handler), P = the police station (other_handler); d = the
     community 1 dispatcher. Times are local; the handling limit of 06010 is 4 working hours,
-    verification 1 working hour.
+    verification 1 natural hour.
 
     grid B
       c1  worker, Sep 1 10:00: registered, dispatched to S, handled 11:00 (on time), verified, closed.
@@ -181,4 +183,5 @@ def september(people):
                          notes="走访")
     cases = {"c1": c1, "c2": c2, "c3": c3, "c4": c4, "c5": c5, "c6": c6, "c7": c7, "c8": c8, "c9": c9,
              "c10": c10, "c12": c12, "c13": c13}
-    return SimpleNamespace(**vars(p), **cases, cases=cases, grid_a=p.district.grids[0], grid_b=p.district.grids[1])
+    return SimpleNamespace(**vars(p), **cases, cases=cases, grid_a=p.district.grids[0],
+                           grid_b=p.district.grids[1])

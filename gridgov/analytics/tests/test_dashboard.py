@@ -127,7 +127,8 @@ def test_the_monthly_report_opens_in_excel_with_the_figures(september, client_fo
     from openpyxl import load_workbook
 
     response = client_for(september.leader).get(f"/analytics/report.xlsx?{QUERY}")
-    assert response.status_code == 200 and "gridgov-report-20260901-20261001.xlsx" in response["Content-Disposition"]
+    assert response.status_code == 200
+    assert "gridgov-report-20260901-20261001.xlsx" in response["Content-Disposition"]
     book = load_workbook(io.BytesIO(response.content))
     summary = {row[0]: row[1] for row in book.worksheets[0].iter_rows(values_only=True) if row and row[0]}
     assert summary["上报数"] == "10" and summary["结案率"] == dashboard_rate(september, "closure")

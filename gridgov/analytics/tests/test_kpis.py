@@ -66,9 +66,10 @@ def test_a_rate_of_nothing_is_none_and_the_other_components_are_reweighed(septem
     assert b.rates == {"closure": None, "on_time": None, "self_resolved": 0.0, "satisfaction": None,
                        "supervision": None, "per_1000_households": 2.5}
     assert a.rates["self_resolved"] is None and a.rates["per_1000_households"] == 0
-    # With nothing registered only the case load (0 → 100) is scored: 20 × 100 / 20.
+    # With nothing registered only the case load (0 → 100) could be scored; nothing was due to
+    # close, so the area is not assessed rather than ranked first on a quiet month.
     assert b.components == {"supervision": None, "caseload": 100, "closure": None, "on_time": None}
-    assert (b.score, b.grade) == (100.0, "A")
+    assert (b.score, b.grade) == (None, "")
 
 
 def test_the_case_load_is_scaled_to_thirty_days(september):
@@ -133,11 +134,9 @@ def test_department_figures_rates_scores_and_grades(september):
                               "reworked": 0, "returns": 0, "extended": 0, "rated": 1, "satisfied": 0}
     assert police.rates == {"on_time": 1.0, "closure": 1.0, "rework": 0.0, "satisfaction": 0.0}
     assert (police.score, police.grade) == (100.0, "A")
-    # August: nothing was dispatched. S is listed (c13, reported on Aug 31, is its case now) with
-    # nothing to handle: every rate is "—" and it has no score.
-    [august] = kpis.department_rows(s.leader, AUGUST)[0]
-    assert august.key == str(s.sanitation.pk) and not any(august.figures.values())
-    assert set(august.rates.values()) == {None} and (august.score, august.grade) == (None, "")
+    # August: nothing was dispatched. c13 (reported on Aug 31) is S's case now, but a report is
+    # an area figure: with no work of its own S is not listed.
+    assert kpis.department_rows(s.leader, AUGUST)[0] == []
 
 
 def test_worker_figures_rates_scores_and_grades(september):
@@ -151,7 +150,8 @@ def test_worker_figures_rates_scores_and_grades(september):
     # reported in September: c1 c2 c5 c6 c13 = 5, checked within the hour: all but c2 = 4;
     # visits: 6 households × 30 / 90 = 2 due, 1 done (the Aug 20 visit is outside).
     assert b.figures == {"reports": 4, "valid_reports": 3, "registered_in_grids": 5, "missed": 2,
-                         "verifications_due": 5, "verified_on_time": 4, "visits_done": 1, "visits_due": 2}
+                         "verifications_due": 5, "verified_on_time": 4, "visits_done": 1, "visits_due": 2,
+                         "patrol_hours": 0.0, "patrol_km": 0.0}
     assert b.rates == {"valid": 0.75, "missed": 0.4, "verified_on_time": 0.8, "visits": 0.5}
     assert b.components == pytest.approx({"valid": 75, "missed": 60, "verified_on_time": 80, "visits": 50})
     # (40 × 75 + 20 × 60 + 20 × 80 + 20 × 50) / 100 = (3000 + 1200 + 1600 + 1000) / 100 = 68.0 → C
@@ -160,7 +160,8 @@ def test_worker_figures_rates_scores_and_grades(september):
     # registered in grid A 4, missed c10 = 1; results: c7 (the second one, 11:30), verified 11:40
     # (the rework at 11:10 came before it); no households, so no visit figure.
     assert a.figures == {"reports": 3, "valid_reports": 3, "registered_in_grids": 4, "missed": 1,
-                         "verifications_due": 1, "verified_on_time": 1, "visits_done": 0, "visits_due": 0}
+                         "verifications_due": 1, "verified_on_time": 1, "visits_done": 0, "visits_due": 0,
+                         "patrol_hours": 0.0, "patrol_km": 0.0}
     assert a.rates == {"valid": 1.0, "missed": 0.25, "verified_on_time": 1.0, "visits": None}
     # (40 × 100 + 20 × 75 + 20 × 100) / (40 + 20 + 20) = 7500 / 80 = 93.75 → 93.8 → A
     assert a.components == {"valid": 100.0, "missed": 75.0, "verified_on_time": 100.0, "visits": None}
@@ -186,9 +187,10 @@ def test_dispatcher_figures(september):
 def test_rankings_order_by_score_with_movement_against_the_previous_period(september):
     s = september
     areas, _source = kpis.ranking(s.leader, "areas", SEPTEMBER)
-    # September: B 83.0 first, A 48.8 second. August: both scored 100 (tied first), so B kept its
-    # place (1 − 1 = 0) and A lost one (1 − 2 = −1).
-    assert [(r.key, r.rank, r.movement) for r in areas] == [(s.grid_b.code, 1, 0), (s.grid_a.code, 2, -1)]
+    # September: B 83.0 first, A 48.8 second. August: nothing was due in either, so neither was
+    # ranked and there is no movement to show.
+    ranked = [(r.key, r.rank, r.movement) for r in areas]
+    assert ranked == [(s.grid_b.code, 1, None), (s.grid_a.code, 2, None)]
     workers, _source = kpis.ranking(s.leader, "workers", SEPTEMBER)
     # worker_a 93.8 first (unscored in August: no movement); world.worker 68.0 second, first in
     # August (reports 1/1 valid → 100, visits 1 of 2 → 50: 83.3).
@@ -223,3 +225,23 @@ def test_composite_grade_and_bands():
     assert kpis.composite({"closure": None, "on_time": None}, "area") is None
     # Only the components with data count: (30 × 50 + 40 × 100) / 70 = 78.57 → 78.6
     assert kpis.composite({"closure": 50, "on_time": 100, "supervision": None}, "area") == 78.6
+
+
+def test_patrol_time_counts_the_part_inside_the_period_and_not_forgotten_patrols(september):
+    from gridgov.analytics.tests.conftest import at
+    from gridgov.patrols.models import Patrol
+
+    s = september
+    walk = dict(worker=s.worker, grid=s.grid_b)
+    # Sep 3, 9:00–11:30, 3 km: all inside.
+    Patrol.objects.create(**walk, started_at=at(9, 3, 9), ended_at=at(9, 3, 11, 30), distance_m=3000)
+    # Sep 30 23:00 – Oct 1 01:00, 4 km: one hour of two inside, so 2 km.
+    Patrol.objects.create(**walk, started_at=at(9, 30, 23), ended_at=at(10, 1, 1), distance_m=4000)
+    # Forgotten and closed by the system after 12 hours: not a walk.
+    Patrol.objects.create(**walk, started_at=at(9, 10, 8), ended_at=at(9, 10, 20), distance_m=500,
+                          closed_automatically=True)
+    rows = keyed(kpis.worker_rows(s.leader, SEPTEMBER))
+    mine = rows[str(s.worker.pk)].figures
+    assert (mine["patrol_hours"], mine["patrol_km"]) == (3.5, 5.0)  # 2.5 h + 1 h; 3 km + 2 km
+    october = keyed(kpis.worker_rows(s.leader, period_of("month", date(2026, 10, 1))))
+    assert october[str(s.worker.pk)].figures["patrol_hours"] == 1.0

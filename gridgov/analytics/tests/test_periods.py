@@ -94,7 +94,8 @@ def test_a_bad_date_is_named(bad):
 
 def test_a_custom_range_needs_both_ends_in_order():
     assert errors(period="custom") == {"start": ["请输入开始日期。"], "end": ["请输入结束日期的次日。"]}
-    assert errors(period="custom", start="2026-09-01", end="soon") == {"end": ["请按 YYYY-MM-DD 格式输入日期。"]}
+    assert errors(period="custom", start="2026-09-01", end="soon") == {
+        "end": ["请按 YYYY-MM-DD 格式输入日期。"]}
     assert errors(period="custom", start="2026-09-10", end="2026-09-01") == {"end": ["结束必须晚于开始。"]}
     assert errors(period="custom", start="2026-09-10", end="2026-09-10") == {"end": ["结束必须晚于开始。"]}
     one_day = parsed(period="custom", start="2026-09-10", end="2026-09-11")

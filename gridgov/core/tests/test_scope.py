@@ -149,8 +149,11 @@ def scoped_requests(district, other_staff):
     patrol, _created = start_patrol(b_worker)
     analytics = {("GET", f"/api/v1/analytics/{name}"): ("get", f"/api/v1/analytics/{name}?grid={b.code}",
                                                          None) for name in ANALYTICS}
+    # Dashboards and reports are for leaders and command centres: a grid worker is refused first.
+    analytics[("GET", "/api/v1/analytics/dashboard")] = (
+        "get", f"/api/v1/analytics/dashboard?grid={b.code}", None, 403)
     analytics[("GET", "/api/v1/analytics/report/{fmt}")] = (
-        "get", f"/api/v1/analytics/report/xlsx?grid={b.code}", None)
+        "get", f"/api/v1/analytics/report/xlsx?grid={b.code}", None, 403)
     return {
         **analytics,
         ("GET", "/api/v1/patrols/{patrol_id}"): ("get", f"/api/v1/patrols/{patrol.pk}", None),
