@@ -40,7 +40,7 @@ class Profile:
 
 PROFILES = {
     "fengqiao": Profile("fengqiao", "320505", "虎丘区", (7, 119, 178, 383),
-                        first_streets=("320505003",), registry_communities=7),
+                        first_streets=("320505003",), registry_communities=None),
     "jinhua": Profile("jinhua", "330703", "金东区", (8, 168, 300, 7349),
                       households_per_grid=(250, 400), registry_households=60,
                       registry_communities=40),

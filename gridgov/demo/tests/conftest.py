@@ -37,13 +37,18 @@ def _next_module_uses_fengqiao(request) -> bool:
     return following < len(items) and _uses_fengqiao(items[following])
 
 
+TEST_COMMUNITIES = 7
+
+
 @pytest.fixture(scope="module")
 def fengqiao(request, django_db_setup, django_db_blocker):
     from gridgov.demo.builder import demo_exists, reset
 
     with django_db_blocker.unblock():
         if not demo_exists():
-            call_command("demo", profile="fengqiao", verbosity=0)
+            # The demo accounts' street only (7 communities): the whole district's 180,000
+            # people would add a minute per database to every run of the suite.
+            call_command("demo", profile="fengqiao", registry_communities=TEST_COMMUNITIES, verbosity=0)
         yield
         if not _next_module_uses_fengqiao(request):
             reset()

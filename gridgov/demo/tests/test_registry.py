@@ -14,6 +14,7 @@ from django.utils import timezone
 from gridgov.accounts.models import Assignment, Role, User
 from gridgov.demo import registry
 from gridgov.demo.builder import PROFILES, reset_registry
+from gridgov.demo.tests.conftest import TEST_COMMUNITIES
 from gridgov.grids.locator import get_index
 from gridgov.grids.models import Grid
 from gridgov.population import codes, visits
@@ -31,7 +32,7 @@ from gridgov.population.models import (
 from gridgov.privacy.masking import PHONE_RE
 
 pytestmark = pytest.mark.django_db
-PROFILE = PROFILES["fengqiao"]
+PROFILE = replace(PROFILES["fengqiao"], registry_communities=TEST_COMMUNITIES)  # as conftest builds it
 
 
 def _share(part: int, whole: int) -> float:

@@ -1,4 +1,5 @@
 import time
+from dataclasses import replace
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -27,14 +28,19 @@ class Command(BaseCommand):
                             help="build no case history (routing rules are still added)")
         parser.add_argument("--no-registry", action="store_true",
                             help="build no population registry (buildings, households, people, visits)")
+        parser.add_argument("--registry-communities", type=int, default=None, metavar="N",
+                            help="fill only the first N communities' registry (default: the profile's)")
 
-    def handle(self, *args, profile, reset, no_history, no_registry, **options):
+    def handle(self, *args, profile, reset, no_history, no_registry, registry_communities, **options):
         if reset:
             builder.reset()
         if builder.demo_exists():
             self.stdout.write("The district already has grids; keeping them (use --reset to rebuild).")
         else:
-            self._build(builder.PROFILES[profile], history_wanted=not no_history,
+            chosen = builder.PROFILES[profile]
+            if registry_communities is not None:
+                chosen = replace(chosen, registry_communities=registry_communities)
+            self._build(chosen, history_wanted=not no_history,
                         registry_wanted=not no_registry, quiet=options["verbosity"] == 0)
         self._print_accounts()
 
