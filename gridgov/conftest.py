@@ -41,6 +41,16 @@ def client_for():
     return make
 
 
+@pytest.fixture
+def sms_outbox(settings):
+    """Texts go to a list instead of the console: the codes a test needs to read."""
+    from gridgov.accounts.sms import MemoryBackend
+
+    settings.GRIDGOV_SMS_BACKEND = "gridgov.accounts.sms.MemoryBackend"
+    MemoryBackend.outbox.clear()
+    return MemoryBackend.outbox
+
+
 # --- browser tests ----------------------------------------------------------------------
 # Playwright drives Debian's Chromium (never a downloaded browser). Screenshots go to
 # test-artifacts/ (ignored by git).

@@ -97,7 +97,10 @@ POST_PERMISSIONS = {"police_officer": {Perm.VIEW_SENSITIVE_TAGS},
                     "judicial_worker": {Perm.VIEW_SENSITIVE_TAGS}}
 
 
-def compute_registry_scope(user) -> Scope:
+def scope_through(user, roles) -> Scope:
+    """The area a user holds through some of their roles only: everything for administrators,
+    everything for such a role held without a grid (the district command centre), else the
+    grids of those roles' assignments."""
     if not user or not user.is_authenticated:
         return Scope.nothing()
     if user.is_superuser:
@@ -106,11 +109,15 @@ def compute_registry_scope(user) -> Scope:
     for assignment in active_assignments(user):
         if assignment.role == Role.ADMIN:
             return Scope(True, ())
-        if assignment.role in REGISTRY_ROLES:
+        if assignment.role in roles:
             if not assignment.grid_id:
-                return Scope(True, ())  # the district command centre
+                return Scope(True, ())
             codes.append(assignment.grid.code)
     return Scope.of_codes(codes)
+
+
+def compute_registry_scope(user) -> Scope:
+    return scope_through(user, REGISTRY_ROLES)
 
 
 def has_perm(user, perm: str, grid=None) -> bool:

@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridgov.accounts.models import Assignment, Role
-from gridgov.accounts.roles import active_assignments
+from gridgov.accounts.roles import active_assignments, scope_through
 from gridgov.cases.models import Notification
 from gridgov.core.scope import Scope
 from gridgov.engagement.models import Notice, NoticeReceipt
@@ -71,19 +71,7 @@ def publishing_scope(user) -> Scope:
     Narrower than `scope_of` for someone who is, say, a grid worker in one grid and a
     building head in another: the building head role does not publish.
     """
-    if not user or not user.is_authenticated:
-        return Scope.nothing()
-    if user.is_superuser:
-        return Scope(True, ())
-    codes = []
-    for assignment in active_assignments(user):
-        if assignment.role == Role.ADMIN:
-            return Scope(True, ())
-        if assignment.role == Role.DISPATCHER and not assignment.grid_id:
-            return Scope(True, ())  # the district command centre
-        if assignment.role in PUBLISHER_ROLES and assignment.grid_id:
-            codes.append(assignment.grid.code)
-    return Scope.of_codes(codes)
+    return scope_through(user, PUBLISHER_ROLES)
 
 
 def may_publish(user) -> bool:

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from gridgov.accounts import otp
 from gridgov.accounts.models import OneTimeCode, Role
-from gridgov.accounts.sms import MemoryBackend
 from gridgov.core.testing import staff
 
 pytestmark = pytest.mark.django_db
@@ -17,10 +16,8 @@ PHONE = "13912345678"
 
 
 @pytest.fixture(autouse=True)
-def outbox(settings):
-    settings.GRIDGOV_SMS_BACKEND = "gridgov.accounts.sms.MemoryBackend"
-    MemoryBackend.outbox.clear()
-    return MemoryBackend.outbox
+def outbox(sms_outbox):
+    return sms_outbox
 
 
 def last_code(outbox) -> str:

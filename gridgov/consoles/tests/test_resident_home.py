@@ -11,15 +11,8 @@ from gridgov.cases.tests.conftest import POINT
 from gridgov.engagement import services as notices
 from gridgov.engagement.models import Notice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sms_outbox")]
 PHONE = "13912345678"
-
-
-@pytest.fixture(autouse=True)
-def outbox(settings):
-    settings.GRIDGOV_SMS_BACKEND = "gridgov.accounts.sms.MemoryBackend"
-    MemoryBackend.outbox.clear()
-    return MemoryBackend.outbox
 
 
 def log_in(phone: str = PHONE):
