@@ -1,11 +1,11 @@
 from django.contrib import admin
 
 from gridgov.analytics.models import DailyRollup, RollupState
-from gridgov.core.admin import ScopedAdminMixin
+from gridgov.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin
 
 
 @admin.register(DailyRollup)
-class DailyRollupAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class DailyRollupAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     """Read-only: rows are rebuilt from the cases (`gridgov rollup --rebuild`), never edited."""
 
     list_display = ("day", "grid", "category", "channel", "department", "reported", "registered", "closed")
@@ -13,19 +13,7 @@ class DailyRollupAdmin(ScopedAdminMixin, admin.ModelAdmin):
     date_hierarchy = "day"
     raw_id_fields = ("grid", "category", "department")
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(RollupState)
-class RollupStateAdmin(admin.ModelAdmin):
+class RollupStateAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("refreshed_at", "rebuilt_at", "days_refreshed")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

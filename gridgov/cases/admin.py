@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from gridgov.cases import workflow
 from gridgov.cases.models import Attachment, Case, CaseLog, Category, CategoryRoute, Notification
-from gridgov.core.admin import ScopedAdminMixin
+from gridgov.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin
 
 # Actions that need nothing but the actor can be applied to many cases at once here;
 # the others (reasons, departments, photos) are taken on the case page.
@@ -89,7 +89,7 @@ class AttachmentInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class CaseAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     """Rows are read-only: every change of state goes through the workflow (bulk actions
     here, the case page, the API)."""
 
@@ -106,15 +106,6 @@ class CaseAdmin(ScopedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("Case page"))
     def case_page(self, obj):
         return format_html('<a href="{}">{}</a>', reverse("case-page", args=[obj.pk]), _("Open"))
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff

@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.core.admin import ScopedAdminMixin
+from gridgov.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin
 from gridgov.patrols.models import Patrol
 
 
@@ -21,7 +21,7 @@ class RunningFilter(admin.SimpleListFilter):
 
 
 @admin.register(Patrol)
-class PatrolAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class PatrolAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = (
         "worker",
         "grid",
@@ -45,12 +45,3 @@ class PatrolAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
