@@ -4,6 +4,8 @@
     .venv/bin/python bench/analytics.py --cases 200000 --no-write  # a quick try
     .venv/bin/python bench/analytics.py --keep                     # keep the database for re-runs
     .venv/bin/python bench/analytics.py --reuse --keep             # measure the kept database again
+    .venv/bin/python bench/analytics.py --reuse --keep --rebuild-rollups --refresh-tests --rollups-only
+                                                                   # after a change to the rollups
 
 (1) Data. A fresh scratch PostgreSQL database is migrated and given the demo district
     (`gridgov demo --profile fengqiao --no-history`: grids, departments, staff, routing
@@ -571,8 +573,8 @@ def generate(args, url: str) -> dict:
         conn.execute("SELECT setval(pg_get_serial_sequence('cases_case', 'id'), "
                      "(SELECT max(id) FROM cases_case))")
         t0 = time.perf_counter()
-        conn.execute("VACUUM (ANALYZE) cases_case")
-        conn.execute("VACUUM (ANALYZE) cases_caselog")
+        # every table, as autovacuum would have by then: the demo's registry was bulk-loaded too
+        conn.execute("VACUUM (ANALYZE)")
         timings["vacuum_s"] = time.perf_counter() - t0
         log(f"VACUUM ANALYZE in {timings['vacuum_s']:.0f} s")
     timings["total_s"] = time.perf_counter() - started
@@ -634,7 +636,8 @@ def data_summary(url: str) -> dict:
         actions = dict(conn.execute("SELECT action, count(*) FROM cases_caselog GROUP BY 1").fetchall())
         sizes = dict(conn.execute(
             "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname IN "
-            "('cases_case', 'cases_caselog', 'analytics_dailyrollup')").fetchall())
+            "('cases_case', 'cases_caselog', 'analytics_dailyrollup', 'analytics_rollupslice', "
+            "'analytics_actorrollup')").fetchall())
         grids = dict(conn.execute("SELECT level, count(*) FROM grids_grid GROUP BY 1").fetchall())
     return {"cases": total, "states": states, "channels": channels, "returned": flags[0],
             "reworked": flags[1],
@@ -648,7 +651,7 @@ def data_summary(url: str) -> dict:
 
 def build_rollups() -> dict:
     from gridgov.analytics import rollups
-    from gridgov.analytics.models import DailyRollup
+    from gridgov.analytics.models import ActorRollup, DailyRollup, GridVisitRollup, RollupSlice
 
     original = rollups.rebuild_days
     progress = {"days": 0, "started": time.perf_counter(), "last": 0.0}
@@ -669,9 +672,12 @@ def build_rollups() -> dict:
         seconds = time.perf_counter() - started
     finally:
         rollups.rebuild_days = original
-    log(f"rollups.rebuild(): {written:,} rows, {progress['days']:,} days in {seconds:.1f} s")
+    tables = {model._meta.db_table: model.objects.count()
+              for model in (DailyRollup, RollupSlice, ActorRollup, GridVisitRollup)}
+    log(f"rollups.rebuild(): {written:,} rows, {progress['days']:,} days in {seconds:.1f} s: "
+        + ", ".join(f"{t} {n:,}" for t, n in tables.items()))
     return {"rebuild_s": seconds, "rows": written, "days": progress["days"],
-            "table_rows": DailyRollup.objects.count()}
+            "table_rows": tables["analytics_dailyrollup"], "tables": tables}
 
 
 def rate_cases(url: str, recent: bool, count: int = 1000) -> int:
@@ -1165,6 +1171,16 @@ def server_settings(url: str) -> str:
     return f"PostgreSQL {version} (server defaults: {', '.join(values)})"
 
 
+def others_text(results: dict) -> str:
+    """What else the machine was doing, from the other processes' CPU during the cells."""
+    busiest = max((c.get("others", 0.0) for c in results["cells"] if not c.get("absent")), default=0.0)
+    if busiest >= 0.25:
+        return (f"**Other processes used up to {busiest:.2f} CPUs of the 2 during the cells** (column "
+                "\"other processes' CPUs\", 1.00 = one CPU busy).")
+    return (f"Nothing else ran during the cells: other processes used at most {busiest:.2f} CPU "
+            "(PostgreSQL's and gunicorn's own work not counted).")
+
+
 def section(meta: dict, results: dict, args) -> str:
     gen, summary, roll = meta["generation"], meta["summary"], meta["rollups"]
     cases = summary["cases"]
@@ -1188,8 +1204,7 @@ def section(meta: dict, results: dict, args) -> str:
         MARKER_START,
         f"Measured {results['date']} on {machine()}, Python {platform.python_version()}, "
         f"{results['postgres']}, gunicorn {results['gunicorn']} ({args.server_workers} sync workers), "
-        f"one client on the same machine.{trial} **Another test suite was running on the same 2 CPUs "
-        f"during the run**: the other processes' CPU use is in the table (1.00 = one CPU busy).",
+        f"one client on the same machine.{trial} {others_text(results)}",
         "",
         "Run it with `.venv/bin/python bench/analytics.py` (10,000,000 cases; `--cases 200000` for a "
         "quick try, `--keep` to keep the scratch database and `--reuse --keep` to measure it again "
@@ -1207,7 +1222,8 @@ def section(meta: dict, results: dict, args) -> str:
         f"({', '.join(f'{k} {v:,}' for k, v in sorted(actions.items()))}): "
         f"only the actions the KPIs read, ≈ {sum(actions.values()) / cases:.1f} per case where a real "
         f"log has about 7. Sizes with indexes: cases {gb('cases_case')}, log {gb('cases_caselog')}, "
-        f"rollups {gb('analytics_dailyrollup')}.",
+        f"daily rollups {gb('analytics_dailyrollup')}, their sums by month {gb('analytics_rollupslice')}, "
+        f"people's rollups {gb('analytics_actorrollup')}.",
         "",
         f"**Generation** of {cases:,} cases: {gen['total_s'] / 60:.1f} min in all: district tables "
         f"{gen['prepare_s']:.0f} s, numpy + COPY {gen['copy_s']:.0f} s ({cases / gen['copy_s']:,.0f} cases/s "
@@ -1217,13 +1233,19 @@ def section(meta: dict, results: dict, args) -> str:
         f"{meta['demo_s']:.0f} s.",
         "",
         f"**Rollups.** `rollups.rebuild()`: {roll['rebuild_s'] / 60:.1f} min for {roll['days']:,} days, "
-        f"{roll['table_rows']:,} rows ({roll['table_rows'] / cases:.2f} per case). `rollups.refresh()`:",
-        "",
-        "| change before the refresh | days rebuilt | rows written | seconds |",
-        "|---|---:|---:|---:|",
+        f"{roll['table_rows']:,} daily rows ({roll['table_rows'] / cases:.2f} per case)"
+        + "".join(f", {table} {rows:,} rows" for table, rows in roll.get("tables", {}).items()
+                  if table != "analytics_dailyrollup")
+        + ".",
     ]
-    for r in meta["refresh"]:
-        lines.append(f"| {r['what']} | {r['days']:,} | {r['rows']:,} | {r['seconds']:.1f} |")
+    if meta.get("refresh"):
+        lines += ["", "`rollups.refresh()`:", "", "| change before the refresh | days rebuilt | rows written "
+                  "| seconds |", "|---|---:|---:|---:|"]
+        lines += [f"| {r['what']} | {r['days']:,} | {r['rows']:,} | {r['seconds']:.1f} |"
+                  for r in meta["refresh"]]
+    else:
+        lines += ["", "`rollups.refresh()` after changes: not measured in this run (`--reuse --keep "
+                      "--refresh-tests` measures it)."]
     runs = results.get("periodic_refreshes") or []
     if runs:
         runs = sorted(runs)
@@ -1439,6 +1461,10 @@ def parse_args(argv=None):
                         help="measure a database kept by --keep: no generation, no rollup rebuild, and "
                              "the refresh tests' earlier results (unless --refresh-tests)")
     parser.add_argument("--refresh-tests", action="store_true", help="with --reuse: run the refresh tests")
+    parser.add_argument("--rebuild-rollups", action="store_true",
+                        help="with --reuse: rebuild the rollups (after the code changed) and time it again")
+    parser.add_argument("--rollups-only", action="store_true",
+                        help="stop after the data and rollups (measure later with --reuse)")
     parser.add_argument("--no-write", action="store_true", help="print, leave docs/performance.md alone")
     parser.add_argument("--explain-child", help=argparse.SUPPRESS)
     parser.add_argument("--explain-user", help=argparse.SUPPRESS)
@@ -1450,6 +1476,10 @@ def parse_args(argv=None):
         parser.error(f"--endpoints: choose from {', '.join(ENDPOINTS)}")
     if args.cases < 1000:
         parser.error("--cases: at least 1,000")
+    if args.rollups_only and not args.keep:
+        parser.error("--rollups-only: add --keep, or nothing is left to measure")
+    if args.rebuild_rollups and not args.reuse:
+        parser.error("--rebuild-rollups: with --reuse (a new database builds its rollups anyway)")
     loopback_only(args.pg)
     return args
 
@@ -1475,6 +1505,9 @@ def main(argv=None) -> int:
         if args.reuse:
             meta = json.loads(meta_file.read_text())
             log(f"reusing {args.database}: {meta['summary']['cases']:,} cases")
+            t0 = time.perf_counter()
+            run_manage(env, "migrate", "--noinput", "-v", "0")  # the code may be newer than the database
+            log(f"migrated in {time.perf_counter() - t0:.1f} s")
         else:
             shutil.rmtree(var_dir, ignore_errors=True)
             var_dir.mkdir(parents=True)
@@ -1499,11 +1532,17 @@ def main(argv=None) -> int:
             rollup = build_rollups()
             meta = {"profile": args.profile, "years": args.years, "requested": args.cases, "demo_s": demo_s,
                     "demo_command": demo_command, "demo": built, "generation": generation, "rollups": rollup}
+        elif args.rebuild_rollups:
+            log("rebuilding the rollups…")
+            meta["rollups"] = build_rollups()
         if not args.reuse or args.refresh_tests:
             log("refresh after changes:")
             meta["refresh"] = refresh_tests(url)
         meta["summary"] = data_summary(url)
         meta_file.write_text(json.dumps(meta, default=str))
+        if args.rollups_only:
+            log("--rollups-only: no measurements")
+            return 0
         results = measure_endpoints(args, env, url, var_dir)
         results["postgres"] = server_settings(url)
         import gunicorn

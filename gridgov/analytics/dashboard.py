@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gridgov.analytics import kpis
-from gridgov.analytics.models import COUNTERS, DailyRollup
+from gridgov.analytics.models import COUNTERS, RollupSlice
 from gridgov.analytics.periods import Period
 from gridgov.analytics.rollups import FIELDS, case_counts, local_day
 from gridgov.cases.models import Case, CaseLog, Category
@@ -51,18 +51,25 @@ def _reported_drill(period: Period, subtree: str, **extra) -> str:
 
 
 def _rollup_by_day(user, period: Period, subtree: str) -> dict[date, dict[str, int]]:
-    rows = DailyRollup.objects.visible_to(user).filter(day__gte=period.start, day__lt=period.end)
+    """Counters by day from the day slices; a period drawn per month takes its whole months
+    from the month slices (keyed by their first day, which falls in the month's bucket)."""
+    months, day_ranges = [], [(period.start, period.end)]
+    if period.days > DAILY_UP_TO:
+        months, day_ranges = period.split_by_month()
+    rows = RollupSlice.objects.visible_to(user).filter(key="grid")
     if subtree:
         rows = rows.filter(grid__code__startswith=subtree)
-    return {r["day"]: {n: r[n] or 0 for n in COUNTERS}
-            for r in rows.values("day").annotate(**{n: Sum(n) for n in COUNTERS})}
+    spans = [Q(span="month", start__in=months)] if months else []
+    spans += [Q(span="day", start__gte=a, start__lt=b) for a, b in day_ranges]
+    return {r["start"]: {n: r[n] or 0 for n in COUNTERS}
+            for r in rows.filter(reduce(or_, spans)).values("start", "span")
+            .annotate(**{n: Sum(n) for n in COUNTERS})}
 
 
 def _raw_by_day(user, period: Period, subtree: str) -> dict[date, dict[str, int]]:
     """The rollups' own rule (`case_counts`) over the raw cases: the two sources cannot drift."""
     start, end = period.bounds()
-    touched = reduce(or_, [Q(**{f"{n}__gte": start, f"{n}__lt": end}) for n in
-                           ("reported_at", "registered_at", "dispatched_at", "rated_at")])
+    touched = reduce(or_, [Q(**{f"{n}__gte": start, f"{n}__lt": end}) for n in kpis.TIME_FIELDS])
     rows = kpis.base_rows(user, subtree)
     result: dict[date, dict[str, int]] = defaultdict(kpis.empty_counts)
     for case in rows.filter(touched).values(*FIELDS).iterator(chunk_size=5000):
@@ -141,7 +148,7 @@ def channels(by_channel: dict, period: Period, subtree: str) -> list[dict]:
 def lights(user, subtree: str) -> list[dict]:
     """Open cases now by light (suspended ones stop their clock and are left out)."""
     live = kpis.base_rows(user, subtree).exclude(state__in=(*Case.FINAL_STATES, Case.State.SUSPENDED))
-    counts = dict(live.values_list("light").annotate(n=Count("pk")))
+    counts = dict(live.values_list("light").annotate(n=Count("*")))  # index-only, as kpis.open_now
     return [{"code": code, "name": str(label), "open": counts.get(code, 0),
              "drill": _case_list(grid=subtree, open="true", light=code)}
             for code, label in Case.Light.choices]
@@ -159,21 +166,13 @@ def areas(user, period: Period, subtree: str, source: str) -> list[dict]:
 # --- from the registry -----------------------------------------------------------------------
 
 
-def visit_coverage(user, subtree: str) -> dict | None:
+def visit_coverage(user, subtree: str, source: str) -> dict | None:
     """Households visited within their interval, for roles that see the registry."""
-    from gridgov.accounts.roles import compute_registry_scope
-    from gridgov.population.models import Household
-    from gridgov.population.visits import coverage
-
-    scope = compute_registry_scope(user)
-    if not scope.everything and not scope.roots:
+    figures = kpis.visit_figures(user, [subtree] if subtree else None, source)
+    if figures is None:
         return None
-    homes = Household.objects.visible_to(user)
-    if subtree:
-        homes = homes.filter(grid__code__startswith=subtree)
-    rows = coverage(user, households=homes)
-    households = sum(r["households"] for r in rows)
-    covered = sum(r["covered"] for r in rows)
+    households = sum(r["households"] for r in figures.values())
+    covered = sum(r["covered"] for r in figures.values())
     return {"households": households, "covered": covered, "share": kpis.rate(covered, households),
             "link": reverse("registry-visits")}
 
@@ -230,6 +229,6 @@ def build(user, period: Period, grid_code: str = "", source: str = "auto") -> di
         "channels": channels(by_channel, period, subtree),
         "lights": lights(user, subtree),
         "areas": areas(user, period, subtree, source),
-        "visits": visit_coverage(user, subtree),
+        "visits": visit_coverage(user, subtree, source),
         "special_groups": special_groups(user, subtree),
     }

@@ -46,6 +46,23 @@ class Period:
         tz = timezone.get_default_timezone()
         return datetime.combine(self.start, time.min, tz), datetime.combine(self.end, time.min, tz)
 
+    def split_by_month(self) -> tuple[list[date], list[tuple[date, date]]]:
+        """The whole calendar months inside the period (their first days), and the [start, end)
+        ranges of days left over: at most one before the months and one after them."""
+        months: list[date] = []
+        days: list[tuple[date, date]] = []
+        cursor = self.start
+        while cursor < self.end:
+            following = _add_months(cursor.replace(day=1), 1)
+            if cursor.day == 1 and following <= self.end:
+                months.append(cursor)
+            elif days and days[-1][1] == cursor:
+                days[-1] = (days[-1][0], min(following, self.end))
+            else:
+                days.append((cursor, min(following, self.end)))
+            cursor = min(following, self.end)
+        return months, days
+
     def previous(self) -> "Period":
         """The period just before: the previous month for a month, the same length for a custom range."""
         if self.kind in ("month", "quarter", "year"):

@@ -1,9 +1,11 @@
 """Building the daily rollups: whole days at a time, from the raw cases.
 
 Each counter of a case is counted on the local day of one timestamp (kpis.counter_rules):
-reported_at, registered_at, dispatched_at or rated_at; returns on the day of the return
-entry. Every value those timestamps ever had is the time of a CaseLog entry, so the days
-whose rows a changed case may sit in are its report day and the days of its log entries.
+reported_at, registered_at, dispatched_at, handled_at or rated_at; returns on the day of the
+return entry. The people's counters (`actor_counts`) follow the same days, and a dispatcher's
+steps the day of the step's entry. Every value those timestamps ever had is the time of a
+CaseLog entry, so the days whose rows a changed case may sit in are its report day and the
+days of its log entries.
 `refresh()` (a huey periodic task) rebuilds just those days for the cases changed since the
 last run; `rebuild()` (`gridgov rollup --rebuild [--since DATE]`) rebuilds every day.
 
@@ -13,20 +15,40 @@ The counting is plain Python over `values_list` rows, the same on SQLite and Pos
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from django.db import transaction
-from django.db.models import Min, Q
+from django.db import connection, transaction
+from django.db.models import Count, Min, Q, Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from gridgov.analytics.kpis import PUBLIC_CHANNELS, SATISFIED, TIME_FIELDS, empty_counts, return_department
-from gridgov.analytics.models import DailyRollup, RollupState
+from gridgov.analytics.kpis import (
+    PUBLIC_CHANNELS,
+    SATISFIED,
+    TIME_FIELDS,
+    WORKER_CHANNELS,
+    counter_rules,
+    empty_counts,
+    on_time_checks,
+    return_department,
+    worker_report_rules,
+)
+from gridgov.analytics.models import (
+    ACTOR_COUNTERS,
+    COUNTERS,
+    ActorRollup,
+    DailyRollup,
+    GridVisitRollup,
+    RollupSlice,
+    RollupState,
+)
+from gridgov.analytics.periods import _add_months
 from gridgov.cases.models import Case, CaseLog
+from gridgov.population.models import Visit
 
 S = Case.State
 # A transaction may commit a little after its `now`: look back this far past the last run.
 OVERLAP = timedelta(minutes=10)
-CHUNK_DAYS = 31
 FIELDS = ("grid_id", "category_id", "channel", "department_id", "state", "handled_on_time", "rating",
-          "rework_count", "extension_count", "handled_at", *TIME_FIELDS)
+          "rework_count", "extension_count", *TIME_FIELDS)
 
 
 def local_day(moment: datetime | None) -> date | None:
@@ -55,6 +77,8 @@ def case_counts(case: dict) -> list[tuple[date, str]]:
         found.append((rated, "rated"))
         if case["rating"] in SATISFIED:
             found.append((rated, "satisfied"))
+    if case["handled_at"] and case["channel"] != Case.Channel.SELF_RESOLVED:
+        found.append((local_day(case["handled_at"]), "verifications_due"))
     if dispatched and case["department_id"] is not None:
         found.append((dispatched, "to_handle"))
         if case["handled_at"] is not None:
@@ -89,23 +113,81 @@ def _within(name: str, ranges) -> Q:
     return query
 
 
+# The case timestamp each counter is counted on (kpis.counter_rules).
+COUNTED_ON = {
+    "reported_at": ("reported", "self_resolved"),
+    "registered_at": ("registered", "public_registered", "due", "closed", "closed_on_time"),
+    "dispatched_at": ("to_handle", "handled", "handled_on_time", "dept_closed", "reworked", "extended"),
+    "handled_at": ("verifications_due",),
+    "rated_at": ("rated", "satisfied"),
+}
+DIMS = ("grid_id", "category_id", "channel", "department_id")
+
+
+def _by_day(rows, field: str):
+    """The rows grouped by the local day of `field` (GROUP BY in the database)."""
+    day = TruncDate(field, tzinfo=timezone.get_default_timezone())
+    return rows.filter(**{f"{field}__isnull": False}).annotate(day=day).order_by()
+
+
 def aggregate_days(days) -> dict[tuple, dict[str, int]]:
-    """{(day, grid, category, channel, department): counters} for exactly these days."""
+    """{(day, grid, category, channel, department): counters} for exactly these days: each
+    group of counters counted by the database on the day of its timestamp, with the very
+    conditions of kpis.counter_rules."""
     days = set(days)
     ranges = _ranges(list(days))
-    touched = Q(pk__in=[])
-    for name in TIME_FIELDS:
-        touched |= _within(name, ranges)
+    rules = counter_rules(ranges[0][0], ranges[-1][1])
     rows: dict[tuple, dict[str, int]] = defaultdict(empty_counts)
-    for case in Case.objects.filter(touched).values(*FIELDS).iterator(chunk_size=5000):
-        dims = (case["grid_id"], case["category_id"], case["channel"], case["department_id"])
-        for day, counter in case_counts(case):
-            if day in days:
-                rows[(day, *dims)][counter] += 1
+    for field, names in COUNTED_ON.items():
+        grouped = (_by_day(Case.objects.filter(_within(field, ranges)), field).values("day", *DIMS)
+                   .annotate(**{n: Count("pk", filter=rules[n]) for n in names}))
+        for row in grouped.iterator(chunk_size=5000):
+            counts = rows[(row["day"], *(row[d] for d in DIMS))]
+            for name in names:
+                counts[name] += row[name]
     returns = (CaseLog.objects.filter(_within("at", ranges), action="return")
                .values_list("at", "case__grid_id", "case__category_id", "case__channel", "data"))
     for at, grid_id, category_id, channel, data in returns.iterator(chunk_size=5000):
         rows[(local_day(at), grid_id, category_id, channel, return_department(data))]["returns"] += 1
+    return rows
+
+
+def actor_counts(days) -> dict[tuple, dict[str, int]]:
+    """{(day, person, grid): counters} for exactly these days, with the rules of the raw
+    figures in kpis (worker_report_rules, on_time_checks, _dispatcher_figures_from_cases):
+    reports on the report day, verified_on_time on the day of the handling checked, visits
+    on their date, a dispatcher's register and dispatch steps on their own day, a case once a
+    day per step."""
+    days = set(days)
+    ranges = _ranges(list(days))
+    rows: dict[tuple, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ACTOR_COUNTERS, 0))
+    report_rules = worker_report_rules(ranges[0][0], ranges[-1][1])
+    reported = Case.objects.filter(_within("reported_at", ranges), channel__in=WORKER_CHANNELS)
+    reports = (_by_day(reported.exclude(reporter=None), "reported_at").values("day", "reporter_id", "grid_id")
+               .annotate(**{n: Count("pk", filter=q) for n, q in report_rules.items()}))
+    for row in reports.iterator(chunk_size=5000):
+        if row["reports"]:
+            counts = rows[(row["day"], row["reporter_id"], row["grid_id"])]
+            counts["reports"], counts["valid_reports"] = row["reports"], row["valid_reports"]
+    due = Case.objects.filter(_within("handled_at", ranges)).exclude(channel=Case.Channel.SELF_RESOLVED)
+    for (_case_id, actor_id), (handled_at, grid_id, _code) in on_time_checks(due).items():
+        rows[(local_day(handled_at), actor_id, grid_id)]["verified_on_time"] += 1
+    visits = (Visit.objects.filter(visited_on__in=days).values("visited_on", "worker_id", "grid_id")
+              .annotate(n=Count("pk")).order_by())
+    for row in visits.iterator(chunk_size=5000):
+        rows[(row["visited_on"], row["worker_id"], row["grid_id"])]["visits"] += row["n"]
+    steps = (_by_day(CaseLog.objects.filter(_within("at", ranges), action__in=("register", "dispatch"))
+                     .exclude(actor=None), "at")
+             .values("day", "action", "actor_id", "case__grid_id")
+             .annotate(cases=Count("case_id", distinct=True),
+                       accurate=Count("case_id", distinct=True, filter=Q(case__return_count=0))))
+    for row in steps.iterator(chunk_size=5000):
+        counts = rows[(row["day"], row["actor_id"], row["case__grid_id"])]
+        if row["action"] == "register":
+            counts["registered"] += row["cases"]
+        else:
+            counts["dispatched"] += row["cases"]
+            counts["accurate"] += row["accurate"]
     return rows
 
 
@@ -117,11 +199,95 @@ def rebuild_days(days) -> int:
         return 0
     for chunk in range(0, len(days), 500):
         DailyRollup.objects.filter(day__in=days[chunk:chunk + 500]).delete()
-    rows = [DailyRollup(day=key[0], grid_id=key[1], category_id=key[2], channel=key[3], department_id=key[4],
-                        **counts)
+        ActorRollup.objects.filter(span="day", day__in=days[chunk:chunk + 500]).delete()
+    day = connection.ops.adapt_datefield_value
+    rows = [(day(key[0]), *key[1:], *(counts[n] for n in COUNTERS))
             for key, counts in aggregate_days(days).items() if any(counts.values())]
-    DailyRollup.objects.bulk_create(rows, batch_size=1000)
-    return len(rows)
+    _insert(DailyRollup, ("day", "grid", "category", "channel", "department", *COUNTERS), rows)
+    people = [("day", day(key[0]), *key[1:], *(counts[n] for n in ACTOR_COUNTERS))
+              for key, counts in actor_counts(days).items() if any(counts.values())]
+    _insert(ActorRollup, ("span", "day", "actor", "grid", *ACTOR_COUNTERS), people)
+    return len(rows) + len(people)
+
+
+def _insert(model, fields, rows: list[tuple]) -> None:
+    """INSERT plain tuples: a month of a city is some 400,000 daily rows, and model instances
+    (bulk_create) or psycopg's client-side parameter splitting cost more than counting them.
+    PostgreSQL takes them by COPY, SQLite by executemany, both in the caller's transaction."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(model._meta.get_field(f).column) for f in fields)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})",
+                               rows)
+
+
+# RollupSlice key → the DailyRollup field it sums by, beside the grid
+SLICE_FIELDS = {"grid": None, "category": "category_id", "channel": "channel", "department": "department_id"}
+
+
+SLICE_COLUMNS = ("span", "start", "key", "grid", "category", "channel", "department", *COUNTERS)
+
+
+def _slices(span: str, start: date, end: date, keys) -> list[tuple]:
+    """Rows of RollupSlice (as SLICE_COLUMNS) summing the daily rows of [start, end)."""
+    daily = DailyRollup.objects.filter(day__gte=start, day__lt=end)
+    sums = {n: Sum(n) for n in COUNTERS}
+    first = connection.ops.adapt_datefield_value(start)
+    found = []
+    for key in keys:
+        dims = ["grid_id", *filter(None, [SLICE_FIELDS[key]])]
+        for row in daily.values(*dims).annotate(**sums):
+            found.append((span, first, key, row["grid_id"], row.get("category_id"), row.get("channel", ""),
+                          row.get("department_id"), *(row[n] or 0 for n in COUNTERS)))
+    return found
+
+
+@transaction.atomic
+def rebuild_slices(days) -> int:
+    """Sum the daily rows again for these days (key "grid") and their months (every key, and
+    the people's rows)."""
+    days = sorted(set(days))
+    months = sorted({d.replace(day=1) for d in days})
+    for chunk in range(0, len(days), 500):
+        RollupSlice.objects.filter(span="day", start__in=days[chunk:chunk + 500]).delete()
+    RollupSlice.objects.filter(span="month", start__in=months).delete()
+    ActorRollup.objects.filter(span="month", day__in=months).delete()
+    rows, people = [], []
+    for day in days:
+        rows += _slices("day", day, day + timedelta(days=1), ["grid"])
+    for month in months:
+        rows += _slices("month", month, _add_months(month, 1), SLICE_FIELDS)
+        daily = ActorRollup.objects.filter(span="day", day__gte=month, day__lt=_add_months(month, 1))
+        first = connection.ops.adapt_datefield_value(month)
+        for row in daily.values("actor_id", "grid_id").annotate(**{n: Sum(n) for n in ACTOR_COUNTERS}):
+            people.append(("month", first, row["actor_id"], row["grid_id"],
+                           *(row[n] for n in ACTOR_COUNTERS)))
+    _insert(RollupSlice, SLICE_COLUMNS, rows)
+    _insert(ActorRollup, ("span", "day", "actor", "grid", *ACTOR_COUNTERS), people)
+    return len(rows) + len(people)
+
+
+@transaction.atomic
+def rebuild_visits() -> int:
+    """Replace every grid's visit figures with those of today; returns the grids written."""
+    from gridgov.grids.models import Grid
+    from gridgov.population.models import Household
+    from gridgov.population.visits import grid_figures
+
+    today = timezone.localdate()
+    figures = grid_figures(Household.objects.all(), today)
+    grid_ids = dict(Grid.objects.filter(code__in=figures).values_list("code", "pk"))
+    GridVisitRollup.objects.all().delete()
+    GridVisitRollup.objects.bulk_create(
+        [GridVisitRollup(grid_id=grid_ids[code], as_of=today, **row) for code, row in figures.items()],
+        batch_size=1000)
+    return len(figures)
 
 
 def _state() -> RollupState:
@@ -130,24 +296,30 @@ def _state() -> RollupState:
 
 
 def first_day() -> date | None:
-    first = Case.objects.aggregate(m=Min("reported_at"))["m"]
-    return local_day(first)
+    """The first day anything was counted on: the first report or the first visit."""
+    firsts = [local_day(Case.objects.aggregate(m=Min("reported_at"))["m"]),
+              Visit.objects.aggregate(m=Min("visited_on"))["m"]]
+    return min((d for d in firsts if d), default=None)
 
 
 def rebuild(since: date | None = None, until: date | None = None) -> int:
     """Rebuild every day from `since` (default: the first report) to `until` (default: today),
-    a month at a time so that memory stays flat at city scale."""
+    a calendar month at a time so that memory stays flat at city scale."""
     started = timezone.now()
     since = since or first_day()
     until = until or timezone.localdate()
     written = 0
     if since is not None:
         DailyRollup.objects.filter(day__gte=since).delete()
+        ActorRollup.objects.filter(day__gte=since).delete()
+        RollupSlice.objects.filter(start__gte=since.replace(day=1)).delete()
         day = since
         while day <= until:
-            chunk = [day + timedelta(days=n) for n in range(CHUNK_DAYS) if day + timedelta(days=n) <= until]
-            written += rebuild_days(chunk)
-            day = chunk[-1] + timedelta(days=1)
+            last = min(_add_months(day.replace(day=1), 1) - timedelta(days=1), until)
+            chunk = [day + timedelta(days=n) for n in range((last - day).days + 1)]
+            written += rebuild_days(chunk) + rebuild_slices(chunk)
+            day = last + timedelta(days=1)
+    rebuild_visits()
     state = _state()
     state.refreshed_at = state.rebuilt_at = started
     state.days_refreshed = (until - since).days + 1 if since else 0
@@ -167,6 +339,8 @@ def touched_days(since: datetime) -> set[date]:
             days |= {local_day(v) for v in values if v}
         log_times = CaseLog.objects.filter(case_id__in=part).values_list("at", flat=True)
         days |= {local_day(at) for at in log_times}
+    # A visit is recorded for its own date, which may be days before it is entered.
+    days |= set(Visit.objects.filter(created_at__gte=since).values_list("visited_on", flat=True))
     return days
 
 
@@ -177,7 +351,8 @@ def refresh() -> int:
         return rebuild()
     started = timezone.now()
     days = touched_days(state.refreshed_at - OVERLAP)
-    written = rebuild_days(days)
+    written = rebuild_days(days) + rebuild_slices(days)
+    rebuild_visits()  # a day's visits and the date itself change who is covered: every time
     state.refreshed_at, state.days_refreshed = started, len(days)
     state.save()
     return written

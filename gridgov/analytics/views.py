@@ -65,8 +65,8 @@ def show_rate(value) -> str:
 
 
 def _cell(row: kpis.Row, kind: str, name: str, link: dict) -> dict:
-    if kind == "rate":
-        return {"text": show_rate(row.rates.get(name)), "name": name}
+    if kind == "rate":  # "…_rate": a count and its rate may share a name (verified_on_time)
+        return {"text": show_rate(row.rates.get(name)), "name": f"{name}_rate"}
     if kind == "number":
         value = row.rates.get(name)
         return {"text": "—" if value is None else f"{value:.1f}", "name": name}

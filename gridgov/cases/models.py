@@ -218,7 +218,16 @@ class Case(models.Model):
             models.UniqueConstraint(fields=["reporter", "client_key"], name="unique_client_key",
                                     condition=~models.Q(client_key="")),
         ]
-        indexes = [models.Index(fields=["lat", "lon"], name="case_point")]
+        indexes = [
+            models.Index(fields=["lat", "lon"], name="case_point"),
+            # The live figures (open cases by state and light) read only this index of the open
+            # cases, a few days' worth, never the table.
+            models.Index(fields=["grid", "state", "light"], name="case_open_grid_state_light",
+                         condition=~models.Q(state__in=("rejected", "merged", "closed"))),
+            # The rollups rebuild whole days: every case touched on those days, by each timestamp.
+            *(models.Index(fields=[name], name=f"case_{name}") for name in
+              ("registered_at", "dispatched_at", "handled_at", "rated_at", "updated_at")),
+        ]
 
     def __str__(self) -> str:
         return f"{self.number} {self.category.name}"

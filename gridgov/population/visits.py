@@ -52,6 +52,22 @@ def intervals(households) -> dict[int, int]:
     return defaultdict(lambda: default, {pk: min(days, default) for pk, days in tagged.items()})
 
 
+def grid_figures(households, today: date | None = None) -> dict[str, dict]:
+    """Per grid code of the active households given: households, those visited within their
+    interval (as `coverage` counts them), and load, the visits due a day (Σ 1/interval: a
+    90-day household is 1/90 of a visit a day)."""
+    today = today or timezone.localdate()
+    households = households.filter(is_active=True)
+    days = intervals(households)
+    figures: dict[str, dict] = {}
+    for pk, code, last in households.values_list("pk", "grid__code", "last_visited_on").order_by("pk"):
+        row = figures.setdefault(code, {"households": 0, "covered": 0, "load": 0.0})
+        row["households"] += 1
+        row["covered"] += bool(last and last + timedelta(days=days[pk]) >= today)
+        row["load"] += 1 / days[pk]
+    return figures
+
+
 def due_list(
     user, *, today: date | None = None, horizon_days: int = DUE_SOON_DAYS, households=None
 ) -> list[Due]:

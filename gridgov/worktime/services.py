@@ -399,6 +399,10 @@ def _add_office_time(snapshot: cache.Snapshot, start: datetime, amount: timedelt
         remaining -= available
 
 
+# TimeUnit.values builds a new list on every call; deadlines are computed in bulk (rollups).
+UNITS = frozenset(TimeUnit.values)
+
+
 def _add_working_days(snapshot: cache.Snapshot, start: datetime, count: int) -> Deadline:
     # A start outside office hours counts from the next office period, so the day the
     # matter reaches the office is day 0 and the limit ends with the count-th working
@@ -414,7 +418,7 @@ def _add_working_days(snapshot: cache.Snapshot, start: datetime, count: int) -> 
 
 
 def _check_amount(amount, unit: str) -> None:
-    if unit not in TimeUnit.values:
+    if unit not in UNITS:
         raise ValueError(f"unknown time unit {unit!r}; use one of {', '.join(TimeUnit.values)}")
     if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount):
         raise ValueError(f"the amount must be a number, not {amount!r}")

@@ -21,8 +21,8 @@ PERIODS = [SEPTEMBER, period_of("month", date(2026, 8, 1)), period_of("week", da
 def all_rows(user, period, grid_code: str = "") -> list[kpis.Row]:
     areas, _source = kpis.area_rows(user, period, grid_code)
     departments, _source = kpis.department_rows(user, period, grid_code)
-    return [*areas, *departments, *kpis.worker_rows(user, period, grid_code),
-            *kpis.dispatcher_rows(user, period, grid_code)]
+    return [*areas, *departments, *kpis.worker_rows(user, period, grid_code)[0],
+            *kpis.dispatcher_rows(user, period, grid_code)[0]]
 
 
 def assert_reproducible(user, period, grid_code: str = "") -> int:
@@ -97,7 +97,7 @@ def test_a_department_returning_a_case_twice_counts_two_returns_of_one_case(peop
     behind = kpis.cases_behind(p.leader, "department.returns", p.sanitation.pk, SEPTEMBER)
     assert numbers(behind) == {case.pk}
     # Its dispatcher dispatched it (three times): once, and not accurately.
-    dispatcher = kpis.dispatcher_rows(p.leader, SEPTEMBER)[0]
+    dispatcher = kpis.dispatcher_rows(p.leader, SEPTEMBER)[0][0]
     assert dispatcher.figures == {"registered": 1, "dispatched": 1, "accurate": 0}
 
 

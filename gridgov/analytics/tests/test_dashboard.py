@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from gridgov.accounts.models import Role
-from gridgov.analytics import dashboard, rollups
+from gridgov.analytics import dashboard, kpis, rollups
 from gridgov.analytics.periods import Period
 from gridgov.core.testing import staff
 
@@ -59,8 +59,13 @@ def test_rollups_and_raw_cases_draw_the_same_dashboard(september):
     ):
         from_rollups = dashboard.build(user, SEPTEMBER, grid, source="rollup")
         from_cases = dashboard.build(user, SEPTEMBER, grid, source="raw")
-        for key in ("totals", "rates", "trend", "categories", "top_problems", "channels", "areas"):
+        for key in ("totals", "rates", "trend", "categories", "top_problems", "channels", "areas", "visits"):
             assert from_rollups[key] == from_cases[key], key
+    assert dashboard.build(september.leader, SEPTEMBER, source="rollup")["visits"]["households"] == 6
+    # The workers' visits due come from the visit rollups too: 6 households × 30 / 90 = 2.
+    workers, used = kpis.worker_rows(september.leader, SEPTEMBER, source="rollup")
+    assert used == "rollup" and workers == kpis.worker_rows(september.leader, SEPTEMBER, source="raw")[0]
+    assert {r.key: r.figures["visits_due"] for r in workers}[str(september.worker.pk)] == 2
 
 
 def test_a_community_leader_sees_only_their_community(september, client_for):

@@ -141,7 +141,7 @@ def test_department_figures_rates_scores_and_grades(september):
 
 def test_worker_figures_rates_scores_and_grades(september):
     s = september
-    rows = keyed(kpis.worker_rows(s.leader, SEPTEMBER))
+    rows = keyed(kpis.worker_rows(s.leader, SEPTEMBER)[0])
     # The grid workers of community 1 (the one of community 2 is not the leader's).
     assert set(rows) == {str(s.worker.pk), str(s.worker_a.pk)}
     b, a = rows[str(s.worker.pk)], rows[str(s.worker_a.pk)]
@@ -167,14 +167,14 @@ def test_worker_figures_rates_scores_and_grades(september):
     assert a.components == {"valid": 100.0, "missed": 75.0, "verified_on_time": 100.0, "visits": None}
     assert (a.score, a.grade) == (93.8, "A")
     # August: worker_a has no figure with a denominator at all, so no score.
-    august = keyed(kpis.worker_rows(s.leader, AUGUST))[str(s.worker_a.pk)]
+    august = keyed(kpis.worker_rows(s.leader, AUGUST)[0])[str(s.worker_a.pk)]
     assert august.rates == {"valid": None, "missed": None, "verified_on_time": None, "visits": None}
     assert (august.score, august.grade) == (None, "")
 
 
 def test_dispatcher_figures(september):
     s = september
-    rows = kpis.dispatcher_rows(s.leader, SEPTEMBER)
+    rows = kpis.dispatcher_rows(s.leader, SEPTEMBER)[0]
     # The community 1 dispatcher is the only dispatcher assigned in community 1.
     assert [r.key for r in rows] == [str(s.community_dispatcher.pk)]
     # registered: c1 c2 c5 c6 c13 c7 c8 c9 c10 = 9; dispatched: c1 c2 c5 c6 (twice, counted once)
@@ -240,8 +240,8 @@ def test_patrol_time_counts_the_part_inside_the_period_and_not_forgotten_patrols
     # Forgotten and closed by the system after 12 hours: not a walk.
     Patrol.objects.create(**walk, started_at=at(9, 10, 8), ended_at=at(9, 10, 20), distance_m=500,
                           closed_automatically=True)
-    rows = keyed(kpis.worker_rows(s.leader, SEPTEMBER))
+    rows = keyed(kpis.worker_rows(s.leader, SEPTEMBER)[0])
     mine = rows[str(s.worker.pk)].figures
     assert (mine["patrol_hours"], mine["patrol_km"]) == (3.5, 5.0)  # 2.5 h + 1 h; 3 km + 2 km
-    october = keyed(kpis.worker_rows(s.leader, period_of("month", date(2026, 10, 1))))
+    october = keyed(kpis.worker_rows(s.leader, period_of("month", date(2026, 10, 1)))[0])
     assert october[str(s.worker.pk)].figures["patrol_hours"] == 1.0

@@ -12,15 +12,14 @@ SEPTEMBER = "period=month&date=2026-09-15"
 
 
 def table(page: str) -> list[tuple[str, dict]]:
-    """[(data-key, {figure: (text, href or None)})] of the ranking table, in order. A name used
-    twice in a row (a count and its rate, e.g. verified_on_time) gives "name" and "name#2"."""
+    """[(data-key, {figure: (text, href or None)})] of the ranking table, in order."""
     body = page.split('id="ranking"', 1)[1].split("</table>", 1)[0]
     rows = []
     for key, cells in re.findall(r'<tr data-key="([^"]*)">(.*?)</tr>', body, re.S):
         figures = {}
         for name, content in re.findall(r'<td data-figure="([^"]+)">(.*?)</td>', cells, re.S):
             link = re.match(r'<a href="([^"]+)">(.*)</a>', content)
-            name = f"{name}#2" if name in figures else name
+            assert name not in figures, name  # every cell of a row has its own name
             figures[name] = (link[2], html.unescape(link[1])) if link else (content, None)
         rows.append((key, figures))
     return rows
@@ -36,9 +35,9 @@ def test_a_leader_sees_the_areas_ranked_with_links_to_their_cases(september, cli
     assert (b_key, a_key) == (s.grid_b.code, s.grid_a.code)
     assert (b["rank"][0], b["movement"][0], b["score"][0], b["grade"][0]) == ("1", "—", "83.0", "B")
     assert (a["rank"][0], a["movement"][0], a["score"][0], a["grade"][0]) == ("2", "—", "48.8", "D")
-    assert (b["closure"][0], b["on_time"][0], b["satisfaction"][0], b["per_1000_households"][0]) == (
-        "100.0%", "80.0%", "50.0%", "15.0")
-    assert a["self_resolved"][0] == "0.0%"
+    rates = (b["closure_rate"], b["on_time_rate"], b["satisfaction_rate"], b["per_1000_households"])
+    assert [text for text, _link in rates] == ["100.0%", "80.0%", "50.0%", "15.0"]
+    assert a["self_resolved_rate"][0] == "0.0%"
     text, href = b["closed"]
     assert text == "5"
     assert href == f"/cases/?kpi=area.closed&subject={s.grid_b.code}&period=month&date=2026-09-01"
@@ -59,17 +58,17 @@ def test_the_other_tables(september, client_for):
                                        "&date=2026-09-01")
     # Visits are plain numbers (no case list); worker_a has none due.
     assert (worker["visits_done"], worker["visits_due"]) == (("1", None), ("2", None))
-    assert (worker_a["verified_on_time"][0], worker_a["verified_on_time#2"][0]) == ("1", "100.0%")
-    assert (worker["verified_on_time"][0], worker["verified_on_time#2"][0]) == ("4", "80.0%")
-    assert (worker["valid"][0], worker["score"][0], worker["grade"][0]) == ("75.0%", "68.0", "C")
+    assert (worker_a["verified_on_time"][0], worker_a["verified_on_time_rate"][0]) == ("1", "100.0%")
+    assert (worker["verified_on_time"][0], worker["verified_on_time_rate"][0]) == ("4", "80.0%")
+    assert (worker["valid_rate"][0], worker["score"][0], worker["grade"][0]) == ("75.0%", "68.0", "C")
     departments = table(client.get(f"{PAGE}?what=departments&{SEPTEMBER}").content.decode())
-    assert [(key, f["returns"][0], f["rework"][0]) for key, f in departments] == [
+    assert [(key, f["returns"][0], f["rework_rate"][0]) for key, f in departments] == [
         (str(s.police.pk), "0", "0.0%"), (str(s.sanitation.pk), "1", "16.7%")]
     page = client.get(f"{PAGE}?what=dispatchers&{SEPTEMBER}").content.decode()
     [(key, dispatcher)] = table(page)
     # Dispatchers are listed, not ranked: no rank, movement, score or grade.
     assert key == str(s.community_dispatcher.pk) and "rank" not in dispatcher and "score" not in dispatcher
-    assert (dispatcher["dispatched"][0], dispatcher["accuracy"][0]) == ("7", "85.7%")
+    assert (dispatcher["dispatched"][0], dispatcher["accuracy_rate"][0]) == ("7", "85.7%")
 
 
 def test_a_grid_and_a_custom_period(september, client_for):
@@ -86,7 +85,7 @@ def test_a_grid_and_a_custom_period(september, client_for):
                                                   f"&grid={s.grid_b.code}")
     assert rows[micro[2].code]["reported"][0] == "6"
     # A grid with nothing due: its rates are "—".
-    assert rows[micro[3].code]["closure"][0] == rows[micro[3].code]["on_time"][0] == "—"
+    assert rows[micro[3].code]["closure_rate"][0] == rows[micro[3].code]["on_time_rate"][0] == "—"
 
 
 def test_a_bad_period_shows_its_errors(september, client_for):

@@ -130,3 +130,17 @@ def test_period_of_every_day_of_a_year_contains_it():
             assert period.start <= day < period.end, (kind, day)
             assert period.previous().end == period.start
         day += timedelta(days=1)
+
+
+@pytest.mark.parametrize(("start", "end", "months", "days"), [
+    ("2026-01-01", "2027-01-01", [f"2026-{m:02d}-01" for m in range(1, 13)], []),
+    ("2026-09-01", "2026-10-01", ["2026-09-01"], []),
+    ("2026-09-07", "2026-09-14", [], [("2026-09-07", "2026-09-14")]),
+    ("2026-08-20", "2026-11-03", ["2026-09-01", "2026-10-01"], [("2026-08-20", "2026-09-01"),
+                                                                ("2026-11-01", "2026-11-03")]),
+    ("2026-08-20", "2026-09-10", [], [("2026-08-20", "2026-09-10")]),
+])
+def test_a_period_splits_into_whole_months_and_the_days_around_them(start, end, months, days):
+    period = Period("custom", date.fromisoformat(start), date.fromisoformat(end))
+    assert period.split_by_month() == ([date.fromisoformat(m) for m in months],
+                                       [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in days])

@@ -13,7 +13,14 @@ from django.utils import timezone
 
 from gridgov.accounts.models import Role
 from gridgov.analytics import kpis, rollups
-from gridgov.analytics.models import COUNTERS, DailyRollup, RollupState
+from gridgov.analytics.models import (
+    ACTOR_COUNTERS,
+    COUNTERS,
+    ActorRollup,
+    DailyRollup,
+    RollupSlice,
+    RollupState,
+)
 from gridgov.analytics.periods import Period, _add_months, period_of
 from gridgov.analytics.tests.conftest import SHANGHAI, at, point, reported, step
 from gridgov.cases.models import Case
@@ -128,6 +135,17 @@ def generate(people, seed: int = 2026, count: int = 45) -> SimpleNamespace:
                 return case
         return case
 
+    # Visits by three workers to households of their grids on random days.
+    from gridgov.population.models import Visit
+    from gridgov.population.testing import household
+
+    for n, worker in enumerate((p.worker_a, p.worker, worker_c)):
+        grid = micro[2 * n] if n < 2 else p.district.grids[2]
+        home = household(grid, house_number=f"{300 + n}")
+        for _ in range(rng.randint(3, 6)):
+            Visit.objects.create(household=home, grid=home.grid, worker=worker, notes="走访",
+                                 visited_on=first + timedelta(days=rng.randrange(100)))
+
     return SimpleNamespace(first=first, cases=made, worker_c=worker_c, to_close=up_to("verify"),
                            to_rate=up_to("close", "resident"), to_return=up_to("dispatch"),
                            to_rework=up_to("report_result"))
@@ -166,6 +184,7 @@ def scopes(people) -> list[tuple]:
 def assert_rollups_equal_raw(people, first: date) -> int:
     """Compare the counters by grid and by department, and the area and department rankings."""
     compared = 0
+    counted = {"worker": 0, "dispatcher": 0}
     for period in periods_to_compare(first):
         for user, grids in scopes(people):
             for grid in grids:
@@ -183,17 +202,28 @@ def assert_rollups_equal_raw(people, first: date) -> int:
                 departments, _used = kpis.department_rows(user, period, grid, source="rollup")
                 raw_departments, _used = kpis.department_rows(user, period, grid, source="raw")
                 assert [r.as_dict() for r in departments] == [r.as_dict() for r in raw_departments]
-                compared += 2
+                for build in (kpis.worker_rows, kpis.dispatcher_rows):
+                    persons, used = build(user, period, grid, source="rollup")
+                    raw_persons, raw_used = build(user, period, grid, source="raw")
+                    assert (used, raw_used) == ("rollup", "raw")
+                    assert [r.as_dict() for r in persons] == [r.as_dict() for r in raw_persons], (user, grid)
+                    for r in persons:
+                        counted[r.kind] += sum(v or 0 for v in r.figures.values())
+                compared += 4
+    assert all(counted.values()), counted  # people's figures were compared, not empty tables
     return compared
 
 
 def test_rollups_equal_the_raw_cases_before_and_after_changes(people, history):
     everything = Period("custom", history.first - timedelta(days=3), timezone.localdate() + timedelta(days=1))
     written = rollups.rebuild()
-    assert written == DailyRollup.objects.count() > 20
+    assert written == DailyRollup.objects.count() + ActorRollup.objects.count() + RollupSlice.objects.count()
+    assert DailyRollup.objects.count() > 20
     # The generated history is varied: every counter is counted somewhere.
     sums = DailyRollup.objects.aggregate(**{n: Sum(n) for n in COUNTERS})
     assert all(sums.values()), sums
+    actor_sums = ActorRollup.objects.aggregate(**{n: Sum(n) for n in ACTOR_COUNTERS})
+    assert all(actor_sums.values()), actor_sums
     assert sums["reported"] == Case.objects.count()
     assert assert_rollups_equal_raw(people, history.first) > 200
 
@@ -203,6 +233,12 @@ def test_rollups_equal_the_raw_cases_before_and_after_changes(people, history):
     act(history.to_return.pk, p.handler, "return", Params(note="不属于本部门"))
     act(history.to_return.pk, p.community_dispatcher, "dispatch", Params(department_id=p.police.pk))
     act(history.to_rework.pk, p.worker, "rework", Params(note="没有清理干净"))
+    # A visit entered today for a day in the history: the refresh counts it on its own date.
+    from gridgov.population.models import Visit
+
+    old_visit = Visit.objects.filter(worker=p.worker).first()
+    Visit.objects.create(household=old_visit.household, grid=old_visit.grid, worker=p.worker, notes="补录",
+                         visited_on=history.first + timedelta(days=40))
     before = kpis.counters(p.auditor, everything, "", "department_id", source="rollup")[0]
     rollups.refresh()
     after = kpis.counters(p.auditor, everything, "", "department_id", source="rollup")[0]
@@ -231,7 +267,8 @@ def test_a_refresh_rebuilds_only_the_days_that_changed(september):
     act(s.c8.pk, s.community_dispatcher, "close")
     rollups.refresh()
     state = RollupState.objects.get()
-    assert state.days_refreshed == 2  # Sep 9 and today
+    # Sep 9 and today, and the dates of the fixture's two visits, entered within the look-back
+    assert state.days_refreshed == 4
     for day in (sep9, timezone.localdate()):
         one_day = period_of("day", day)
         assert (kpis.counters(s.auditor, one_day, "", "grid__code", source="rollup")[0]
