@@ -15,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 ADMIN_URL = os.environ.get("GRIDGOV_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
-DATABASE = "gridgov_bench_smoke"
+# One scratch database per run: two suites at once (SQLite and PostgreSQL) must not drop each other's.
+DATABASE = f"gridgov_bench_smoke_{os.getpid()}"
 
 
 def _postgres_reachable() -> bool:
