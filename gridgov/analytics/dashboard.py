@@ -53,17 +53,12 @@ def _reported_drill(period: Period, subtree: str, **extra) -> str:
 def _rollup_by_day(user, period: Period, subtree: str) -> dict[date, dict[str, int]]:
     """Counters by day from the day slices; a period drawn per month takes its whole months
     from the month slices (keyed by their first day, which falls in the month's bucket)."""
-    months, day_ranges = [], [(period.start, period.end)]
-    if period.days > DAILY_UP_TO:
-        months, day_ranges = period.split_by_month()
-    rows = RollupSlice.objects.visible_to(user).filter(key="grid")
+    spans = kpis.spans_q(period, "start", whole_months=period.days > DAILY_UP_TO)
+    rows = RollupSlice.objects.visible_to(user).filter(spans, key="grid")
     if subtree:
         rows = rows.filter(grid__code__startswith=subtree)
-    spans = [Q(span="month", start__in=months)] if months else []
-    spans += [Q(span="day", start__gte=a, start__lt=b) for a, b in day_ranges]
     return {r["start"]: {n: r[n] or 0 for n in COUNTERS}
-            for r in rows.filter(reduce(or_, spans)).values("start", "span")
-            .annotate(**{n: Sum(n) for n in COUNTERS})}
+            for r in rows.values("start", "span").annotate(**{n: Sum(n) for n in COUNTERS})}
 
 
 def _raw_by_day(user, period: Period, subtree: str) -> dict[date, dict[str, int]]:
@@ -201,8 +196,7 @@ def special_groups(user, subtree: str) -> list[dict] | None:
 def build(user, period: Period, grid_code: str = "", source: str = "auto") -> dict:
     grid = kpis.chosen_grid(user, grid_code)
     subtree = grid.code if grid else ""
-    if source == "auto":
-        source = "rollup" if kpis.rollups_usable(user, subtree) else "raw"
+    source = kpis.resolve_source(user, subtree, source)
     by_category, _ = kpis.counters(user, period, subtree, "category_id", source)
     by_channel, _ = kpis.counters(user, period, subtree, "channel", source)
     totals = kpis.empty_counts()
@@ -211,6 +205,7 @@ def build(user, period: Period, grid_code: str = "", source: str = "auto") -> di
             totals[name] += counts[name]
     by_day = (_rollup_by_day if source == "rollup" else _raw_by_day)(user, period, subtree)
     by_root, problems = categories(by_category, period, subtree)
+    by_light = lights(user, subtree)  # the live open counts, read once for both figures
     return {
         "grid": {"code": grid.code, "name": grid.name} if grid else None,
         "source": source,
@@ -222,12 +217,13 @@ def build(user, period: Period, grid_code: str = "", source: str = "auto") -> di
             "self_resolved": kpis.rate(totals["self_resolved"], totals["reported"]),
             "satisfaction": kpis.rate(totals["satisfied"], totals["rated"]),
         },
-        "open_now": kpis.open_now(user, subtree),
+        "open_now": {"open": sum(light["open"] for light in by_light),
+                     "overdue": next(light["open"] for light in by_light if light["code"] == Case.Light.RED)},
         "trend": trend(by_day, period, subtree),
         "categories": by_root,
         "top_problems": problems,
         "channels": channels(by_channel, period, subtree),
-        "lights": lights(user, subtree),
+        "lights": by_light,
         "areas": areas(user, period, subtree, source),
         "visits": visit_coverage(user, subtree, source),
         "special_groups": special_groups(user, subtree),

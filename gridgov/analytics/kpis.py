@@ -49,7 +49,7 @@ from gridgov.analytics.models import (
     RollupState,
 )
 from gridgov.analytics.periods import Period
-from gridgov.cases.models import Case, CaseLog
+from gridgov.cases.models import Case, CaseLog, Category
 from gridgov.grids.models import Grid
 
 S, C = Case.State, Case.Channel
@@ -219,6 +219,15 @@ def return_department(data) -> int | None:
 GROUP_KEYS = ("grid__code", "department_id", "category_id", "channel")
 
 
+def spans_q(period: Period, field: str, whole_months: bool = True) -> Q:
+    """Rows of a rollup with day and month spans covering the period: its whole months from
+    the month rows (`field` = their first day), its other days from the day rows."""
+    months, day_ranges = period.split_by_month() if whole_months else ([], [(period.start, period.end)])
+    parts = [Q(span="month", **{f"{field}__in": months})] if months else []
+    parts += [Q(span="day", **{f"{field}__gte": first, f"{field}__lt": after}) for first, after in day_ranges]
+    return reduce(or_, parts)
+
+
 # GROUP_KEYS → the RollupSlice key that sums by it
 SLICE_KEYS = {"grid__code": "grid", "department_id": "department", "category_id": "category",
               "channel": "channel"}
@@ -248,9 +257,16 @@ def rollup_counters(user, period: Period, grid_code: str, key: str) -> dict:
     return result
 
 
+def resolve_source(user, grid_code: str, source: str = "auto") -> str:
+    """"rollup" or "raw": `source` itself unless "auto", then rollups when usable."""
+    if source != "auto":
+        return source
+    return "rollup" if rollups_usable(user, grid_code) else "raw"
+
+
 def counters(user, period: Period, grid_code: str, key: str, source: str = "auto") -> tuple[dict, str]:
     """Counters grouped by `key`, and where they came from ("rollup" or "raw")."""
-    if source == "rollup" or (source == "auto" and rollups_usable(user, grid_code)):
+    if resolve_source(user, grid_code, source) == "rollup":
         return rollup_counters(user, period, grid_code, key), "rollup"
     return raw_counters(user, period, grid_code, key), "raw"
 
@@ -461,7 +477,6 @@ def on_time_checks(due, actor_ids=None) -> dict[tuple[int, int], tuple]:
     cases) whose reported result that person checked (verify or rework) within the verify
     limit; a person's first check after the handling counts. Three queries for any number
     of cases and people."""
-    from gridgov.cases.models import Category
     from gridgov.worktime.services import add_time
 
     cases = {pk: (handled_at, grid_id, code, category_id) for pk, handled_at, grid_id, code, category_id
@@ -487,12 +502,17 @@ def on_time_checks(due, actor_ids=None) -> dict[tuple[int, int], tuple]:
     return result
 
 
+def in_own_grids(code: str, person: dict) -> bool:
+    """Whether a case's grid is one of the worker's (checking someone else's grid is not theirs)."""
+    return any(code.startswith(g) for g in person["grids"])
+
+
 def verified_on_time_by_worker(rows, people: dict, start, end) -> dict[int, set[int]]:
     """{worker: the cases of their grids whose reported result they checked on time}."""
     due = rows.filter(grid_rules(start, end)["verifications_due"])
     result: dict[int, set[int]] = {pk: set() for pk in people}
     for (case_id, actor_id), (_handled, _grid, code) in on_time_checks(due, people).items():
-        if any(code.startswith(g) for g in people[actor_id]["grids"]):  # not someone else's grid
+        if in_own_grids(code, people[actor_id]):
             result[actor_id].add(case_id)
     return result
 
@@ -544,24 +564,16 @@ def visit_figures(user, under: list[str] | None = None, source: str = "auto") ->
     return grid_figures(homes.filter(_in_grids(under)) if under else homes)
 
 
-def _visits(user, period: Period, people: dict, source: str) -> dict[int, tuple[int | None, int | None]]:
-    """{worker: (visits done, visits due)}: due is each household of their grids visited once
-    per its interval, pro rata over the period (a 90-day household is 1/3 of a visit a month)."""
-    from gridgov.population.models import Visit
-
+def _visits_due(user, period: Period, people: dict, source: str) -> dict[int, int] | None:
+    """{worker: visits due}: each household of their grids visited once per its interval, pro
+    rata over the period (a 90-day household is 1/3 of a visit a month); None for those who
+    do not see the registry."""
     figures = visit_figures(user, sorted({c for p in people.values() for c in p["grids"]}), source)
     if figures is None:
-        return {pk: (None, None) for pk in people}
-    if source == "rollup":
-        sums = actor_sums(user, period, "", people)
-        done = {pk: sum(r["visits"] for r in by_code.values()) for pk, by_code in sums.items()}
-    else:
-        done = dict(Visit.objects.visible_to(user)
-                    .filter(worker_id__in=people, visited_on__gte=period.start, visited_on__lt=period.end)
-                    .values_list("worker_id").annotate(n=Count("pk")))
+        return None
     expected = _sums_under({code: {"due": row["load"] * period.days} for code, row in figures.items()},
                            ("due",), people)
-    return {pk: (done.get(pk, 0), round(expected[pk]["due"])) for pk in people}
+    return {pk: round(expected[pk]["due"]) for pk in people}
 
 
 def _patrols(user, period: Period, people: dict) -> dict[int, tuple[float, float]]:
@@ -586,10 +598,7 @@ def _patrols(user, period: Period, people: dict) -> dict[int, tuple[float, float
 def actor_sums(user, period: Period, grid_code: str, people: dict) -> dict[int, dict[str, dict]]:
     """{person: {grid code: {counter: sum}}} of `people` over the period, from the rollups
     (whole months from the month rows)."""
-    months, day_ranges = period.split_by_month()
-    spans = [Q(span="month", day__in=months)] if months else []
-    spans += [Q(span="day", day__gte=first, day__lt=after) for first, after in day_ranges]
-    rows = ActorRollup.objects.visible_to(user).filter(reduce(or_, spans), actor_id__in=list(people))
+    rows = ActorRollup.objects.visible_to(user).filter(spans_q(period, "day"), actor_id__in=list(people))
     if grid_code:
         rows = rows.filter(grid__code__startswith=grid_code)
     result: dict[int, dict[str, dict]] = defaultdict(dict)
@@ -598,28 +607,36 @@ def actor_sums(user, period: Period, grid_code: str, people: dict) -> dict[int, 
     return result
 
 
-def _own_from_rollups(user, period: Period, grid_code: str, people: dict) -> dict[int, dict[str, int]]:
-    """A worker's reports anywhere in the area; their checks only in their own grids."""
-    sums = actor_sums(user, period, grid_code, people)
+def _own_from_rollups(user, period: Period, subtree: str, people: dict) -> dict[int, dict[str, int]]:
+    """A worker's reports in the area, their checks in their own grids and their visits
+    anywhere they may visit, from one read of the people's rollups."""
+    sums = actor_sums(user, period, "", people)
     own = {}
     for pk, person in people.items():
         by_code = sums.get(pk, {})
-        own[pk] = {name: sum(r[name] for r in by_code.values()) for name in ("reports", "valid_reports")}
+        in_area = [r for code, r in by_code.items() if code.startswith(subtree)]
+        own[pk] = {name: sum(r[name] for r in in_area) for name in ("reports", "valid_reports")}
         own[pk]["verified_on_time"] = sum(r["verified_on_time"] for code, r in by_code.items()
-                                          if any(code.startswith(g) for g in person["grids"]))
+                                          if in_own_grids(code, person))
+        own[pk]["visits"] = sum(r["visits"] for r in by_code.values())
     return own
 
 
-def _own_from_cases(rows, period: Period, people: dict) -> dict[int, dict[str, int]]:
+def _own_from_cases(user, rows, period: Period, people: dict) -> dict[int, dict[str, int]]:
+    from gridgov.population.models import Visit
+
     start, end = period.bounds()
     report_rules = worker_report_rules(start, end)
     report_counts = {n: Count("pk", filter=q) for n, q in report_rules.items()}
     reported = {r["reporter_id"]: r for r in rows.filter(reporter_id__in=people)
                 .values("reporter_id").annotate(**report_counts)}
     verified = verified_on_time_by_worker(rows, people, start, end)
+    visits = dict(Visit.objects.visible_to(user)
+                  .filter(worker_id__in=people, visited_on__gte=period.start, visited_on__lt=period.end)
+                  .values_list("worker_id").annotate(n=Count("pk")))
     return {pk: {"reports": reported.get(pk, {}).get("reports", 0),
                  "valid_reports": reported.get(pk, {}).get("valid_reports", 0),
-                 "verified_on_time": len(verified[pk])} for pk in people}
+                 "verified_on_time": len(verified[pk]), "visits": visits.get(pk, 0)} for pk in people}
 
 
 def worker_rows(user, period: Period, grid_code: str = "", source: str = "auto") -> tuple[list[Row], str]:
@@ -630,16 +647,17 @@ def worker_rows(user, period: Period, grid_code: str = "", source: str = "auto")
     if used == "rollup":
         own = _own_from_rollups(user, period, subtree, people)
     else:
-        own = _own_from_cases(base_rows(user, subtree), period, people)
+        own = _own_from_cases(user, base_rows(user, subtree), period, people)
     in_grids = _sums_under({code: {figure: c[counter] for figure, counter in GRID_FIGURES.items()}
                             for code, c in by_code.items()}, tuple(GRID_FIGURES), people)
-    visits = _visits(user, period, people, used)
+    visits_due = _visits_due(user, period, people, used)
     patrols = _patrols(user, period, people)
     result = []
     for pk, person in people.items():
         figures = {"reports": own[pk]["reports"], "valid_reports": own[pk]["valid_reports"], **in_grids[pk],
                    "verified_on_time": own[pk]["verified_on_time"]}
-        figures["visits_done"], figures["visits_due"] = visits[pk]
+        figures["visits_done"], figures["visits_due"] = ((None, None) if visits_due is None
+                                                         else (own[pk]["visits"], visits_due[pk]))
         figures["patrol_hours"], figures["patrol_km"] = patrols[pk]
         visits_share = rate(figures["visits_done"], figures["visits_due"])
         rates = {
@@ -701,10 +719,11 @@ def dispatcher_rows(user, period: Period, grid_code: str = "", source: str = "au
     grid = chosen_grid(user, grid_code)
     subtree = grid.code if grid else ""
     people = _people(user, Role.DISPATCHER, grid)
-    if source == "rollup" or (source == "auto" and rollups_usable(user, subtree)):
-        figures, used = _dispatcher_figures_from_rollups(user, period, subtree, people), "rollup"
+    used = resolve_source(user, subtree, source)
+    if used == "rollup":
+        figures = _dispatcher_figures_from_rollups(user, period, subtree, people)
     else:
-        figures, used = _dispatcher_figures_from_cases(base_rows(user, subtree), period, people), "raw"
+        figures = _dispatcher_figures_from_cases(base_rows(user, subtree), period, people)
     result = []
     for pk, person in people.items():
         rates = {"accuracy": rate(figures[pk]["accurate"], figures[pk]["dispatched"])}

@@ -88,24 +88,14 @@ def due_list(
 
 def coverage(user, *, today: date | None = None, households=None) -> list[dict]:
     """Per grid: households, those visited within their interval, and the share."""
-    today = today or timezone.localdate()
+    from gridgov.grids.models import Grid
+
     households = households if households is not None else Household.objects.visible_to(user)
-    households = households.filter(is_active=True)
-    days = intervals(households)
-    per_grid: dict[int, dict] = {}
-    for pk, grid_id, code, name, last in households.values_list(
-        "pk", "grid", "grid__code", "grid__name", "last_visited_on"
-    ):
-        row = per_grid.setdefault(
-            grid_id, {"grid_code": code, "grid_name": name, "households": 0, "covered": 0}
-        )
-        row["households"] += 1
-        if last and last + timedelta(days=days[pk]) >= today:
-            row["covered"] += 1
-    rows = sorted(per_grid.values(), key=lambda r: r["grid_code"])
-    for row in rows:
-        row["share"] = round(row["covered"] / row["households"], 4) if row["households"] else 0.0
-    return rows
+    figures = grid_figures(households, today)
+    names = dict(Grid.objects.filter(code__in=figures).values_list("code", "name"))
+    return [{"grid_code": code, "grid_name": names[code], "households": row["households"],
+             "covered": row["covered"], "share": round(row["covered"] / row["households"], 4)}
+            for code, row in sorted(figures.items())]
 
 
 def _check(actor, household: Household) -> None:
