@@ -6,6 +6,7 @@
     .venv/bin/python bench/analytics.py --reuse --keep             # measure the kept database again
     .venv/bin/python bench/analytics.py --reuse --keep --rebuild-rollups --refresh-tests --rollups-only
                                                                    # after a change to the rollups
+    .venv/bin/python bench/analytics.py --keep --no-rollups        # the data alone, rollups later
 
 (1) Data. A fresh scratch PostgreSQL database is migrated and given the demo district
     (`gridgov demo --profile fengqiao --no-history`: grids, departments, staff, routing
@@ -680,23 +681,26 @@ def build_rollups() -> dict:
             "table_rows": tables["analytics_dailyrollup"], "tables": tables}
 
 
+def cases_to_rate(conn, recent: bool, count: int = 1000) -> list[int]:
+    """`count` closed, unrated worker or resident cases: closed in the last 30 days, or of any age."""
+    if recent:
+        return [r[0] for r in conn.execute(
+            "SELECT id FROM cases_case WHERE state = 'closed' AND rating = '' AND channel IN "
+            "('worker', 'resident') AND closed_at >= now() - interval '30 days' "
+            "ORDER BY id DESC LIMIT %s", (count,))]
+    low, high = conn.execute("SELECT min(id), max(id) FROM cases_case").fetchone()
+    return [r[0] for r in conn.execute(
+        "SELECT id FROM cases_case WHERE id = ANY(%s) AND state = 'closed' AND rating = '' "
+        "AND channel IN ('worker', 'resident') LIMIT %s",
+        ([low + (high - low) * k // (count * 8) for k in range(count * 8)], count))]
+
+
 def rate_cases(url: str, recent: bool, count: int = 1000) -> int:
-    """Rate `count` closed, unrated worker or resident cases as `workflow` would (rating,
-    rated_at, updated_at and a "rate" log entry): closed in the last 30 days, or of any age."""
+    """Rate such cases as `workflow` would (rating, rated_at, updated_at and a "rate" log entry)."""
     import psycopg
 
     with psycopg.connect(url) as conn:
-        if recent:
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM cases_case WHERE state = 'closed' AND rating = '' AND channel IN "
-                "('worker', 'resident') AND closed_at >= now() - interval '30 days' "
-                "ORDER BY id DESC LIMIT %s", (count,))]
-        else:
-            low, high = conn.execute("SELECT min(id), max(id) FROM cases_case").fetchone()
-            ids = [r[0] for r in conn.execute(
-                "SELECT id FROM cases_case WHERE id = ANY(%s) AND state = 'closed' AND rating = '' "
-                "AND channel IN ('worker', 'resident') LIMIT %s",
-                ([low + (high - low) * k // (count * 8) for k in range(count * 8)], count))]
+        ids = cases_to_rate(conn, recent, count)
         conn.execute(
             "UPDATE cases_case SET rating = 'satisfied', rating_comment = '', rated_at = now(), "
             "updated_at = now() WHERE id = ANY(%s)", (ids,))
@@ -718,13 +722,31 @@ def timed_refresh() -> dict:
     return {"seconds": seconds, "rows": written, "days": days}
 
 
-def refresh_tests(url: str) -> list[dict]:
+def old_cases_days(url: str, count: int = 1000) -> int:
+    """The days a refresh would rebuild after `count` cases of any age were rated (not rated)."""
+    import psycopg
+
+    from gridgov.analytics import rollups
+
+    with psycopg.connect(url) as conn:
+        ids = cases_to_rate(conn, recent=False, count=count)
+    return len(rollups.days_of_cases(ids) | {datetime.date.today()})
+
+
+def refresh_tests(url: str, any_age: bool) -> list[dict]:
     out = []
     row = timed_refresh()
     out.append({"what": "nothing changed", **row})
     log(f"refresh, nothing changed: {row['seconds']:.2f} s, {row['days']} days")
-    for recent, what in ((True, "1,000 cases closed in the last 30 days rated"),
-                         (False, "1,000 cases of any age rated")):
+    tests = [(True, "1,000 cases closed in the last 30 days rated")]
+    if any_age:
+        tests.append((False, "1,000 cases of any age rated"))
+    else:
+        days = old_cases_days(url)
+        out.append({"what": "1,000 cases of any age rated (not run: --refresh-any-age)", "days": days,
+                    "seconds": None, "rows": None})
+        log(f"refresh after 1,000 cases of any age rated: {days} days to rebuild (not run)")
+    for recent, what in tests:
         changed = rate_cases(url, recent)
         row = timed_refresh()
         out.append({"what": what.replace("1,000", f"{changed:,}"), **row})
@@ -732,7 +754,8 @@ def refresh_tests(url: str) -> list[dict]:
     # The next refresh looks back to 10 minutes (rollups.OVERLAP) before the last one began.
     row = timed_refresh()
     out.append({"what": "the next refresh, nothing changed since (its look-back of "
-                        f"{rollups_overlap_minutes():g} minutes takes in the previous change again)", **row})
+                        f"{rollups_overlap_minutes():g} minutes reads the previous change again and "
+                        "leaves it out)", **row})
     log(f"refresh, next: {row['seconds']:.2f} s, {row['days']} days, {row['rows']:,} rows")
     return out
 
@@ -1168,7 +1191,11 @@ def server_settings(url: str) -> str:
         values = [f"{name} {conn.execute(f'SHOW {name}').fetchone()[0]}"
                   for name in ("shared_buffers", "work_mem", "effective_cache_size", "jit",
                                "max_parallel_workers_per_gather")]
-    return f"PostgreSQL {version} (server defaults: {', '.join(values)})"
+    from django.conf import settings
+
+    options = settings.DATABASES["default"].get("OPTIONS", {}).get("options", "")
+    own = f"; gridgov's connections: `{options}`" if options else ""
+    return f"PostgreSQL {version} (server defaults: {', '.join(values)}{own})"
 
 
 def others_text(results: dict) -> str:
@@ -1241,8 +1268,9 @@ def section(meta: dict, results: dict, args) -> str:
     if meta.get("refresh"):
         lines += ["", "`rollups.refresh()`:", "", "| change before the refresh | days rebuilt | rows written "
                   "| seconds |", "|---|---:|---:|---:|"]
-        lines += [f"| {r['what']} | {r['days']:,} | {r['rows']:,} | {r['seconds']:.1f} |"
-                  for r in meta["refresh"]]
+        for r in meta["refresh"]:
+            seconds = "—" if r["seconds"] is None else f"{r['seconds']:.1f}"
+            lines.append(f"| {r['what']} | {r['days']:,} | {r['rows'] or 0:,} | {seconds} |")
     else:
         lines += ["", "`rollups.refresh()` after changes: not measured in this run (`--reuse --keep "
                       "--refresh-tests` measures it)."]
@@ -1461,8 +1489,13 @@ def parse_args(argv=None):
                         help="measure a database kept by --keep: no generation, no rollup rebuild, and "
                              "the refresh tests' earlier results (unless --refresh-tests)")
     parser.add_argument("--refresh-tests", action="store_true", help="with --reuse: run the refresh tests")
+    parser.add_argument("--refresh-any-age", action="store_true",
+                        help="also rate 1,000 cases of any age and time the refresh (it rebuilds most days: "
+                             "as long as a rebuild, twice); else only count the days it would rebuild")
     parser.add_argument("--rebuild-rollups", action="store_true",
                         help="with --reuse: rebuild the rollups (after the code changed) and time it again")
+    parser.add_argument("--no-rollups", action="store_true",
+                        help="generate the data only (then --reuse --rebuild-rollups builds the rollups)")
     parser.add_argument("--rollups-only", action="store_true",
                         help="stop after the data and rollups (measure later with --reuse)")
     parser.add_argument("--no-write", action="store_true", help="print, leave docs/performance.md alone")
@@ -1478,6 +1511,8 @@ def parse_args(argv=None):
         parser.error("--cases: at least 1,000")
     if args.rollups_only and not args.keep:
         parser.error("--rollups-only: add --keep, or nothing is left to measure")
+    if args.no_rollups and (args.reuse or not args.keep):
+        parser.error("--no-rollups: for a new database, with --keep")
     if args.rebuild_rollups and not args.reuse:
         parser.error("--rebuild-rollups: with --reuse (a new database builds its rollups anyway)")
     loopback_only(args.pg)
@@ -1528,16 +1563,23 @@ def main(argv=None) -> int:
             generation = generate(args, url)
             log(f"generated {generation['cases']:,} cases and {generation['logs']:,} log rows in "
                 f"{generation['total_s'] / 60:.1f} min")
-            log("building the rollups…")
-            rollup = build_rollups()
+            rollup = None
+            if not args.no_rollups:
+                log("building the rollups…")
+                rollup = build_rollups()
             meta = {"profile": args.profile, "years": args.years, "requested": args.cases, "demo_s": demo_s,
                     "demo_command": demo_command, "demo": built, "generation": generation, "rollups": rollup}
         elif args.rebuild_rollups:
             log("rebuilding the rollups…")
             meta["rollups"] = build_rollups()
+        if args.no_rollups and not args.reuse:
+            meta["summary"] = data_summary(url)
+            meta_file.write_text(json.dumps(meta, default=str))
+            log("--no-rollups: data only; next: --reuse --keep --rebuild-rollups")
+            return 0
         if not args.reuse or args.refresh_tests:
             log("refresh after changes:")
-            meta["refresh"] = refresh_tests(url)
+            meta["refresh"] = refresh_tests(url, args.refresh_any_age)
         meta["summary"] = data_summary(url)
         meta_file.write_text(json.dumps(meta, default=str))
         if args.rollups_only:

@@ -14,6 +14,15 @@ def _chinese_by_default(settings):
         yield
 
 
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    """Users made by tests get a cheap password hash: the real hasher's cost is the point in
+    production and most of the suite's time in tests. The real one stays second, to check
+    the hashes the demo builder makes."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                                 "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _jobs_run_at_once():
     """Background jobs run in the calling thread: a test sees their effect, and nothing is

@@ -50,15 +50,14 @@ def _reported_drill(period: Period, subtree: str, **extra) -> str:
 # --- counts by day ---------------------------------------------------------------------------
 
 
-def _rollup_by_day(user, period: Period, subtree: str) -> dict[date, dict[str, int]]:
-    """Counters by day from the day slices; a period drawn per month takes its whole months
-    from the month slices (keyed by their first day, which falls in the month's bucket)."""
+def _rollup_by_day(user, period: Period, codes: list[str]) -> dict[date, dict[str, int]]:
+    """Counters by day from the day slices of the areas `codes`; a period drawn per month
+    takes its whole months from the month slices (keyed by their first day, which falls in
+    the month's bucket)."""
     spans = kpis.spans_q(period, "start", whole_months=period.days > DAILY_UP_TO)
-    rows = RollupSlice.objects.visible_to(user).filter(spans, key="grid")
-    if subtree:
-        rows = rows.filter(grid__code__startswith=subtree)
+    rows = RollupSlice.objects.visible_to(user).filter(spans, key="grid", code__in=codes)
     return {r["start"]: {n: r[n] or 0 for n in COUNTERS}
-            for r in rows.values("start", "span").annotate(**{n: Sum(n) for n in COUNTERS})}
+            for r in rows.values("start", "span").annotate(**{n: Sum(n) for n in COUNTERS}).order_by()}
 
 
 def _raw_by_day(user, period: Period, subtree: str) -> dict[date, dict[str, int]]:
@@ -197,13 +196,17 @@ def build(user, period: Period, grid_code: str = "", source: str = "auto") -> di
     grid = kpis.chosen_grid(user, grid_code)
     subtree = grid.code if grid else ""
     source = kpis.resolve_source(user, subtree, source)
-    by_category, _ = kpis.counters(user, period, subtree, "category_id", source)
-    by_channel, _ = kpis.counters(user, period, subtree, "channel", source)
+    codes = kpis.scope_codes(user, subtree) if source == "rollup" else None
+    by_category, _ = kpis.counters(user, period, subtree, "category_id", source, codes)
+    by_channel, _ = kpis.counters(user, period, subtree, "channel", source, codes)
     totals = kpis.empty_counts()
     for counts in by_category.values():
         for name in COUNTERS:
             totals[name] += counts[name]
-    by_day = (_rollup_by_day if source == "rollup" else _raw_by_day)(user, period, subtree)
+    if source == "rollup":
+        by_day = _rollup_by_day(user, period, codes)
+    else:
+        by_day = _raw_by_day(user, period, subtree)
     by_root, problems = categories(by_category, period, subtree)
     by_light = lights(user, subtree)  # the live open counts, read once for both figures
     return {

@@ -233,25 +233,39 @@ SLICE_KEYS = {"grid__code": "grid", "department_id": "department", "category_id"
               "channel": "channel"}
 
 
-def rollup_counters(user, period: Period, grid_code: str, key: str) -> dict:
-    """Counters grouped by `key`: whole months from the month slices, other days from the
-    daily rows."""
+def scope_codes(user, grid_code: str = "") -> list[str]:
+    """The areas whose sums make up a user's figures: the subtree asked for, else the roots
+    of their scope (the top grids for those who see everything)."""
+    if grid_code:
+        return [grid_code]
+    grids, _departments = case_scope(user)
+    if grids.everything:
+        return list(Grid.objects.filter(parent__isnull=True).values_list("code", flat=True))
+    return list(grids.roots)
+
+
+def rollup_counters(user, period: Period, codes: list[str], key: str) -> dict:
+    """Counters of the subtrees `codes` grouped by `key` (by grid__code: one entry per code):
+    whole months from the month slices, other days from the day slices (by grid) or the
+    daily rows (other keys)."""
     if key not in GROUP_KEYS:
         raise ValueError(key)
-    months, day_ranges = period.split_by_month()
-    parts = []
-    if months:
-        parts.append(RollupSlice.objects.filter(span="month", key=SLICE_KEYS[key], start__in=months))
-    if day_ranges:
-        days = reduce(or_, [Q(day__gte=first, day__lt=after) for first, after in day_ranges])
-        parts.append(DailyRollup.objects.filter(days))
+    if key == "grid__code":
+        parts = [RollupSlice.objects.filter(spans_q(period, "start"), key="grid", code__in=codes)]
+    else:
+        months, day_ranges = period.split_by_month()
+        parts = []
+        if months:
+            parts.append(RollupSlice.objects.filter(span="month", key=SLICE_KEYS[key], start__in=months,
+                                                    code__in=codes))
+        if day_ranges:
+            days = reduce(or_, [Q(day__gte=first, day__lt=after) for first, after in day_ranges])
+            parts.append(DailyRollup.objects.filter(days).filter(_in_grids(codes, "code")))
+    group = "code" if key == "grid__code" else key
     result: dict = {}
     for rows in parts:
-        rows = rows.visible_to(user)
-        if grid_code:
-            rows = rows.filter(grid__code__startswith=grid_code)
-        for row in rows.values(key).annotate(**{n: Sum(n) for n in COUNTERS}):
-            counts = result.setdefault(row[key], empty_counts())
+        for row in rows.visible_to(user).values(group).annotate(**{n: Sum(n) for n in COUNTERS}).order_by():
+            counts = result.setdefault(row[group], empty_counts())
             for n in COUNTERS:
                 counts[n] += row[n] or 0
     return result
@@ -264,10 +278,14 @@ def resolve_source(user, grid_code: str, source: str = "auto") -> str:
     return "rollup" if rollups_usable(user, grid_code) else "raw"
 
 
-def counters(user, period: Period, grid_code: str, key: str, source: str = "auto") -> tuple[dict, str]:
-    """Counters grouped by `key`, and where they came from ("rollup" or "raw")."""
+def counters(user, period: Period, grid_code: str, key: str, source: str = "auto",
+             codes: list[str] | None = None) -> tuple[dict, str]:
+    """Counters grouped by `key`, and where they came from ("rollup" or "raw"). By grid__code
+    the rollups give one entry per code of `codes` (default: the subtree or the user's scope),
+    the raw cases one per case grid: callers sum by prefix (`_sum_prefix`), which fits both."""
     if resolve_source(user, grid_code, source) == "rollup":
-        return rollup_counters(user, period, grid_code, key), "rollup"
+        codes = scope_codes(user, grid_code) if codes is None else codes
+        return rollup_counters(user, period, codes, key), "rollup"
     return raw_counters(user, period, grid_code, key), "raw"
 
 
@@ -389,7 +407,7 @@ def area_rows(user, period: Period, grid_code: str = "", level: int | None = Non
               source: str = "auto") -> tuple[list[Row], str]:
     grid = chosen_grid(user, grid_code)
     areas, subtree = areas_of(user, grid, level)
-    by_code, used = counters(user, period, subtree, "grid__code", source)
+    by_code, used = counters(user, period, subtree, "grid__code", source, codes=[a.code for a in areas])
     grids = Grid.objects.visible_to(user).only("pk", "code", "parent_id", "households_estimate")
     everything = list(grids.filter(code__startswith=subtree) if subtree else grids)
     homes = households(areas, everything)
@@ -447,8 +465,8 @@ def _people(user, role: str, grid: Grid | None) -> dict[int, dict]:
     return people
 
 
-def _in_grids(codes: list[str]) -> Q:
-    return reduce(or_, [Q(grid__code__startswith=c) for c in codes], Q(pk__in=[]))
+def _in_grids(codes: list[str], field: str = "grid__code") -> Q:
+    return reduce(or_, [Q(**{f"{field}__startswith": c}) for c in codes], Q(pk__in=[]))
 
 
 def worker_report_rules(start, end) -> dict[str, Q]:
@@ -600,10 +618,10 @@ def actor_sums(user, period: Period, grid_code: str, people: dict) -> dict[int, 
     (whole months from the month rows)."""
     rows = ActorRollup.objects.visible_to(user).filter(spans_q(period, "day"), actor_id__in=list(people))
     if grid_code:
-        rows = rows.filter(grid__code__startswith=grid_code)
+        rows = rows.filter(code__startswith=grid_code)
     result: dict[int, dict[str, dict]] = defaultdict(dict)
-    for row in rows.values("actor_id", "grid__code").annotate(**{n: Sum(n) for n in ACTOR_COUNTERS}):
-        result[row["actor_id"]][row["grid__code"]] = row
+    for row in rows.values("actor_id", "code").annotate(**{n: Sum(n) for n in ACTOR_COUNTERS}).order_by():
+        result[row["actor_id"]][row["code"]] = row
     return result
 
 
@@ -643,7 +661,8 @@ def worker_rows(user, period: Period, grid_code: str = "", source: str = "auto")
     grid = chosen_grid(user, grid_code)
     subtree = grid.code if grid else ""
     people = _people(user, Role.GRID_WORKER, grid)
-    by_code, used = counters(user, period, subtree, "grid__code", source)
+    by_code, used = counters(user, period, subtree, "grid__code", source,
+                             codes=_roots(c for person in people.values() for c in person["grids"]))
     if used == "rollup":
         own = _own_from_rollups(user, period, subtree, people)
     else:

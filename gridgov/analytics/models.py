@@ -4,6 +4,10 @@ instead of millions of cases.
 One row per (day, grid, category, channel, department) holds the counters of `COUNTERS`, each
 counted on the day of the moment that defines it (see `rollups.py`). Rows are rebuilt whole day
 by whole day, so a row is always exactly what the raw cases give for that day.
+
+Every rollup row keeps a copy of its grid's code (`code`): the scope and subtree tests are a
+prefix or equality test on the row itself, with no join to the grids (a grid's code never
+changes: recoding is a re-import).
 """
 
 from django.conf import settings
@@ -25,6 +29,7 @@ ACTOR_COUNTERS = ("reports", "valid_reports", "verified_on_time", "visits", "reg
 
 class RollupQuerySet(ScopedQuerySet):
     scope_grid_field = "grid"
+    scope_code_field = "code"
 
 
 # Rollup rows are derived from the cases and rebuilt in bulk, so their foreign keys are not
@@ -62,6 +67,7 @@ class Counters(models.Model):
 class DailyRollup(Counters):
     day = models.DateField(_("day"), db_index=True)
     grid = _derived("grids.Grid", verbose_name=_("grid"))
+    code = models.CharField(_("grid code"), max_length=32, default="")
     category = _derived("cases.Category", verbose_name=_("category"))
     channel = models.CharField(_("channel"), max_length=16)
     department = _derived("accounts.Department", null=True, blank=True, verbose_name=_("department"))
@@ -78,9 +84,13 @@ class DailyRollup(Counters):
 
 
 class RollupSlice(Counters):
-    """The daily rows summed over a day or a month by grid and one more dimension (`key`), so
-    that a year of a district reads 12 × grids × values rows, not a row per case and day.
-    Month slices exist for every key; day slices for the key "grid" only (daily trends)."""
+    """The daily rows summed over a day or a month by area and one more dimension (`key`).
+
+    An area is a grid of any level and its row sums every daily row of its subtree, so that a
+    figure for any set of areas reads one row per area (and value of the key) and period: a
+    district's year of categories is 12 × streets × categories rows, a street's 12 ×
+    categories, whatever the number of micro-grids. Month slices exist for every key; day
+    slices for the key "grid" only (daily trends)."""
 
     SPANS = ("day", "month")
     KEYS = ("grid", "category", "channel", "department")
@@ -88,7 +98,8 @@ class RollupSlice(Counters):
     span = models.CharField(_("span"), max_length=8)
     start = models.DateField(_("first day"))
     key = models.CharField(_("key"), max_length=12)
-    grid = _derived("grids.Grid", verbose_name=_("grid"))
+    grid = _derived("grids.Grid", verbose_name=_("area"))
+    code = models.CharField(_("grid code"), max_length=32, default="")
     category = _derived("cases.Category", null=True, blank=True, verbose_name=_("category"))
     channel = models.CharField(_("channel"), max_length=16, blank=True)
     department = _derived("accounts.Department", null=True, blank=True, verbose_name=_("department"))
@@ -98,7 +109,7 @@ class RollupSlice(Counters):
     class Meta:
         verbose_name = _("rollup sum")
         verbose_name_plural = _("rollup sums")
-        indexes = [models.Index(fields=["span", "key", "start"], name="rollup_slice_span_key_start")]
+        indexes = [models.Index(fields=["span", "key", "code", "start"], name="rollup_slice_span_key_code")]
 
     def __str__(self) -> str:
         return f"{self.span} {self.start} {self.key} {self.grid_id}"
@@ -114,6 +125,7 @@ class ActorRollup(models.Model):
     day = models.DateField(_("day"))
     actor = _derived(settings.AUTH_USER_MODEL, verbose_name=_("person"))
     grid = _derived("grids.Grid", verbose_name=_("grid"))
+    code = models.CharField(_("grid code"), max_length=32, default="")
     reports = models.PositiveIntegerField(default=0)
     valid_reports = models.PositiveIntegerField(default=0)
     verified_on_time = models.PositiveIntegerField(default=0)
@@ -166,6 +178,9 @@ class RollupState(models.Model):
     refreshed_at = models.DateTimeField(_("refreshed"), null=True, blank=True)
     rebuilt_at = models.DateTimeField(_("rebuilt"), null=True, blank=True)
     days_refreshed = models.PositiveIntegerField(_("days refreshed last time"), default=0)
+    # {"marks": [...]}: the changes the last refresh counted that the next one will read
+    # again in its look-back (rollups.changes_since), and leaves out.
+    seen = models.JSONField(_("changes counted last time"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("rollup state")

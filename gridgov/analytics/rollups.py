@@ -7,9 +7,12 @@ steps the day of the step's entry. Every value those timestamps ever had is the 
 CaseLog entry, so the days whose rows a changed case may sit in are its report day and the
 days of its log entries.
 `refresh()` (a huey periodic task) rebuilds just those days for the cases changed since the
-last run; `rebuild()` (`gridgov rollup --rebuild [--since DATE]`) rebuilds every day.
+last run (looking back OVERLAP for late commits, without counting again what the last run
+counted); `rebuild()` (`gridgov rollup --rebuild [--since DATE]`) rebuilds every day.
 
-The counting is plain Python over `values_list` rows, the same on SQLite and PostgreSQL.
+The database counts (one GROUP BY per timestamp, with the conditions of counter_rules), the
+same queries on SQLite and PostgreSQL. The slices (`RollupSlice`) then sum the daily rows per
+area of every level: each grid's sums are added to its ancestors' in Python.
 """
 
 from collections import defaultdict
@@ -42,6 +45,8 @@ from gridgov.analytics.models import (
 )
 from gridgov.analytics.periods import _add_months
 from gridgov.cases.models import Case, CaseLog
+from gridgov.grids.codes import code_length, max_level
+from gridgov.grids.models import Grid
 from gridgov.population.models import Visit
 
 S = Case.State
@@ -201,13 +206,22 @@ def rebuild_days(days) -> int:
         DailyRollup.objects.filter(day__in=days[chunk:chunk + 500]).delete()
         ActorRollup.objects.filter(span="day", day__in=days[chunk:chunk + 500]).delete()
     day = connection.ops.adapt_datefield_value
-    rows = [(day(key[0]), *key[1:], *(counts[n] for n in COUNTERS))
+    codes = grid_codes()
+    rows = [(day(key[0]), key[1], codes[key[1]], *key[2:], *(counts[n] for n in COUNTERS))
             for key, counts in aggregate_days(days).items() if any(counts.values())]
-    _insert(DailyRollup, ("day", "grid", "category", "channel", "department", *COUNTERS), rows)
-    people = [("day", day(key[0]), *key[1:], *(counts[n] for n in ACTOR_COUNTERS))
+    _insert(DailyRollup, ("day", "grid", "code", "category", "channel", "department", *COUNTERS), rows)
+    people = [("day", day(key[0]), key[1], key[2], codes[key[2]], *(counts[n] for n in ACTOR_COUNTERS))
               for key, counts in actor_counts(days).items() if any(counts.values())]
-    _insert(ActorRollup, ("span", "day", "actor", "grid", *ACTOR_COUNTERS), people)
+    _insert(ActorRollup, ACTOR_COLUMNS, people)
     return len(rows) + len(people)
+
+
+ACTOR_COLUMNS = ("span", "day", "actor", "grid", "code", *ACTOR_COUNTERS)
+
+
+def grid_codes() -> dict[int, str]:
+    """{grid id: code} of every grid (a city has some tens of thousands)."""
+    return dict(Grid.objects.values_list("pk", "code"))
 
 
 def _insert(model, fields, rows: list[tuple]) -> None:
@@ -227,24 +241,42 @@ def _insert(model, fields, rows: list[tuple]) -> None:
                                rows)
 
 
-# RollupSlice key → the DailyRollup field it sums by, beside the grid
+# RollupSlice key → the DailyRollup field it sums by, beside the area
 SLICE_FIELDS = {"grid": None, "category": "category_id", "channel": "channel", "department": "department_id"}
+SLICE_COLUMNS = ("span", "start", "key", "grid", "code", "category", "channel", "department", *COUNTERS)
 
 
-SLICE_COLUMNS = ("span", "start", "key", "grid", "category", "channel", "department", *COUNTERS)
+def level_lengths() -> list[int]:
+    """The code length of each level (special-purpose grids may sit one below the deepest)."""
+    return [code_length(level) for level in range(1, max_level() + 2)]
 
 
-def _slices(span: str, start: date, end: date, keys) -> list[tuple]:
-    """Rows of RollupSlice (as SLICE_COLUMNS) summing the daily rows of [start, end)."""
+def _slices(span: str, start: date, end: date, keys, grid_ids: dict[str, int]) -> list[tuple]:
+    """Rows of RollupSlice (as SLICE_COLUMNS) summing the daily rows of [start, end) for
+    every area that has any: the database sums per grid, Python adds each grid's sums to
+    its ancestors (a few times fewer rows than the daily ones)."""
     daily = DailyRollup.objects.filter(day__gte=start, day__lt=end)
     sums = {n: Sum(n) for n in COUNTERS}
     first = connection.ops.adapt_datefield_value(start)
+    lengths = level_lengths()
     found = []
     for key in keys:
-        dims = ["grid_id", *filter(None, [SLICE_FIELDS[key]])]
-        for row in daily.values(*dims).annotate(**sums):
-            found.append((span, first, key, row["grid_id"], row.get("category_id"), row.get("channel", ""),
-                          row.get("department_id"), *(row[n] or 0 for n in COUNTERS)))
+        dim = SLICE_FIELDS[key]
+        areas: dict[tuple, list[int]] = {}
+        for row in daily.values("code", *filter(None, [dim])).annotate(**sums).order_by():
+            counts = [row[n] or 0 for n in COUNTERS]
+            for code in (row["code"][:n] for n in lengths if n <= len(row["code"])):
+                total = areas.get((code, row.get(dim)))
+                if total is None:
+                    areas[(code, row.get(dim))] = list(counts)
+                else:
+                    for i, n in enumerate(counts):
+                        total[i] += n
+        for (code, value), counts in areas.items():
+            if code in grid_ids:  # a code with no grid (never, but for a half-imported tree)
+                found.append((span, first, key, grid_ids[code], code,
+                              value if key == "category" else None, value if key == "channel" else "",
+                              value if key == "department" else None, *counts))
     return found
 
 
@@ -258,25 +290,26 @@ def rebuild_slices(days) -> int:
         RollupSlice.objects.filter(span="day", start__in=days[chunk:chunk + 500]).delete()
     RollupSlice.objects.filter(span="month", start__in=months).delete()
     ActorRollup.objects.filter(span="month", day__in=months).delete()
+    grid_ids = {code: pk for pk, code in grid_codes().items()}
     rows, people = [], []
     for day in days:
-        rows += _slices("day", day, day + timedelta(days=1), ["grid"])
+        rows += _slices("day", day, day + timedelta(days=1), ["grid"], grid_ids)
     for month in months:
-        rows += _slices("month", month, _add_months(month, 1), SLICE_FIELDS)
+        rows += _slices("month", month, _add_months(month, 1), SLICE_FIELDS, grid_ids)
         daily = ActorRollup.objects.filter(span="day", day__gte=month, day__lt=_add_months(month, 1))
         first = connection.ops.adapt_datefield_value(month)
-        for row in daily.values("actor_id", "grid_id").annotate(**{n: Sum(n) for n in ACTOR_COUNTERS}):
-            people.append(("month", first, row["actor_id"], row["grid_id"],
+        sums = {n: Sum(n) for n in ACTOR_COUNTERS}
+        for row in daily.values("actor_id", "grid_id", "code").annotate(**sums):
+            people.append(("month", first, row["actor_id"], row["grid_id"], row["code"],
                            *(row[n] for n in ACTOR_COUNTERS)))
     _insert(RollupSlice, SLICE_COLUMNS, rows)
-    _insert(ActorRollup, ("span", "day", "actor", "grid", *ACTOR_COUNTERS), people)
+    _insert(ActorRollup, ACTOR_COLUMNS, people)
     return len(rows) + len(people)
 
 
 @transaction.atomic
 def rebuild_visits() -> int:
     """Replace every grid's visit figures with those of today; returns the grids written."""
-    from gridgov.grids.models import Grid
     from gridgov.population.models import Household
     from gridgov.population.visits import grid_figures
 
@@ -323,24 +356,40 @@ def rebuild(since: date | None = None, until: date | None = None) -> int:
     state = _state()
     state.refreshed_at = state.rebuilt_at = started
     state.days_refreshed = (until - since).days + 1 if since else 0
+    state.seen = {}
     state.save()
     return written
 
 
-def touched_days(since: datetime) -> set[date]:
-    """The days whose rows may have changed since `since` (see the module docstring)."""
-    changed = set(Case.objects.filter(updated_at__gte=since).values_list("pk", flat=True))
-    changed |= set(CaseLog.objects.filter(at__gte=since).values_list("case_id", flat=True))
+def changes_since(since: datetime) -> list[tuple[str, datetime, object]]:
+    """(mark, moment, what) of every change since `since`: a case changed (marked by id and
+    updated_at, so a case changed again is a new change), a log entry and a visit entered
+    (marked by id). `what` is the case's id, or the visit's date."""
+    cases = Case.objects.filter(updated_at__gte=since).values_list("pk", "updated_at")
+    logs = CaseLog.objects.filter(at__gte=since).values_list("pk", "at", "case_id")
+    visits = Visit.objects.filter(created_at__gte=since).values_list("pk", "created_at", "visited_on")
+    return ([(f"case {pk} {at.isoformat()}", at, pk) for pk, at in cases]
+            + [(f"log {pk}", at, case_id) for pk, at, case_id in logs]
+            + [(f"visit {pk}", at, day) for pk, at, day in visits])
+
+
+def touched_days(changes) -> set[date]:
+    """The days whose rows these changes may have changed (see the module docstring)."""
+    days = days_of_cases({what for mark, _at, what in changes if not mark.startswith("visit")})
+    # A visit is recorded for its own date, which may be days before it is entered.
+    return days | {what for mark, _at, what in changes if mark.startswith("visit")}
+
+
+def days_of_cases(case_ids) -> set[date]:
+    """The days whose rows these cases may sit in: their timestamps' and log entries' days."""
     days: set[date] = set()
-    ids = sorted(changed)
+    ids = sorted(case_ids)
     for chunk in range(0, len(ids), 1000):
         part = ids[chunk:chunk + 1000]
         for values in Case.objects.filter(pk__in=part).values_list(*TIME_FIELDS):
             days |= {local_day(v) for v in values if v}
         log_times = CaseLog.objects.filter(case_id__in=part).values_list("at", flat=True)
         days |= {local_day(at) for at in log_times}
-    # A visit is recorded for its own date, which may be days before it is entered.
-    days |= set(Visit.objects.filter(created_at__gte=since).values_list("visited_on", flat=True))
     return days
 
 
@@ -350,9 +399,15 @@ def refresh() -> int:
     if state.refreshed_at is None:
         return rebuild()
     started = timezone.now()
-    days = touched_days(state.refreshed_at - OVERLAP)
+    changes = changes_since(state.refreshed_at - OVERLAP)
+    # The look-back reads again what the previous run read near its start: what that run
+    # counted (state.seen) is not counted twice.
+    counted = set(state.seen.get("marks", []))
+    days = touched_days([change for change in changes if change[0] not in counted])
     written = rebuild_days(days) + rebuild_slices(days)
     rebuild_visits()  # a day's visits and the date itself change who is covered: every time
+    next_look_back = started - OVERLAP
+    state.seen = {"marks": [mark for mark, at, _what in changes if at >= next_look_back]}
     state.refreshed_at, state.days_refreshed = started, len(days)
     state.save()
     return written

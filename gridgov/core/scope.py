@@ -80,12 +80,16 @@ class ScopedQuerySet(models.QuerySet):
     """
 
     scope_grid_field: str | None = "grid"
+    # A copy of the grid's code on the row itself (the rollups keep one): tested without a join.
+    scope_code_field: str | None = None
     scope_rule = "grid"  # or "registry": personal data is seen by fewer roles
 
     def visible_to(self, user):
         scope = RULES[self.scope_rule](user)
         if scope.everything:
             return self
+        if self.scope_code_field is not None:
+            return self.filter(scope.code_q(self.scope_code_field))
         if self.scope_grid_field is None:
             return self.filter(scope.code_q("code"))
         return self.filter(scope.code_q(f"{self.scope_grid_field}__code"))

@@ -67,12 +67,6 @@ def point(grid):
     return registry.point_in(grid)
 
 
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings):
-    """Every test makes a dozen users: hash their passwords cheaply (PBKDF2 takes 0.2 s each)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def people(world):  # noqa: F811 (the cases app's fixture, imported above)
     """The cases app's people, and a grid worker of community 1's first grid (grid A)."""
