@@ -22,15 +22,16 @@
     actions the KPIs read (register and dispatch: dispatchers; return: departments; verify
     and rework: grid workers), about 3 per case instead of the 7 or so of a real case's log.
 (2) Rollups. `rollups.rebuild()` is timed, then `rollups.refresh()` with nothing changed,
-    after 1,000 recently closed cases are rated, after 1,000 cases of any age are, and once
-    more with nothing changed since.
+    after 1,000 recently closed cases are rated, after 1,000 cases of any age are (with
+    --refresh-any-age: it rebuilds most days; without, the days it would rebuild are counted),
+    and once more with nothing changed since.
     During the measurements the rollups are refreshed every 4 minutes (huey does it every
     5), because the KPIs count raw cases when the rollups are older than 15 minutes.
 (3) Endpoints. gunicorn (2 sync workers) on a free 127.0.0.1 port; one client sends
     sequential requests with a bearer token: GET /api/v1/analytics/areas, departments,
     workers, dispatchers and (when the OpenAPI schema has it) dashboard, for the whole
     district (the auditor), one street (its leader) and one grid (its grid leader) × the
-    last full month and the last full year. Each cell: 1 warm-up request, then up to
+    last full month and the last full year. Each cell: as many warm-up requests as server workers, then up to
     --requests requests within --cell-seconds (at least 3 unless one fails or times out);
     a request longer than --request-timeout is abandoned (gunicorn's worker is killed,
     statement_timeout stops its SQL). Beside each, a naive `SELECT grid_id, count(*) FROM
@@ -957,7 +958,12 @@ def wait_idle(url: str, limit_s: float) -> None:
 def measure_cell(server: Server, database: str, token: str, path: str, args) -> dict:
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     row = {"path": path, "latencies": [], "errors": Counter(), "source": "", "rows": None, "bytes": 0}
-    status, body, seconds = http_get(server.port, path, headers, args.request_timeout)
+    # As many warm-up requests as gunicorn workers (which worker takes one is up to them): a
+    # worker's first request loads code and opens its connection, once in a server's life.
+    for _worker in range(args.server_workers):
+        status, body, seconds = http_get(server.port, path, headers, args.request_timeout)
+        if status != 200:
+            break
     row["warmup_s"] = seconds
     if status != 200:
         row["errors"][str(status)] += 1
@@ -1190,7 +1196,7 @@ def server_settings(url: str) -> str:
         version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
         values = [f"{name} {conn.execute(f'SHOW {name}').fetchone()[0]}"
                   for name in ("shared_buffers", "work_mem", "effective_cache_size", "jit",
-                               "max_parallel_workers_per_gather")]
+                               "max_parallel_workers_per_gather", "autovacuum")]
     from django.conf import settings
 
     options = settings.DATABASES["default"].get("OPTIONS", {}).get("options", "")
@@ -1281,7 +1287,8 @@ def section(meta: dict, results: dict, args) -> str:
                       f"{len(runs)}, median {runs[len(runs) // 2]:.1f} s, longest {runs[-1]:.1f} s."]
     lines += [
         "",
-        f"**Endpoints** over HTTP, sequential requests with a bearer token; each cell: 1 warm-up, then up to "
+        f"**Endpoints** over HTTP, sequential requests with a bearer token; each cell: {args.server_workers} "
+        f"warm-up requests (as many as gunicorn workers), then up to "
         f"{args.requests} requests within {args.cell_seconds:.0f} s; a request is abandoned after "
         f"{args.request_timeout:.0f} s. District: the auditor (whole district); street: the street leader "
         f"({results['scope_names']['street']}); grid: the grid leader ({results['scope_names']['grid']}). "

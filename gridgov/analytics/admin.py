@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from gridgov.analytics.models import ActorRollup, DailyRollup, GridVisitRollup, RollupSlice, RollupState
+from gridgov.analytics.models import (
+    ActorRollup,
+    DailyRollup,
+    GridTagRollup,
+    GridVisitRollup,
+    RollupSlice,
+    RollupState,
+)
 from gridgov.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin
 
 
@@ -40,6 +47,14 @@ class GridVisitRollupAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmi
 
     list_display = ("grid", "households", "covered", "load", "as_of")
     raw_id_fields = ("grid",)
+
+
+@admin.register(GridTagRollup)
+class GridTagRollupAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+    """Read-only, rebuilt at every refresh from the registry."""
+
+    list_display = ("grid", "tag_type", "people", "as_of")
+    raw_id_fields = ("grid", "tag_type")
 
 
 @admin.register(RollupState)

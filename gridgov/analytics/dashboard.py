@@ -17,7 +17,7 @@ Each chart entry carries `drill`: the case-list query that lists the cases behin
 
 from collections import defaultdict
 from datetime import date, timedelta
-from functools import reduce
+from functools import cache, reduce
 from operator import or_
 from urllib.parse import urlencode
 
@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from gridgov.analytics import kpis
-from gridgov.analytics.models import COUNTERS, RollupSlice
+from gridgov.analytics.models import COUNTERS, GridTagRollup, RollupSlice
 from gridgov.analytics.periods import Period
 from gridgov.analytics.rollups import FIELDS, case_counts, local_day
 from gridgov.cases.models import Case, CaseLog, Category
@@ -38,7 +38,13 @@ TREND_COUNTERS = ("reported", "registered", "closed", "closed_on_time")
 
 
 def _case_list(**params) -> str:
-    return reverse("case-list") + "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+    return _case_list_url() + "?" + urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+
+@cache
+def _case_list_url() -> str:
+    """Resolved once: a dashboard draws some 600 drill-down links (reverse() is most of their cost)."""
+    return reverse("case-list")
 
 
 def _reported_drill(period: Period, subtree: str, **extra) -> str:
@@ -171,8 +177,9 @@ def visit_coverage(user, subtree: str, source: str) -> dict | None:
             "link": reverse("registry-visits")}
 
 
-def special_groups(user, subtree: str) -> list[dict] | None:
-    """People per special group (sensitive groups only for those allowed to see them)."""
+def special_groups(user, subtree: str, source: str) -> list[dict] | None:
+    """People per special group (sensitive groups only for those allowed to see them), from
+    the tag rollups when the rollups are used."""
     from gridgov.accounts.roles import compute_registry_scope
     from gridgov.population.models import PersonTag
     from gridgov.population.services import visible_tag_types
@@ -181,10 +188,16 @@ def special_groups(user, subtree: str) -> list[dict] | None:
     if not scope.everything and not scope.roots:
         return None
     types = {t.pk: t for t in visible_tag_types(user)}
-    tags = PersonTag.objects.visible_to(user).filter(tag_type__in=types, person__is_active=True)
-    if subtree:
-        tags = tags.filter(grid__code__startswith=subtree)
-    counts = dict(tags.values_list("tag_type").annotate(n=Count("person", distinct=True)))
+    if source == "rollup":
+        rows = GridTagRollup.objects.visible_to(user).filter(tag_type__in=types)
+        if subtree:
+            rows = rows.filter(code__startswith=subtree)
+        counts = dict(rows.values_list("tag_type").annotate(n=Sum("people")).order_by())
+    else:
+        tags = PersonTag.objects.visible_to(user).filter(tag_type__in=types, person__is_active=True)
+        if subtree:
+            tags = tags.filter(grid__code__startswith=subtree)
+        counts = dict(tags.values_list("tag_type").annotate(n=Count("person", distinct=True)).order_by())
     return [{"code": t.code, "name": t.name, "people": counts.get(pk, 0)}
             for pk, t in types.items() if counts.get(pk)]
 
@@ -229,5 +242,5 @@ def build(user, period: Period, grid_code: str = "", source: str = "auto") -> di
         "lights": by_light,
         "areas": areas(user, period, subtree, source),
         "visits": visit_coverage(user, subtree, source),
-        "special_groups": special_groups(user, subtree),
+        "special_groups": special_groups(user, subtree, source),
     }

@@ -172,6 +172,33 @@ class GridVisitRollup(models.Model):
         return f"{self.grid_id} {self.as_of}"
 
 
+class TagRollupQuerySet(ScopedQuerySet):
+    scope_grid_field = "grid"
+    scope_code_field = "code"
+    scope_rule = "registry"
+
+
+class GridTagRollup(models.Model):
+    """Per grid and tag, as of the last refresh: the active people with that tag (a person
+    has a tag once), so that a district's special-population counts do not join every person
+    on each request."""
+
+    grid = _derived("grids.Grid", verbose_name=_("grid"))
+    code = models.CharField(_("grid code"), max_length=32)
+    tag_type = _derived("population.TagType", verbose_name=_("tag"))
+    people = models.PositiveIntegerField(_("people"), default=0)
+    as_of = models.DateField(_("as of"))
+
+    objects = TagRollupQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("tagged people of a grid")
+        verbose_name_plural = _("tagged people of grids")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.tag_type_id} {self.people}"
+
+
 class RollupState(models.Model):
     """One row: when the rollups were last brought up to date."""
 

@@ -39,6 +39,7 @@ from gridgov.analytics.models import (
     COUNTERS,
     ActorRollup,
     DailyRollup,
+    GridTagRollup,
     GridVisitRollup,
     RollupSlice,
     RollupState,
@@ -323,6 +324,31 @@ def rebuild_visits() -> int:
     return len(figures)
 
 
+@transaction.atomic
+def rebuild_tags() -> int:
+    """Replace every grid's counts of tagged people with those of now; returns the rows written."""
+    from gridgov.population.models import PersonTag
+
+    today = timezone.localdate()
+    counts = (PersonTag.objects.filter(person__is_active=True).values("grid_id", "grid__code", "tag_type_id")
+              .annotate(n=Count("pk")).order_by())
+    GridTagRollup.objects.all().delete()
+    GridTagRollup.objects.bulk_create(
+        [GridTagRollup(grid_id=row["grid_id"], code=row["grid__code"], tag_type_id=row["tag_type_id"],
+                       people=row["n"], as_of=today) for row in counts], batch_size=1000)
+    return len(counts)
+
+
+def analyze() -> None:
+    """Give the planner the rollup tables' new statistics after a rebuild replaced them: with
+    the old ones (an empty table, say) PostgreSQL chose index scans that filter 100,000 rows
+    instead of seeking 2,000 (a district's month of categories: 481 ms, then 1.8 ms)."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        for model in (DailyRollup, RollupSlice, ActorRollup, GridVisitRollup, GridTagRollup):
+            cursor.execute(f"ANALYZE {quote(model._meta.db_table)}")
+
+
 def _state() -> RollupState:
     state, _created = RollupState.objects.get_or_create(pk=1)
     return state
@@ -353,6 +379,8 @@ def rebuild(since: date | None = None, until: date | None = None) -> int:
             written += rebuild_days(chunk) + rebuild_slices(chunk)
             day = last + timedelta(days=1)
     rebuild_visits()
+    rebuild_tags()
+    analyze()
     state = _state()
     state.refreshed_at = state.rebuilt_at = started
     state.days_refreshed = (until - since).days + 1 if since else 0
@@ -406,6 +434,7 @@ def refresh() -> int:
     days = touched_days([change for change in changes if change[0] not in counted])
     written = rebuild_days(days) + rebuild_slices(days)
     rebuild_visits()  # a day's visits and the date itself change who is covered: every time
+    rebuild_tags()
     next_look_back = started - OVERLAP
     state.seen = {"marks": [mark for mark, at, _what in changes if at >= next_look_back]}
     state.refreshed_at, state.days_refreshed = started, len(days)

@@ -107,6 +107,23 @@ def test_special_groups_hide_sensitive_groups_from_those_who_may_not_see_them(se
     assert dashboard.build(september.handler, SEPTEMBER)["special_groups"] is None  # no registry
 
 
+def test_special_groups_from_the_tag_rollups_count_the_registry(september):
+    from gridgov.population import testing as registry
+
+    home = registry.household(september.district.micro_grids[2], house_number="909")
+    registry.person(home, name="甲", tags=("low_income", "community_correction"))
+    registry.person(home, name="乙", tags=("low_income",))
+    registry.person(home, name="丙", tags=("low_income",), is_active=False)  # moved away: not counted
+    rollups.rebuild()
+    street_leader = staff(Role.LEADER, september.district.street)
+    for user, grid in ((september.leader, ""), (september.leader, september.grid_b.code), (street_leader, ""),
+                       (september.community_dispatcher, "")):
+        from_rollups = dashboard.build(user, SEPTEMBER, grid, source="rollup")["special_groups"]
+        assert from_rollups == dashboard.build(user, SEPTEMBER, grid, source="raw")["special_groups"]
+    groups = dashboard.build(september.leader, SEPTEMBER, source="rollup")["special_groups"]
+    assert {g["code"]: g["people"] for g in groups} == {"low_income": 2, "community_correction": 1}
+
+
 def test_a_bad_period_is_400_per_field_in_chinese(september, client_for):
     response = client_for(september.leader).get("/api/v1/analytics/dashboard?period=custom&start=2026-09-10")
     assert response.status_code == 400
