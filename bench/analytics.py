@@ -726,12 +726,13 @@ def timed_refresh() -> dict:
 def old_cases_days(url: str, count: int = 1000) -> int:
     """The days a refresh would rebuild after `count` cases of any age were rated (not rated)."""
     import psycopg
+    from django.utils import timezone
 
     from gridgov.analytics import rollups
 
     with psycopg.connect(url) as conn:
         ids = cases_to_rate(conn, recent=False, count=count)
-    return len(rollups.days_of_cases(ids) | {datetime.date.today()})
+    return len(rollups.days_of_cases(ids) | {timezone.localdate()})  # today: the rating's own day
 
 
 def refresh_tests(url: str, any_age: bool) -> list[dict]:
@@ -1498,7 +1499,7 @@ def parse_args(argv=None):
     parser.add_argument("--refresh-tests", action="store_true", help="with --reuse: run the refresh tests")
     parser.add_argument("--refresh-any-age", action="store_true",
                         help="also rate 1,000 cases of any age and time the refresh (it rebuilds most days: "
-                             "as long as a rebuild, twice); else only count the days it would rebuild")
+                             "about as long as a rebuild); else only count the days it would rebuild")
     parser.add_argument("--rebuild-rollups", action="store_true",
                         help="with --reuse: rebuild the rollups (after the code changed) and time it again")
     parser.add_argument("--no-rollups", action="store_true",
@@ -1579,16 +1580,14 @@ def main(argv=None) -> int:
         elif args.rebuild_rollups:
             log("rebuilding the rollups…")
             meta["rollups"] = build_rollups()
-        if args.no_rollups and not args.reuse:
-            meta["summary"] = data_summary(url)
-            meta_file.write_text(json.dumps(meta, default=str))
-            log("--no-rollups: data only; next: --reuse --keep --rebuild-rollups")
-            return 0
-        if not args.reuse or args.refresh_tests:
+        if (not args.reuse and not args.no_rollups) or args.refresh_tests:
             log("refresh after changes:")
             meta["refresh"] = refresh_tests(url, args.refresh_any_age)
         meta["summary"] = data_summary(url)
         meta_file.write_text(json.dumps(meta, default=str))
+        if args.no_rollups:
+            log("--no-rollups: data only; next: --reuse --keep --rebuild-rollups")
+            return 0
         if args.rollups_only:
             log("--rollups-only: no measurements")
             return 0

@@ -234,14 +234,9 @@ SLICE_KEYS = {"grid__code": "grid", "department_id": "department", "category_id"
 
 
 def scope_codes(user, grid_code: str = "") -> list[str]:
-    """The areas whose sums make up a user's figures: the subtree asked for, else the roots
-    of their scope (the top grids for those who see everything)."""
-    if grid_code:
-        return [grid_code]
-    grids, _departments = case_scope(user)
-    if grids.everything:
-        return list(Grid.objects.filter(parent__isnull=True).values_list("code", flat=True))
-    return list(grids.roots)
+    """The areas whose sums make up a user's figures: the subtree asked for, else the user's
+    top grids."""
+    return [grid_code] if grid_code else [grid.code for grid in top_grids(user)]
 
 
 def rollup_counters(user, period: Period, codes: list[str], key: str) -> dict:

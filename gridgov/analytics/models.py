@@ -205,9 +205,9 @@ class RollupState(models.Model):
     refreshed_at = models.DateTimeField(_("refreshed"), null=True, blank=True)
     rebuilt_at = models.DateTimeField(_("rebuilt"), null=True, blank=True)
     days_refreshed = models.PositiveIntegerField(_("days refreshed last time"), default=0)
-    # {"marks": [...]}: the changes the last refresh counted that the next one will read
-    # again in its look-back (rollups.changes_since), and leaves out.
-    seen = models.JSONField(_("changes counted last time"), default=dict, blank=True)
+    # The marks of the changes the last refresh counted that the next one will read again
+    # in its look-back (rollups.Change), and leaves out.
+    seen = models.JSONField(_("changes counted last time"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("rollup state")

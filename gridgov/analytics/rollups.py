@@ -17,6 +17,7 @@ area of every level: each grid's sums are added to its ancestors' in Python.
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import Count, Min, Q, Sum
@@ -46,7 +47,7 @@ from gridgov.analytics.models import (
 )
 from gridgov.analytics.periods import _add_months
 from gridgov.cases.models import Case, CaseLog
-from gridgov.grids.codes import code_length, max_level
+from gridgov.grids.codes import code_lengths, lineage
 from gridgov.grids.models import Grid
 from gridgov.population.models import Visit
 
@@ -247,32 +248,23 @@ SLICE_FIELDS = {"grid": None, "category": "category_id", "channel": "channel", "
 SLICE_COLUMNS = ("span", "start", "key", "grid", "code", "category", "channel", "department", *COUNTERS)
 
 
-def level_lengths() -> list[int]:
-    """The code length of each level (special-purpose grids may sit one below the deepest)."""
-    return [code_length(level) for level in range(1, max_level() + 2)]
-
-
 def _slices(span: str, start: date, end: date, keys, grid_ids: dict[str, int]) -> list[tuple]:
     """Rows of RollupSlice (as SLICE_COLUMNS) summing the daily rows of [start, end) for
     every area that has any: the database sums per grid, Python adds each grid's sums to
-    its ancestors (a few times fewer rows than the daily ones)."""
+    its ancestors' (a few times fewer rows than the daily ones)."""
     daily = DailyRollup.objects.filter(day__gte=start, day__lt=end)
     sums = {n: Sum(n) for n in COUNTERS}
     first = connection.ops.adapt_datefield_value(start)
-    lengths = level_lengths()
+    lengths = code_lengths()
     found = []
     for key in keys:
         dim = SLICE_FIELDS[key]
-        areas: dict[tuple, list[int]] = {}
+        areas: dict[tuple, list[int]] = defaultdict(lambda: [0] * len(COUNTERS))
         for row in daily.values("code", *filter(None, [dim])).annotate(**sums).order_by():
-            counts = [row[n] or 0 for n in COUNTERS]
-            for code in (row["code"][:n] for n in lengths if n <= len(row["code"])):
-                total = areas.get((code, row.get(dim)))
-                if total is None:
-                    areas[(code, row.get(dim))] = list(counts)
-                else:
-                    for i, n in enumerate(counts):
-                        total[i] += n
+            for code in lineage(row["code"], lengths):
+                total = areas[(code, row.get(dim))]
+                for i, name in enumerate(COUNTERS):
+                    total[i] += row[name] or 0
         for (code, value), counts in areas.items():
             if code in grid_ids:  # a code with no grid (never, but for a half-imported tree)
                 found.append((span, first, key, grid_ids[code], code,
@@ -309,34 +301,25 @@ def rebuild_slices(days) -> int:
 
 
 @transaction.atomic
-def rebuild_visits() -> int:
-    """Replace every grid's visit figures with those of today; returns the grids written."""
-    from gridgov.population.models import Household
+def rebuild_registry_figures() -> int:
+    """Replace every grid's figures from the registry with those of now (visits and tagged
+    people: a day's visits and the date itself change who is covered, so at every refresh);
+    returns the rows written."""
+    from gridgov.population.models import Household, PersonTag
     from gridgov.population.visits import grid_figures
 
     today = timezone.localdate()
     figures = grid_figures(Household.objects.all(), today)
     grid_ids = dict(Grid.objects.filter(code__in=figures).values_list("code", "pk"))
-    GridVisitRollup.objects.all().delete()
-    GridVisitRollup.objects.bulk_create(
-        [GridVisitRollup(grid_id=grid_ids[code], as_of=today, **row) for code, row in figures.items()],
-        batch_size=1000)
-    return len(figures)
-
-
-@transaction.atomic
-def rebuild_tags() -> int:
-    """Replace every grid's counts of tagged people with those of now; returns the rows written."""
-    from gridgov.population.models import PersonTag
-
-    today = timezone.localdate()
-    counts = (PersonTag.objects.filter(person__is_active=True).values("grid_id", "grid__code", "tag_type_id")
+    visits = [GridVisitRollup(grid_id=grid_ids[code], as_of=today, **row) for code, row in figures.items()]
+    tagged = (PersonTag.objects.filter(person__is_active=True).values("grid_id", "grid__code", "tag_type_id")
               .annotate(n=Count("pk")).order_by())
-    GridTagRollup.objects.all().delete()
-    GridTagRollup.objects.bulk_create(
-        [GridTagRollup(grid_id=row["grid_id"], code=row["grid__code"], tag_type_id=row["tag_type_id"],
-                       people=row["n"], as_of=today) for row in counts], batch_size=1000)
-    return len(counts)
+    tags = [GridTagRollup(grid_id=row["grid_id"], code=row["grid__code"], tag_type_id=row["tag_type_id"],
+                          people=row["n"], as_of=today) for row in tagged]
+    for model, rows in ((GridVisitRollup, visits), (GridTagRollup, tags)):
+        model.objects.all().delete()
+        model.objects.bulk_create(rows, batch_size=1000)
+    return len(visits) + len(tags)
 
 
 def analyze() -> None:
@@ -378,34 +361,41 @@ def rebuild(since: date | None = None, until: date | None = None) -> int:
             chunk = [day + timedelta(days=n) for n in range((last - day).days + 1)]
             written += rebuild_days(chunk) + rebuild_slices(chunk)
             day = last + timedelta(days=1)
-    rebuild_visits()
-    rebuild_tags()
+    rebuild_registry_figures()
     analyze()
     state = _state()
     state.refreshed_at = state.rebuilt_at = started
     state.days_refreshed = (until - since).days + 1 if since else 0
-    state.seen = {}
+    state.seen = []
     state.save()
     return written
 
 
-def changes_since(since: datetime) -> list[tuple[str, datetime, object]]:
-    """(mark, moment, what) of every change since `since`: a case changed (marked by id and
-    updated_at, so a case changed again is a new change), a log entry and a visit entered
-    (marked by id). `what` is the case's id, or the visit's date."""
+class Change(NamedTuple):
+    """A change a refresh reads: `mark` recognises it in a later run (a case by id and
+    updated_at, so a case changed again is a new change; a log entry or a visit by id)."""
+
+    mark: str
+    at: datetime
+    case_id: int | None = None
+    visit_day: date | None = None
+
+
+def changes_since(since: datetime) -> list[Change]:
+    """Every case changed, log entry written and visit entered since `since`."""
     cases = Case.objects.filter(updated_at__gte=since).values_list("pk", "updated_at")
     logs = CaseLog.objects.filter(at__gte=since).values_list("pk", "at", "case_id")
     visits = Visit.objects.filter(created_at__gte=since).values_list("pk", "created_at", "visited_on")
-    return ([(f"case {pk} {at.isoformat()}", at, pk) for pk, at in cases]
-            + [(f"log {pk}", at, case_id) for pk, at, case_id in logs]
-            + [(f"visit {pk}", at, day) for pk, at, day in visits])
+    return ([Change(f"case {pk} {at.isoformat()}", at, case_id=pk) for pk, at in cases]
+            + [Change(f"log {pk}", at, case_id=case_id) for pk, at, case_id in logs]
+            + [Change(f"visit {pk}", at, visit_day=day) for pk, at, day in visits])
 
 
-def touched_days(changes) -> set[date]:
+def touched_days(changes: list[Change]) -> set[date]:
     """The days whose rows these changes may have changed (see the module docstring)."""
-    days = days_of_cases({what for mark, _at, what in changes if not mark.startswith("visit")})
+    days = days_of_cases({c.case_id for c in changes if c.case_id is not None})
     # A visit is recorded for its own date, which may be days before it is entered.
-    return days | {what for mark, _at, what in changes if mark.startswith("visit")}
+    return days | {c.visit_day for c in changes if c.visit_day is not None}
 
 
 def days_of_cases(case_ids) -> set[date]:
@@ -430,13 +420,11 @@ def refresh() -> int:
     changes = changes_since(state.refreshed_at - OVERLAP)
     # The look-back reads again what the previous run read near its start: what that run
     # counted (state.seen) is not counted twice.
-    counted = set(state.seen.get("marks", []))
-    days = touched_days([change for change in changes if change[0] not in counted])
+    counted = set(state.seen)
+    days = touched_days([change for change in changes if change.mark not in counted])
     written = rebuild_days(days) + rebuild_slices(days)
-    rebuild_visits()  # a day's visits and the date itself change who is covered: every time
-    rebuild_tags()
-    next_look_back = started - OVERLAP
-    state.seen = {"marks": [mark for mark, at, _what in changes if at >= next_look_back]}
+    rebuild_registry_figures()
+    state.seen = [change.mark for change in changes if change.at >= started - OVERLAP]
     state.refreshed_at, state.days_refreshed = started, len(days)
     state.save()
     return written

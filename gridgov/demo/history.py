@@ -44,7 +44,7 @@ from gridgov.cases.lights import light_for
 from gridgov.cases.models import Case, CaseLog, Category, CategoryRoute, Urgency
 from gridgov.demo.builder import DEMO_PASSWORD, DEPARTMENTS_DISTRICT, DEPARTMENTS_PER_STREET, Profile
 from gridgov.grids import locator
-from gridgov.grids.codes import code_length, max_level
+from gridgov.grids.codes import code_lengths
 from gridgov.grids.locator import CRS, get_index
 from gridgov.grids.models import Grid
 from gridgov.privacy.masking import normalize_phone
@@ -379,7 +379,7 @@ class World:
     """The district's grids, staff, departments and routes, loaded once."""
 
     def __init__(self):
-        self.lengths = {n: code_length(n) for n in range(1, max_level() + 2)}
+        self.lengths = code_lengths()
         self._lineage: dict[str, list[str]] = {}
         self.grids = {}
         for pk, code, name, level, kind, households in Grid.objects.values_list(

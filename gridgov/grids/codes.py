@@ -55,6 +55,19 @@ def code_length(level: int) -> int:
     return sum(segment_digits(n) for n in range(1, level + 1))
 
 
+def code_lengths() -> dict[int, int]:
+    """{level: code length} of every level, and of the one below the deepest where
+    special-purpose grids may hang."""
+    return {level: code_length(level) for level in range(1, max_level() + 2)}
+
+
+def lineage(code: str, lengths: dict[int, int] | None = None) -> list[str]:
+    """The codes of the grid's ancestors and its own, top first. Pass `lengths`
+    (code_lengths()) when calling it for many codes."""
+    lengths = lengths or code_lengths()
+    return [code[:n] for n in lengths.values() if n < len(code)] + [code]
+
+
 def level_for_code(code: str) -> int | None:
     """The level implied by a code's length, or None if no level has that length."""
     for level in range(1, max_level() + 2):

@@ -39,6 +39,13 @@ def test_parent_code_and_level_follow_the_configured_segments():
     assert codes.level_for_code("3205050030") is None
 
 
+def test_a_codes_lineage_is_its_ancestors_and_itself_top_first():
+    assert codes.lineage("320505003001001") == ["320505003", "320505003001", "320505003001001"]
+    assert codes.lineage("320505003") == ["320505003"]
+    # a special-purpose grid one level below the deepest
+    assert codes.lineage("320505003001001001001")[-2:] == ["320505003001001001", "320505003001001001001"]
+
+
 def test_depth_is_configurable(settings):
     settings.GRIDGOV_GRID_LEVELS = [{"digits": 9, "name": "street"}, {"digits": 3, "name": "community"},
                                     {"digits": 2, "name": "grid"}]
