@@ -5,25 +5,59 @@ Errors have one shape everywhere: 400 {"detail": message, "errors": {field: [mes
 in the user's language, 401/403/404/409 (an action the case's state does not allow) {"detail": message}.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+import json
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError
+from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from gridgov.accounts.api import router as accounts_router
 from gridgov.accounts.auth import BearerTokenAuth, SessionAuth
 from gridgov.analytics.api import router as analytics_router
 from gridgov.cases.api import router as cases_router
 from gridgov.cases.workflow import IllegalTransition
+from gridgov.core.middleware import has_nul
+from gridgov.core.openapi import document_errors
 from gridgov.engagement.api import router as engagement_router
 from gridgov.grids.api import router as grids_router
 from gridgov.patrols.api import router as patrols_router
 from gridgov.patrols.services import PatrolNotRunning
 from gridgov.population.api import router as population_router
 
-api = NinjaAPI(
+
+class UnsupportedMediaType(Exception):
+    """A body that is not declared as JSON (HTTP 415)."""
+
+
+class JsonBodyParser(Parser):
+    """Bodies are JSON objects sent as application/json. Ninja would parse any content type and
+    silently drop a body that is not an object (a list, a number) when every field has a
+    default; a text/plain body is also what a cross-site form can send without a preflight."""
+
+    def parse_body(self, request):
+        if request.content_type != "application/json" and not request.content_type.endswith("+json"):
+            raise UnsupportedMediaType(_("Send the body as application/json."))
+        try:
+            data = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError):
+            raise ValidationError(_("The request body is not valid JSON.")) from None
+        if not isinstance(data, dict):
+            raise ValidationError(_("The request body must be a JSON object."))
+        if has_nul(data):
+            raise ValidationError(_("The text contains a NUL character, which is not allowed."))
+        return data
+
+
+class GridgovAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs):
+        return document_errors(super().get_openapi_schema(**kwargs))
+
+
+api = GridgovAPI(
     title="gridgov API",
     version="1",
     urls_namespace="api-1",
@@ -32,6 +66,7 @@ api = NinjaAPI(
     auth=[BearerTokenAuth(), SessionAuth()],
     docs_url="/docs",
     openapi_url="/openapi.json",
+    parser=JsonBodyParser(),
 )
 
 
@@ -62,21 +97,39 @@ def schema_validation_error(request, exc: NinjaValidationError):
             if loc and loc[0] in SOURCES:
                 loc.pop(0)
         field = ".".join(loc) or "__all__"
-        errors.setdefault(field, []).append(_schema_message(error))
+        whole = field == "__all__" and error.get("type") == "missing"
+        errors.setdefault(field, []).append(
+            _("Send the request's data as a JSON body.") if whole else _schema_message(error))
     field, messages = next(iter(errors.items()))
-    detail = _("%(field)s: %(message)s") % {"field": field, "message": messages[0]}
+    detail = messages[0] if field == "__all__" else _("%(field)s: %(message)s") % {
+        "field": field, "message": messages[0]}
     return api.create_response(request, {"detail": detail, "errors": errors}, status=400)
 
 
 def _schema_message(error: dict) -> str:
+    """Pydantic's English message turned into one in the user's language, by error type."""
     kind = error.get("type", "")
     if kind == "missing":
         return _("This field is required.")
-    if kind.startswith(("float", "int")):
+    if kind.startswith(("float", "int", "number")):
         return _("Enter a number.")
-    if kind.startswith("string_too_long"):
+    if kind.startswith(("date", "datetime", "time")):
+        return _("Enter a date as YYYY-MM-DD (a time as YYYY-MM-DDTHH:MM:SS+08:00).")
+    if kind.startswith("bool"):
+        return _("Enter true or false.")
+    if kind.startswith(("string_too_long", "too_long")):
         return _("Too long.")
-    return str(error.get("msg", _("Invalid value.")))
+    if kind.startswith(("string_too_short", "too_short")):
+        return _("Too short.")
+    if kind.startswith(("greater_than", "less_than")):
+        return _("Out of range.")
+    if kind in ("literal_error", "enum", "string_pattern_mismatch"):
+        return _("Not one of the allowed values.")
+    if kind.startswith(("string_type", "string_unicode")):
+        return _("Enter text.")
+    if kind.startswith(("list_type", "model_type", "dict_type", "model_attributes_type")):
+        return _("Wrong kind of value: see the API documentation.")
+    return _("Invalid value.")
 
 
 @api.exception_handler(PermissionDenied)
@@ -98,6 +151,24 @@ def patrol_not_running(request, exc):
 @api.exception_handler(Http404)
 def not_found(request, exc):
     return api.create_response(request, {"detail": str(exc) or _("Not found.")}, status=404)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    """Ninja wraps what the body parser raised ("Cannot parse request body", in English)."""
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError):
+        return domain_validation_error(request, cause)
+    if isinstance(cause, UnsupportedMediaType):
+        return api.create_response(request, {"detail": str(cause)}, status=415)
+    if isinstance(cause, RequestDataTooBig):
+        return body_too_big(request, cause)
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def body_too_big(request, exc):
+    return api.create_response(request, {"detail": _("The request is too large.")}, status=413)
 
 
 @api.exception_handler(AuthenticationError)

@@ -2,12 +2,13 @@ from django.contrib.auth import authenticate
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router
 
 from gridgov.accounts import lockout, otp, services
 from gridgov.accounts.auth import issue_token
 from gridgov.accounts.models import Department
 from gridgov.accounts.roles import roles_of
+from gridgov.core.schemas import Schema
 from gridgov.core.scope import scope_of
 
 router = Router(tags=["people"])
@@ -107,17 +108,17 @@ def departments(request):
             for d in rows]
 
 
-class RevealIn(Schema):
+class StaffRevealIn(Schema):
     reason: str
 
 
-class RevealOut(Schema):
+class StaffRevealOut(Schema):
     phone: str
 
 
-@router.post("/staff/{user_id}/reveal-phone", response=RevealOut,
+@router.post("/staff/{user_id}/reveal-phone", response=StaffRevealOut,
              summary="Show a staff member's full phone number (audited)")
-def reveal_staff_phone(request, user_id: int, payload: RevealIn):
+def reveal_staff_phone(request, user_id: int, payload: StaffRevealIn):
     phone = services.reveal_staff_phone(
         viewer=request.user, staff_id=user_id, reason=payload.reason,
         ip_address=request.META.get("REMOTE_ADDR"))

@@ -9,9 +9,11 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router
 
 from gridgov.analytics import dashboard, kpis, periods, views
+from gridgov.core.schemas import Schema
+from gridgov.core.text import to_int
 
 router = Router(tags=["analytics"])
 
@@ -49,9 +51,10 @@ def level_param(request) -> int | None:
     raw = (request.GET.get("level") or "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    level = to_int(raw)
+    if level is None:
         raise ValidationError({"level": _("Enter a number.")})
-    return int(raw)
+    return level
 
 
 def ranking_answer(request, what: str) -> dict:

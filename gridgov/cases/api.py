@@ -7,13 +7,16 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, File, Form, Query, Router, Status, UploadedFile
+from ninja.pagination import paginate
 from pydantic import field_validator
 
 from gridgov.cases import duplicates, intake, routing, workflow
 from gridgov.cases.filters import CaseFilter, filtered
 from gridgov.cases.models import Case, Category, Notification
+from gridgov.core.openapi import CONFLICT
+from gridgov.core.pagination import Pagination
+from gridgov.core.schemas import Schema
 from gridgov.grids.locator import CRS
 
 router = Router(tags=["cases"])
@@ -155,7 +158,7 @@ def _duplicates(case: Case) -> list[dict]:
 # --- lists and detail --------------------------------------------------------------------
 
 @router.get("/cases", response=list[CaseOut], summary="Cases in my area, filtered")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_cases(request, filters: Query[CaseFilter]):
     return [case_out(c) for c in filtered(request.user, filters).order_by("-reported_at")]
 
@@ -269,7 +272,8 @@ class ActionIn(Schema):
     rating: str = ""
 
 
-@router.post("/cases/{case_id}/actions/{action}", response=CaseOut, summary="Act on a case")
+@router.post("/cases/{case_id}/actions/{action}", response=CaseOut, summary="Act on a case",
+             openapi_extra=CONFLICT)
 def case_action(request, case_id: int, action: str, payload: Form[ActionIn],
                 photos: list[UploadedFile] = File(None)):
     """register, reject, merge, dispatch, accept, return, report_result, request_extension,
@@ -292,7 +296,7 @@ class NotificationOut(Schema):
 
 
 @router.get("/notifications", response=list[NotificationOut], summary="My notifications")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def notifications(request, unread: bool = False):
     rows = Notification.objects.filter(user=request.user)
     if unread:

@@ -4,9 +4,10 @@ from datetime import date, datetime, time
 
 from django.db.models import Q
 from django.utils import timezone
-from ninja import Field, Schema
+from ninja import Field
 
 from gridgov.cases.models import Case
+from gridgov.core.schemas import Schema
 
 
 class CaseFilter(Schema):

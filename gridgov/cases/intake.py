@@ -128,12 +128,20 @@ def submit(actor, report: Report) -> tuple[Case, bool]:
         return found, False
 
 
+def _inspect(files, field: str):
+    """The files' checks, with their refusals named by the form field they came in."""
+    try:
+        return media.inspect(files)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
+
+
 @transaction.atomic
 def _create(actor, report: Report) -> Case:
     _check_text(report)
     category = _category(report.category_id)
-    infos = media.inspect(report.files)
-    after_infos = media.inspect(report.after_files)
+    infos = _inspect(report.files, "photos")
+    after_infos = _inspect(report.after_files, "after_photos")
     grid, lat, lon, source = _locate(report, infos)
     now = timezone.now()
     case = Case(

@@ -5,6 +5,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.core.scope import ScopedQuerySet
+from gridgov.core.text import to_int
 from gridgov.privacy.fields import EncryptedCharField, LookupHashField
 from gridgov.privacy.masking import mask_name, mask_phone, normalize_phone
 from gridgov.worktime.models import TimeUnit
@@ -241,8 +242,7 @@ class Case(models.Model):
 
     @staticmethod
     def id_from_number(number: str) -> int | None:
-        digits = number.strip().split("-")[-1]
-        return int(digits) if digits.isdigit() else None
+        return to_int(number.strip().split("-")[-1])
 
     @property
     def caller_phone_masked(self) -> str:

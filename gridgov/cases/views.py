@@ -17,6 +17,7 @@ from gridgov.cases import duplicates, routing, workflow
 from gridgov.cases.api import visible_case
 from gridgov.cases.filters import CaseFilter, filtered
 from gridgov.cases.models import Case
+from gridgov.core.text import to_int
 
 
 @login_required
@@ -51,8 +52,8 @@ def case_page(request, case_id: int):
 def case_action(request, case_id: int, action: str):
     post = request.POST
     params = workflow.Params(
-        note=post.get("note", ""), department_id=_int(post.get("department_id")),
-        master_id=_int(post.get("master_id")), until=parse_datetime(post.get("until") or "") or None,
+        note=post.get("note", ""), department_id=to_int(post.get("department_id")),
+        master_id=to_int(post.get("master_id")), until=parse_datetime(post.get("until") or "") or None,
         rating=post.get("rating", ""), files=request.FILES.getlist("photos"))
     try:
         workflow.act(case_id, request.user, action, params)
@@ -62,5 +63,3 @@ def case_action(request, case_id: int, action: str):
     return redirect("case-page", case_id=case_id)
 
 
-def _int(value) -> int | None:
-    return int(value) if value and str(value).isdigit() else None

@@ -29,6 +29,7 @@ from gridgov.cases.api import visible_case
 from gridgov.cases.models import Case, Category
 from gridgov.consoles import queues
 from gridgov.core.scope import scope_of
+from gridgov.core.text import to_int
 from gridgov.engagement import services as notice_services
 from gridgov.grids.models import Grid
 from gridgov.population import visits
@@ -121,7 +122,7 @@ def _report_from_post(request, channel: str) -> intake.Report:
     if channel == Case.Channel.WORKER and post.get("self_resolved"):
         channel = Case.Channel.SELF_RESOLVED
     return intake.Report(
-        channel=channel, category_id=_int(post.get("category_id")), description=post.get("description", ""),
+        channel=channel, category_id=to_int(post.get("category_id")), description=post.get("description", ""),
         lat=_float(post.get("lat")), lon=_float(post.get("lon")), crs=post.get("crs") or "wgs84",
         address=post.get("address", ""), client_key=post.get("client_key", ""),
         files=request.FILES.getlist("photos"), after_files=request.FILES.getlist("after_photos"))
@@ -296,10 +297,6 @@ def _shell_version(source: str) -> str:
             if (folder / name).exists():
                 digest.update((folder / name).read_bytes())
     return digest.hexdigest()[:12]
-
-
-def _int(value) -> int | None:
-    return int(value) if value and str(value).isdigit() else None
 
 
 def _float(value) -> float | None:

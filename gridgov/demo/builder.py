@@ -75,19 +75,32 @@ def _pick_streets(profile: Profile) -> list[tuple[str, str]]:
             if any(word in s[1] for word in ("街道", "镇", "乡"))]
     real = [s for s in real if s[0] in profile.first_streets] + [
         s for s in real if s[0] not in profile.first_streets]
-    wanted = profile.counts[0]
-    names = real[:wanted]
-    for seq in range(len(names) + 1, wanted + 1):
+    names = real[: profile.counts[0]]
+    taken = {code[-3:] for code, _name in divisions.streets(profile.district_code)}
+    for seq in _free_sequences(taken, STREET_OFFICES, profile.counts[0] - len(names)):
         names.append((f"{profile.district_code}{seq:03d}", f"第{seq}街道"))
     return names
 
 
+# GB/T 10114 and the statistical division codes give each kind of unit its own range of
+# sequence numbers; an invented unit takes a free number in its kind's range, so a made-up
+# 社区 never carries a village's code (200–399).
+STREET_OFFICES = range(1, 100)  # 街道 001–099 (镇 100–199, 乡 200–399)
+RESIDENTS_COMMITTEES = range(1, 200)  # 居民委员会 001–199 (村民委员会 200–399)
+
+
+def _free_sequences(taken: set[str], kind: range, count: int) -> list[int]:
+    free = [seq for seq in kind if f"{seq:03d}" not in taken][:count]
+    if len(free) < count:
+        raise ValueError(f"only {len(free)} free codes in {kind.start:03d}–{kind.stop - 1:03d}")
+    return free
+
+
 def _community_names(street_code: str, count: int) -> list[tuple[str, str]]:
-    real = divisions.communities(street_code)[:count]
-    # Communities the registry does not know get codes after the last official one.
-    seq = max((int(code[-3:]) for code, _name in real), default=0)
-    while len(real) < count:
-        seq += 1
+    official = divisions.communities(street_code)
+    real = official[:count]
+    taken = {code[-3:] for code, _name in official}
+    for seq in _free_sequences(taken, RESIDENTS_COMMITTEES, count - len(real)):
         real.append((f"{street_code}{seq:03d}", f"新建第{seq}社区"))
     return real
 

@@ -8,25 +8,22 @@ is neither for the user nor inside their publishing area is 404.
 from datetime import datetime
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, Query, Router, Status
+from ninja.pagination import paginate
 
+from gridgov.core.pagination import Pagination
+from gridgov.core.schemas import GridRef, Schema
 from gridgov.engagement import services
 from gridgov.engagement.models import Notice
 
 router = Router(tags=["notices"])
 
 
-class GridBrief(Schema):
-    code: str
-    name: str
-
-
 class NoticeOut(Schema):
     id: int
     title: str
     excerpt: str = Field(description="the start of the text")
-    grid: GridBrief
+    grid: GridRef
     audience: str
     requires_receipt: bool
     author: str
@@ -77,7 +74,7 @@ def detail_out(reading: services.Reading) -> dict:
 
 
 @router.get("/notices", response=list[NoticeOut], summary="The notices for me")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def my_notices(request, unread: bool = False):
     """Current notices addressed to me (my grids and every grid above them, my roles):
     unread first, then those still to confirm, then the newest."""

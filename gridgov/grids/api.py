@@ -3,10 +3,11 @@ from collections import defaultdict
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router
 
 from gridgov.accounts.roles import Perm, has_perm
 from gridgov.accounts.services import staff_of_grid
+from gridgov.core.schemas import Schema
 from gridgov.core.scope import scope_of
 from gridgov.grids import divisions, importer
 from gridgov.grids.locator import CRS, OUTSIDE_MESSAGE, get_index, to_wgs84
@@ -177,21 +178,21 @@ def _located(lat: float, lon: float, ref) -> dict:
             "special_grids": [brief(s) for s in index.special_at(lon, lat)]}
 
 
-class PointIn(Schema):
+class LocatePointIn(Schema):
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     crs: str = Field(CRS.WGS84, pattern="^(wgs84|cgcs2000|gcj02|bd09)$")
 
 
 @router.get("/locate", response=LocateOut, summary="Which grid contains a point")
-def locate(request, point: Query[PointIn]):
+def locate(request, point: Query[LocatePointIn]):
     """Grid codes and names are not personal data; any signed-in user may locate a point."""
     lat, lon = to_wgs84(point.lat, point.lon, point.crs)
     return _located(lat, lon, get_index().locate(lon, lat))
 
 
 class LocateBatchIn(Schema):
-    points: list[PointIn] = Field(max_length=1000)
+    points: list[LocatePointIn] = Field(max_length=1000)
 
 
 @router.post("/locate", response=list[LocateOut], summary="Locate up to 1,000 points at once")

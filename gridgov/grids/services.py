@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gridgov.core.text import fold_code, is_digits
 from gridgov.grids import codes, geometry
 from gridgov.grids.models import Grid, LocatorState
 
@@ -96,7 +97,7 @@ class _Item:
 
 def _check_fields(item: _Item) -> None:
     spec, add = item.spec, item.problems.add
-    spec.code = str(spec.code or "").strip()
+    spec.code = fold_code(str(spec.code or ""))
     spec.name = str(spec.name or "").strip()
     if not spec.name:
         add("name", _("Give the grid a name."))
@@ -117,7 +118,7 @@ def _check_fields(item: _Item) -> None:
 
 def _check_code(item: _Item) -> None:
     spec = item.spec
-    item.level = codes.level_for_code(spec.code) if spec.code.isdigit() else None
+    item.level = codes.level_for_code(spec.code) if is_digits(spec.code) else None
     if item.level is None:
         lengths = ", ".join(str(codes.code_length(n)) for n in range(1, codes.max_level() + 1))
         item.problems.add("code", _("Grid code %(code)s has %(n)d digits; grid codes have "

@@ -8,9 +8,12 @@ from datetime import date as Date
 from datetime import datetime
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, Query, Router, Status
+from ninja.pagination import paginate
 
+from gridgov.core.openapi import CONFLICT
+from gridgov.core.pagination import Pagination
+from gridgov.core.schemas import GridRef, Schema
 from gridgov.grids.locator import CRS
 from gridgov.patrols import services
 from gridgov.patrols.models import Patrol
@@ -18,16 +21,11 @@ from gridgov.patrols.models import Patrol
 router = Router(tags=["patrols"])
 
 
-class GridBrief(Schema):
-    code: str
-    name: str
-
-
 class PatrolOut(Schema):
     id: int
     worker_id: int
     worker: str
-    grid: GridBrief
+    grid: GridRef
     started_at: datetime
     ended_at: datetime | None
     running: bool
@@ -78,7 +76,7 @@ def start_patrol(request, payload: StartIn):
     return Status(201 if created else 200, {**patrol_out(patrol), "created": created})
 
 
-class PointIn(Schema):
+class TrackPointIn(Schema):
     at: datetime = Field(description="when the phone took the fix, ISO 8601 (with its offset)")
     lat: float
     lon: float
@@ -87,7 +85,8 @@ class PointIn(Schema):
 
 
 class PointsIn(Schema):
-    points: list[PointIn] = Field(description="at most 1,000; points already stored (same time) are skipped")
+    points: list[TrackPointIn] = Field(
+        description="at most 1,000; points already stored (same time) are skipped")
 
 
 class PointsAdded(Schema):
@@ -100,7 +99,8 @@ def _own(request, patrol_id: int) -> Patrol:
     return Patrol.objects.select_related("worker", "grid").get(pk=patrol_id, worker=request.auth)
 
 
-@router.post("/patrols/{patrol_id}/points", response=PointsAdded, summary="Add GPS points to my patrol")
+@router.post("/patrols/{patrol_id}/points", response=PointsAdded, summary="Add GPS points to my patrol",
+             openapi_extra=CONFLICT)
 def add_points(request, patrol_id: int, payload: PointsIn):
     """400 names each refused point (`points.<index>.<field>`) and nothing is stored;
     409 once the patrol has ended."""
@@ -152,7 +152,7 @@ def filtered(user, f: PatrolFilter):
 
 
 @router.get("/patrols", response=list[PatrolOut], summary="Patrols in my area, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_patrols(request, filters: Query[PatrolFilter]):
     return _Page(filtered(request.auth, filters).order_by("-started_at", "-id"), patrol_out)
 

@@ -11,9 +11,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja import Field, File, Form, Query, Router, Status, UploadedFile
+from ninja.pagination import paginate
 
+from gridgov.core.pagination import Pagination
+from gridgov.core.schemas import GridRef, Schema
 from gridgov.grids.locator import CRS
 from gridgov.population import excel, imports, services, survey, visits
 from gridgov.population.models import (
@@ -35,11 +37,6 @@ router = Router(tags=["registry"])
 
 def _user(request):
     return request.auth
-
-
-class GridBrief(Schema):
-    code: str
-    name: str
 
 
 # --- people -------------------------------------------------------------------------------
@@ -66,7 +63,7 @@ class PersonOut(Schema):
     political_status: str
     is_migrant: bool
     household_id: int | None
-    grid: GridBrief
+    grid: GridRef
     address: str
     tags: list[TagOut]
 
@@ -143,7 +140,7 @@ class PersonFilter(Schema):
 
 
 @router.get("/registry/people", response=list[PersonOut], summary="People in my grids (masked)")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_people(request, filters: PersonFilter = Query(...)):
     user = _user(request)
     people = services.search_people(user, filters.q).filter(is_active=True)
@@ -302,7 +299,7 @@ class BuildingOut(Schema):
     lon: float | None
     floors: int
     use: str
-    grid: GridBrief
+    grid: GridRef
 
 
 def building_out(b: Building) -> dict:
@@ -320,7 +317,7 @@ def building_out(b: Building) -> dict:
 
 
 @router.get("/registry/buildings", response=list[BuildingOut], summary="Buildings in my grids")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_buildings(request, grid: str = "", q: str = ""):
     buildings = Building.objects.visible_to(_user(request)).select_related("grid", "compound")
     if grid:
@@ -517,7 +514,7 @@ class HouseholdBrief(Schema):
     number: str
     kind: str
     head_name: str
-    grid: GridBrief
+    grid: GridRef
     address: str
     last_visited_on: date | None
 
@@ -549,7 +546,7 @@ def create_household(request, payload: HouseholdIn):
 
 
 @router.get("/registry/households", response=list[HouseholdBrief], summary="Households in my grids")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_households(request, grid: str = ""):
     households = Household.objects.visible_to(_user(request)).filter(is_active=True)
     if grid:
@@ -585,7 +582,7 @@ class OrganizationOut(Schema):
     kind: str
     credit_code: str
     address: str
-    grid: GridBrief
+    grid: GridRef
     building_id: int | None
     contact_name: str
     contact_phone: str = Field(description="masked")
@@ -608,7 +605,7 @@ def organization_out(o: Organization) -> dict:
 
 
 @router.get("/registry/organizations", response=list[OrganizationOut], summary="Organizations in my grids")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_organizations(request, q: str = "", grid: str = "", kind: str = ""):
     rows = Organization.objects.visible_to(_user(request)).select_related("grid")
     if q:
@@ -723,7 +720,7 @@ def create_visit(request, payload: VisitIn):
 
 
 @router.get("/registry/visits", response=list[VisitOut], summary="Visits in my grids, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(Pagination)
 def list_visits(request, household_id: int | None = None, grid: str = ""):
     rows = Visit.objects.visible_to(_user(request)).select_related(*VISIT_RELATED)
     if household_id:

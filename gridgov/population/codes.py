@@ -10,6 +10,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from gridgov.core.text import fold_code, is_digits
+
 # --- 公民身份号码, GB 11643-1999 (ISO 7064 MOD 11-2) ---------------------------------------
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -28,9 +30,10 @@ def id_check_char(first17: str) -> str:
 
 
 def normalize_id_number(value: str) -> str:
-    """Strip spaces, upper-case the X, and lift a 15-digit legacy number to 18."""
-    number = "".join((value or "").split()).upper()
-    if len(number) == 15 and number.isdigit():
+    """Fold to ASCII (full-width digits, spaces, a lower-case x) and lift a 15-digit legacy
+    number to 18. The lookup hash is computed on this form."""
+    number = fold_code(value)
+    if len(number) == 15 and is_digits(number):
         body = number[:6] + "19" + number[6:]
         number = body + id_check_char(body)
     return number
@@ -39,7 +42,7 @@ def normalize_id_number(value: str) -> str:
 def parse_id_number(value: str, *, today: date | None = None) -> IdInfo:
     """Validate an ID number and derive birth date and sex from it."""
     number = normalize_id_number(value)
-    if len(number) != 18 or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if len(number) != 18 or not is_digits(number[:17]) or number[17] not in "0123456789X":
         raise ValidationError(
             _("An ID number has 18 characters: 17 digits and a digit or X."), code="id_format"
         )
@@ -71,7 +74,7 @@ _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def normalize_credit_code(value: str) -> str:
-    return "".join((value or "").split()).upper()
+    return fold_code(value)
 
 
 def credit_check_char(first17: str) -> str:
@@ -93,7 +96,7 @@ def validate_credit_code(value: str) -> None:
             _("A unified social credit code has 18 characters from 0-9 and A-Y without I, O, Z, S, V."),
             code="credit_format",
         )
-    if not code[2:8].isdigit():
+    if not is_digits(code[2:8]):
         raise ValidationError(
             _("Characters 3–8 of a credit code are a 6-digit division code."), code="credit_division"
         )

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from gridgov.accounts.roles import Perm, has_perm
+from gridgov.core.text import is_digits
 from gridgov.grids.locator import CRS, get_index, to_wgs84
 from gridgov.grids.models import Grid
 from gridgov.population import codes
@@ -219,10 +220,10 @@ def search_people(user, q: str):
     if not q:
         return people
     number = codes.normalize_id_number(q)
-    if len(number) == 18 and number[:17].isdigit():
+    if len(number) == 18 and is_digits(number[:17]):
         return people.filter(id_number_hash=_hash(Person, "id_number", number))
     phone = normalize_phone(q)
-    if phone.isdigit() and len(phone) == 11:
+    if is_digits(phone) and len(phone) == 11:
         return people.filter(phone_hash=_hash(Person, "phone", phone))
     return people.filter(
         Q(name__contains=q)

@@ -5,20 +5,22 @@ import re
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from gridgov.core.text import fold_code
+
 _PHONE_PREFIX = re.compile(r"^(\+?0{0,2}86)")
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")  # ASCII digits: \d would also take '٣'
 
 
 def normalize_phone(value: str) -> str:
-    """Strip spaces, dashes and a +86/0086 prefix from a mainland mobile number."""
-    digits = re.sub(r"[\s\-()]", "", value or "")
+    """Fold to ASCII, strip spaces, dashes and a +86/0086 prefix from a mainland mobile number."""
+    digits = re.sub(r"[-()]", "", fold_code(value))
     if len(digits) > 11:
         digits = _PHONE_PREFIX.sub("", digits)
     return digits
 
 
 def validate_phone(value: str) -> None:
-    if not PHONE_RE.match(normalize_phone(value)):
+    if not PHONE_RE.fullmatch(normalize_phone(value)):
         raise ValidationError(
             _("Enter an 11-digit mainland mobile number starting with 1, e.g. 13812345678."),
             code="invalid_phone",

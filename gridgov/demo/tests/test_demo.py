@@ -28,6 +28,20 @@ def test_fengqiao_has_the_articles_grid_counts_on_real_codes(fengqiao):
     assert Grid.objects.get(code="320505003001").name == "白马涧社区"
 
 
+def test_invented_streets_and_communities_keep_to_their_kinds_code_range(fengqiao):
+    """GB/T 10114 / statistical division codes: 街道 001–099, 居民委员会 001–199 (200–399 are
+    villages). Official codes stay as they are; invented ones take free numbers in range."""
+    official_streets = {code for code, _name in divisions.streets("320505")}
+    for street in Grid.objects.filter(level=1):
+        assert street.code in official_streets or 1 <= int(street.code[-3:]) <= 99, street
+        official = {code for code, _name in divisions.communities(street.code)}
+        for community in Grid.objects.filter(level=2, code__startswith=street.code):
+            if community.code in official:
+                continue
+            assert community.name.startswith("新建"), community
+            assert 1 <= int(community.code[-3:]) <= 199, community
+
+
 def test_grids_tile_the_real_district_outline_without_gaps_or_overlaps(fengqiao):
     outline = divisions.county_outline("320505")
     lat0 = outline.centroid.y

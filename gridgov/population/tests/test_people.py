@@ -70,6 +70,36 @@ def test_a_registered_id_number_is_refused(town, client_for):
     assert "id_number" in response.json()["errors"]
 
 
+def test_full_width_numbers_are_stored_as_ascii_and_cannot_dodge_the_duplicate_check(town, client_for):
+    client = client_for(town.worker)
+    url = "/api/v1/registry/people"
+    full_width = "１１０１０５２００５０１０１００１２"
+    created = post(client, url, {"household_id": town.home.pk, "name": "王小明", "id_number": full_width,
+                                 "phone": "１３９ ０００１ ２３４５"})
+    assert created.status_code == 201, created.content
+    person = Person.objects.get(pk=created.json()["id"])
+    assert (person.id_number, person.phone) == ("110105200501010012", "13900012345")
+    again = post(client, url, {"household_id": town.home.pk, "name": "王小明",
+                               "id_number": "110105200501010012"})
+    assert again.status_code == 400 and "id_number" in again.json()["errors"]
+    head_in_full_width = "11010519491231002X".translate(
+        str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    dodge = post(client, url, {"household_id": town.home.pk, "name": "冒名", "id_number": head_in_full_width})
+    assert dodge.status_code == 400 and "id_number" in dodge.json()["errors"]
+    found = client.get(url, {"q": full_width}).json()["items"]
+    assert [p["name"] for p in found] == ["王小明"]
+
+
+@pytest.mark.parametrize("number", ["11010519491231002²", "١١٠١٠٥١٩٤٩١٢٣١٠٠٢X", "²"])
+def test_digits_of_other_scripts_are_a_400_not_a_crash(town, client_for, number):
+    before = Person.objects.count()
+    response = post(client_for(town.worker), "/api/v1/registry/people",
+                    {"household_id": town.home.pk, "name": "王小明", "id_number": number})
+    assert response.status_code == 400
+    assert "18" in response.json()["errors"]["id_number"][0]
+    assert Person.objects.count() == before
+
+
 def test_the_database_holds_no_plaintext_id_number_or_phone(town):
     with connection.cursor() as cursor:
         cursor.execute(

@@ -1,0 +1,118 @@
+"""Bad input over HTTP, by hand: each is a clear 4xx in the user's language and nothing is stored."""
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from gridgov.cases.models import Attachment, Case
+from gridgov.cases.tests.conftest import POINT, jpeg
+from gridgov.population.models import Person
+from gridgov.population.testing import household
+
+pytestmark = pytest.mark.django_db
+PEOPLE = "/api/v1/registry/people"
+
+
+@pytest.fixture
+def home(world):
+    return household(world.district.micro_grids[0])
+
+
+def post_json(client, url, raw: bytes | str, content_type="application/json"):
+    return client.generic("POST", url, raw, content_type=content_type)
+
+
+def report(client, **fields):
+    data = {"channel": "worker", "description": "小区门口有暴露垃圾，气味很大",
+            "lat": POINT[0], "lon": POINT[1], **fields}
+    return client.post("/api/v1/cases", data)
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ('{"name": "王小明", ', "不是有效的 JSON"),
+    (b'\xff\xfe{"name": 1}', "不是有效的 JSON"),
+    ('["王小明"]', "须为 JSON 对象"),
+    ("42", "须为 JSON 对象"),
+])
+def test_a_body_that_is_not_a_json_object_is_a_400(world, client_for, home, raw, message):
+    response = post_json(client_for(world.worker), PEOPLE, raw)
+    assert response.status_code == 400
+    assert message in response.json()["detail"]
+    assert Person.objects.count() == 0
+
+
+def test_a_body_of_another_type_is_a_415(world, client_for, home):
+    body = json.dumps({"household_id": home.pk, "name": "王小明"})
+    response = post_json(client_for(world.worker), PEOPLE, body, content_type="text/plain")
+    assert response.status_code == 415
+    assert "application/json" in response.json()["detail"]
+    assert Person.objects.count() == 0
+
+
+def test_a_ten_megabyte_body_is_a_413(world, client_for, home):
+    body = json.dumps({"household_id": home.pk, "name": "王" * 10_000_000})
+    response = post_json(client_for(world.worker), PEOPLE, body)
+    assert response.status_code == 413
+    assert response.json()["detail"] == "请求内容过大。"
+    assert Person.objects.count() == 0
+
+
+def test_a_very_long_string_is_named_in_the_errors(world, client_for, home):
+    response = post_json(client_for(world.worker), PEOPLE,
+                         json.dumps({"household_id": home.pk, "name": "王" * 5000}))
+    assert response.status_code == 400
+    assert "name" in response.json()["errors"]
+    assert Person.objects.count() == 0
+
+
+@pytest.mark.parametrize(("lat", "lon"), [("nan", "120.5"), ("31.3", "inf"), ("91", "120.5"),
+                                          ("31.3", "-181"), ("1e309", "120.5"), ("", "")])
+def test_impossible_coordinates_are_refused(world, client_for, lat, lon):
+    client = client_for(world.worker)
+    located = client.get("/api/v1/locate", {"lat": lat, "lon": lon})
+    assert located.status_code == 400, located.content
+    reported = report(client, category_id=world.category.pk, lat=lat, lon=lon)
+    assert reported.status_code == 400, reported.content
+    assert Case.objects.count() == 0
+
+
+def test_nan_in_a_json_body_is_refused(world, client_for):
+    response = post_json(client_for(world.worker), "/api/v1/locate",
+                         '{"points": [{"lat": NaN, "lon": 120.5}]}')
+    assert response.status_code == 400
+
+
+def test_an_upload_name_never_chooses_where_the_file_goes(world, client_for, settings):
+    photo = jpeg("../../../../etc/cron.d/evil.jpg")
+    response = report(client_for(world.worker), category_id=world.category.pk, photos=[photo])
+    assert response.status_code == 201, response.content
+    stored = Path(Attachment.objects.get().file.path).resolve()
+    assert stored.is_relative_to(Path(settings.MEDIA_ROOT).resolve())
+    assert "evil" not in stored.name and ".." not in Attachment.objects.get().file.name
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(world, client_for, settings):
+    settings.GRIDGOV_UPLOAD_MAX_IMAGE_PIXELS = 50_000_000
+    buffer = io.BytesIO()
+    Image.new("1", (20_000, 20_000)).save(buffer, "PNG")  # 400 megapixels in ~50 KB
+    bomb = SimpleUploadedFile("bomb.png", buffer.getvalue(), content_type="image/png")
+    response = report(client_for(world.worker), category_id=world.category.pk, photos=[bomb])
+    assert response.status_code == 400
+    assert "photos" in response.json()["errors"]
+    assert Case.objects.count() == 0 and Attachment.objects.count() == 0
+
+
+def test_a_nul_character_is_a_400_naming_the_field(world, client_for, home):
+    client = client_for(world.worker)
+    listed = client.get("/api/v1/registry/people", {"q": "王\x00"})
+    assert listed.status_code == 400 and "q" in listed.json()["errors"]
+    assert "空字符" in listed.json()["detail"]
+    posted = post_json(client, PEOPLE, json.dumps({"household_id": home.pk, "name": "王\x00小明"}))
+    assert posted.status_code == 400
+    assert client.get("/cases/", {"q": "\x00"}).status_code == 400
+    assert report(client, category_id=world.category.pk, description="垃圾\x00").status_code == 400
+    assert Person.objects.count() == 0 and Case.objects.count() == 0
