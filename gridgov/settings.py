@@ -10,6 +10,8 @@ Environment variables:
   GRIDGOV_ALLOWED_HOSTS  comma-separated
   GRIDGOV_TILE_URL    base map tile URL template for Leaflet (empty: no base map)
   GRIDGOV_TILE_CRS    datum of those tiles: wgs84 (default), gcj02 (AMap, Tencent) or bd09 (Baidu)
+  GRIDGOV_HTTPS       "1" behind TLS: secure cookies, HSTS (GRIDGOV_HSTS_SECONDS, default a year),
+                      HTTP redirected to HTTPS
 """
 
 import os
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "gridgov.core.middleware.SecurityHeaders",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -155,6 +158,24 @@ AUTH_PASSWORD_VALIDATORS = [
 SESSION_COOKIE_AGE = 30 * 60  # 等保 2.0 practice: idle sessions end after 30 minutes
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "SAMEORIGIN"
+# gridgov.core.middleware.SecurityHeaders sends X-Frame-Options (django-simpleui removes
+# Django's middleware for it at start-up, which is what this check looks for).
+SILENCED_SYSTEM_CHECKS = ["security.W002"]
+
+# Behind TLS (GRIDGOV_HTTPS=1, the production layout in docs/deployment.md): cookies only over
+# HTTPS, HSTS, and plain HTTP redirected. The proxy in front says the scheme in X-Forwarded-Proto.
+HTTPS = os.environ.get("GRIDGOV_HTTPS", "") == "1"
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("GRIDGOV_HSTS_SECONDS", 365 * 24 * 3600))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # A government service is HTTPS-only for good; GRIDGOV_HSTS_PRELOAD=0 for a trial domain.
+    SECURE_HSTS_PRELOAD = os.environ.get("GRIDGOV_HSTS_PRELOAD", "1") == "1"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]

@@ -1,5 +1,8 @@
 """Input no database can hold is refused before any view sees it."""
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.utils.translation import gettext as _
 
@@ -44,3 +47,36 @@ class RefuseNulCharacters:
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": message, "errors": {field: [message]}}, status=400)
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+def content_security_policy(admin: bool) -> str:
+    """Scripts and everything else from this server only. Alpine.js evaluates its attributes
+    with Function() ('unsafe-eval'); Leaflet and htmx set inline styles. The back office
+    (django-simpleui) has inline scripts of its own, so its pages also allow those."""
+    tiles = urlsplit(settings.GRIDGOV_TILE_URL.replace("{s}", "*"))
+    tile_origin = f" {tiles.scheme}://{tiles.netloc}" if tiles.netloc else ""
+    scripts = "'self' 'unsafe-eval'" + (" 'unsafe-inline'" if admin else "")
+    return (f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data: blob:{tile_origin}; font-src 'self' data:; connect-src 'self'; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'self'")
+
+
+# The phone pages take a GPS fix, photos and voice notes; nothing else may ask for them.
+PERMISSIONS = "geolocation=(self), camera=(self), microphone=(self)"
+
+
+class SecurityHeaders:
+    """Headers every answer carries. django-simpleui removes Django's XFrameOptionsMiddleware
+    when it starts (its back office shows pages in same-origin frames), which left every page
+    open to clickjacking: SAMEORIGIN here keeps its frames working and refuses other sites'."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault(
+            "Content-Security-Policy", content_security_policy(request.path.startswith("/admin/")))
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS)
+        return response
