@@ -38,6 +38,7 @@ from gridgov.core.scope import registry_scope_of
 from gridgov.grids.models import Grid
 from gridgov.population import codes, services
 from gridgov.population.models import Building, House, Household, Organization, Person, Unit
+from gridgov.privacy import audit
 from gridgov.privacy.masking import mask_id_number, mask_phone, normalize_phone, validate_phone
 from gridgov.privacy.models import AuditEntry
 
@@ -1155,7 +1156,7 @@ def export(actor, kind: str, *, grid=None, reason: str = "") -> bytes:
         sheet.append([None if value == "" else value for value in row])  # no empty text cells
     buffer = io.BytesIO()
     workbook.save(buffer)
-    AuditEntry.objects.create(
+    audit.append(
         actor=actor, action=AuditEntry.Action.EXPORT, object_type=model._meta.label_lower,
-        object_id=chosen.code if chosen else "", field=kind, reason=(reason or "").strip()[:200])
+        object_id=chosen.code if chosen else "", field=kind, reason=(reason or "").strip())
     return buffer.getvalue()

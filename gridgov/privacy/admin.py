@@ -6,7 +6,7 @@ from gridgov.privacy.models import AuditEntry
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("at", "actor", "action", "object_type", "object_id", "field", "reason")
+    list_display = ("at", "actor", "action", "object_type", "object_id", "field", "reason", "entry_hash")
     list_filter = ("action", "object_type")
     search_fields = ("actor__username", "object_id", "reason")
     date_hierarchy = "at"

@@ -4,6 +4,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from gridgov.privacy import audit
 from gridgov.privacy.models import AuditEntry
 
 
@@ -15,12 +16,12 @@ def record_reveal(*, actor, obj, field: str, reason: str, ip_address: str | None
         raise ValidationError({"reason": _("Say why you need the full value.")})
     if not actor.is_authenticated:
         raise PermissionDenied
-    return AuditEntry.objects.create(
+    return audit.append(
         actor=actor,
         action=AuditEntry.Action.REVEAL,
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
         field=field,
-        reason=reason[:200],
+        reason=reason,
         ip_address=ip_address,
     )
