@@ -81,6 +81,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "gridgov.accounts.passwords.PasswordExpiry",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -150,12 +151,21 @@ GRIDGOV_LOGIN_LOCK_MINUTES = int(os.environ.get("GRIDGOV_LOGIN_LOCK_MINUTES", "1
 # Audit entries older than this may be purged (`gridgov audit purge`); never fewer than 183.
 GRIDGOV_AUDIT_RETENTION_DAYS = int(os.environ.get("GRIDGOV_AUDIT_RETENTION_DAYS", "365"))
 
+# 等保 2.0 level 3: passwords of several kinds of character, not reused, changed regularly.
+GRIDGOV_PASSWORD_MIN_LENGTH = int(os.environ.get("GRIDGOV_PASSWORD_MIN_LENGTH", "8"))
+GRIDGOV_PASSWORD_MIN_CLASSES = int(os.environ.get("GRIDGOV_PASSWORD_MIN_CLASSES", "3"))
+GRIDGOV_PASSWORD_HISTORY = int(os.environ.get("GRIDGOV_PASSWORD_HISTORY", "5"))
+GRIDGOV_PASSWORD_MAX_AGE_DAYS = int(os.environ.get("GRIDGOV_PASSWORD_MAX_AGE_DAYS", "90"))  # 0: never
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 8}},
+     "OPTIONS": {"min_length": GRIDGOV_PASSWORD_MIN_LENGTH}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "gridgov.accounts.passwords.CharacterClassesValidator",
+     "OPTIONS": {"min_classes": GRIDGOV_PASSWORD_MIN_CLASSES}},
+    {"NAME": "gridgov.accounts.passwords.HistoryValidator",
+     "OPTIONS": {"remember": GRIDGOV_PASSWORD_HISTORY}},
 ]
 SESSION_COOKIE_AGE = 30 * 60  # 等保 2.0 practice: idle sessions end after 30 minutes
 SESSION_SAVE_EVERY_REQUEST = True

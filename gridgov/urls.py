@@ -24,6 +24,7 @@ urlpatterns = [
                                                 authentication_form=LockoutAuthenticationForm), name="login"),
     path("resident/login/", account_views.resident_login, name="resident-login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/password/", account_views.change_password, name="password-change"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("grids/map/", grid_views.grid_map, name="grid-map"),
     path("cases/", case_views.case_list, name="case-list"),

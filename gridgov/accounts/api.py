@@ -7,6 +7,7 @@ from ninja import Router
 from gridgov.accounts import lockout, otp, services
 from gridgov.accounts.auth import issue_token
 from gridgov.accounts.models import Department
+from gridgov.accounts.passwords import expired_message, password_expired
 from gridgov.accounts.roles import roles_of
 from gridgov.core.schemas import Schema
 from gridgov.core.scope import scope_of
@@ -32,6 +33,8 @@ def create_token(request, payload: TokenIn):
     user = authenticate(request, username=payload.username, password=payload.password)
     if user is None:
         raise PermissionDenied(_("Wrong username or password."))
+    if password_expired(user):
+        raise PermissionDenied(expired_message())
     return {"token": issue_token(user, payload.name)}
 
 

@@ -39,6 +39,7 @@ class User(AbstractUser):
     name = models.CharField(_("full name"), max_length=50, blank=True)
     phone = EncryptedCharField(_("mobile phone"), blank=True, validators=[validate_phone])
     phone_hash = LookupHashField(source="phone", normalizer=normalize_phone)
+    password_changed_at = models.DateTimeField(_("password changed"), null=True, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -186,3 +187,17 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phone_hash[:8]} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class PasswordHistory(models.Model):
+    """The hashes of a user's recent passwords, so a new one cannot repeat them (accounts/passwords.py)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("previous password")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at:%Y-%m-%d}"
