@@ -9,7 +9,7 @@ import pytest
 from gridgov.accounts.models import Assignment, Role
 from gridgov.api import api
 from gridgov.core.scope import Scope, scope_of
-from gridgov.core.testing import STREET, admin_user, staff
+from gridgov.core.testing import STREET, DepartmentFactory, admin_user, staff
 from gridgov.grids.models import Grid
 
 pytestmark = pytest.mark.django_db
@@ -290,3 +290,41 @@ def test_anonymous_sees_nothing(district):
 
     assert not Grid.objects.visible_to(AnonymousUser()).exists()
     assert STREET  # the district exists; anonymity alone hides it
+
+
+def _row_counts() -> dict[str, int]:
+    from django.apps import apps
+
+    return {model._meta.label: model._default_manager.count() for model in apps.get_models()}
+
+
+# Every kind of user whose area does not include grid B (district.grids[3], community 2):
+# the same grid's neighbour, the other community's staff, a handler whose department works
+# elsewhere, a building head and a resident.
+OUTSIDERS = {
+    "grid worker of the neighbouring grid": lambda d: staff(Role.GRID_WORKER, d.grids[2]),
+    "grid leader of grid A": lambda d: staff(Role.GRID_LEADER, d.grids[0]),
+    "community 1 leader": lambda d: staff(Role.LEADER, d.communities[0]),
+    "community 1 dispatcher": lambda d: staff(Role.DISPATCHER, d.communities[0]),
+    "handler of a community 1 department": lambda d: staff(
+        Role.HANDLER, department=DepartmentFactory(area=d.communities[0])),
+    "building head in grid A": lambda d: staff(Role.BUILDING_HEAD, d.micro_grids[0]),
+    "resident of grid A": lambda d: staff(Role.RESIDENT, d.grids[0]),
+}
+
+
+@pytest.mark.parametrize("who", OUTSIDERS)
+def test_no_role_reads_or_writes_an_object_outside_its_area(district, client_for, who):
+    """Role × endpoint × object: every route that names an object of grid B, asked by every kind
+    of user outside B, is refused (403 or 404) and writes nothing anywhere."""
+    outsider = OUTSIDERS[who](district)
+    requests = scoped_requests(district, staff(Role.GRID_LEADER, district.grids[3]))
+    client = client_for(outsider)
+    before = _row_counts()
+    for (method, path), (verb, url, body, *_expected) in requests.items():
+        kwargs = {"content_type": "application/json"} if body is not None else {}
+        send = getattr(client, verb)
+        response = send(url, body, **kwargs) if body is not None else send(url)
+        assert response.status_code in (403, 404), (who, method, path, response.status_code, response.content)
+    after = _row_counts()
+    assert {label: (n, after[label]) for label, n in before.items() if after[label] != n} == {}, who
