@@ -1,5 +1,6 @@
 """Deployment security: Django's deploy checklist, headers on every answer, cookies, the back office."""
 
+import re
 import subprocess
 import sys
 
@@ -18,6 +19,19 @@ def test_check_deploy_is_clean_behind_tls(tmp_path):
         env={"GRIDGOV_VAR_DIR": str(tmp_path), "PATH": "/usr/bin", "GRIDGOV_HTTPS": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_asks_several_servers_to_share_keys_and_queue(tmp_path):
+    base = {"GRIDGOV_VAR_DIR": str(tmp_path), "PATH": "/usr/bin", "GRIDGOV_HTTPS": "1",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/postgres"}
+    command = [sys.executable, "-m", "gridgov", "check", "--deploy", "--fail-level", "WARNING"]
+    alone = subprocess.run(command, capture_output=True, text=True, env=base)
+    assert alone.returncode == 1
+    assert {"gridgov.W001", "gridgov.W002"} <= set(re.findall(r"gridgov\.W\d+", alone.stdout + alone.stderr))
+    shared = {**base, "GRIDGOV_DATA_KEY": "k" * 64, "REDIS_URL": "redis://127.0.0.1:6379/0",
+              "GRIDGOV_SECRET_KEY": "gridgov-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"}
+    result = subprocess.run(command, capture_output=True, text=True, env=shared)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_tls_settings_follow_the_switch(tmp_path):
