@@ -15,7 +15,7 @@ from gridgov.cases import duplicates, intake, routing, workflow
 from gridgov.cases.filters import CaseFilter, filtered
 from gridgov.cases.models import Case, Category, Notification
 from gridgov.core.openapi import CONFLICT
-from gridgov.core.pagination import Pagination
+from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import Schema
 from gridgov.grids.locator import CRS
 
@@ -160,7 +160,7 @@ def _duplicates(case: Case) -> list[dict]:
 @router.get("/cases", response=list[CaseOut], summary="Cases in my area, filtered")
 @paginate(Pagination)
 def list_cases(request, filters: Query[CaseFilter]):
-    return [case_out(c) for c in filtered(request.user, filters).order_by("-reported_at")]
+    return LazyPage(filtered(request.user, filters).order_by("-reported_at", "-id"), case_out)
 
 
 MAP_LIMIT = 5000
@@ -301,8 +301,9 @@ def notifications(request, unread: bool = False):
     rows = Notification.objects.filter(user=request.user)
     if unread:
         rows = rows.filter(read_at=None)
-    return [{"id": n.pk, "kind": n.kind, "text": n.text, "case_id": n.case_id,
-             "created_at": n.created_at, "read": n.read_at is not None} for n in rows]
+    return LazyPage(rows.order_by("-created_at", "-id"), lambda n: {
+        "id": n.pk, "kind": n.kind, "text": n.text, "case_id": n.case_id,
+        "created_at": n.created_at, "read": n.read_at is not None})
 
 
 @router.post("/notifications/{notification_id}/read", response=NotificationOut,

@@ -22,3 +22,22 @@ class Pagination(LimitOffsetPagination):
 
     def __init__(self, **kwargs):
         super().__init__(max_limit=MAX_LIMIT, **kwargs)
+
+
+class LazyPage:
+    """A queryset read one page at a time: Pagination slices it, and only that slice is read
+    and turned into dicts. `out` maps one row; `out_page` a whole page (to fetch the page's
+    related data in one query)."""
+
+    def __init__(self, queryset, out=None, *, out_page=None):
+        self.queryset = queryset
+        self.out_page = out_page or (lambda rows: [out(row) for row in rows])
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, page):
+        return self.out_page(list(self.queryset[page]))

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Status
 from ninja.pagination import paginate
 
-from gridgov.core.pagination import Pagination
+from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import GridRef, Schema
 from gridgov.engagement import services
 from gridgov.engagement.models import Notice
@@ -81,20 +81,7 @@ def my_notices(request, unread: bool = False):
     rows = services.my_notices(request.auth)
     if unread:
         rows = rows.filter(my_read_at__isnull=True)
-    return _Page(rows)
-
-
-class _Page:
-    """A lazily sliced queryset: only the page asked for is read and turned into dicts."""
-
-    def __init__(self, queryset):
-        self.queryset = queryset
-
-    def __len__(self):
-        return self.queryset.count()
-
-    def __getitem__(self, page):
-        return [notice_out(n) for n in self.queryset[page]]
+    return LazyPage(rows, notice_out)
 
 
 @router.get("/notices/{notice_id}", response=NoticeDetail, summary="Open a notice (marks it read)")

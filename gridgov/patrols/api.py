@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Status
 from ninja.pagination import paginate
 
 from gridgov.core.openapi import CONFLICT
-from gridgov.core.pagination import Pagination
+from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import GridRef, Schema
 from gridgov.grids.locator import CRS
 from gridgov.patrols import services
@@ -122,22 +122,6 @@ class PatrolFilter(Schema):
     grid: str = Field("", description="a grid code: the whole subtree")
 
 
-class _Page:
-    """A lazily sliced queryset, turned into dicts one page at a time."""
-
-    def __init__(self, queryset, out):
-        self.queryset, self.out = queryset, out
-
-    def count(self):
-        return self.queryset.count()
-
-    def __len__(self):
-        return self.count()
-
-    def __getitem__(self, page):
-        return [self.out(row) for row in self.queryset[page]]
-
-
 def filtered(user, f: PatrolFilter):
     rows = Patrol.objects.visible_to(user).select_related("worker", "grid")
     if f.worker_id:
@@ -154,7 +138,7 @@ def filtered(user, f: PatrolFilter):
 @router.get("/patrols", response=list[PatrolOut], summary="Patrols in my area, newest first")
 @paginate(Pagination)
 def list_patrols(request, filters: Query[PatrolFilter]):
-    return _Page(filtered(request.auth, filters).order_by("-started_at", "-id"), patrol_out)
+    return LazyPage(filtered(request.auth, filters).order_by("-started_at", "-id"), patrol_out)
 
 
 @router.get("/patrols/{patrol_id}", response=PatrolDetail, summary="A patrol with its track")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Status, UploadedFile
 from ninja.pagination import paginate
 
-from gridgov.core.pagination import Pagination
+from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import GridRef, Schema
 from gridgov.grids.locator import CRS
 from gridgov.population import excel, imports, services, survey, visits
@@ -151,25 +151,18 @@ def list_people(request, filters: PersonFilter = Query(...)):
         people = people.filter(tags__tag_type__code=filters.tag if filters.tag in allowed else "")
     if filters.migrant is not None:
         people = people.filter(is_migrant=filters.migrant)
-    return _PeoplePage(user, people.select_related(*PERSON_RELATED).order_by("grid__code", "name", "pk"))
+    return LazyPage(people.select_related(*PERSON_RELATED).order_by("grid__code", "name", "pk"),
+                    out_page=_people_out(user))
 
 
-class _PeoplePage:
-    """A lazily sliced people queryset that adds the visible tags of one page in one query."""
+def _people_out(user):
+    """A page of people with the tags this user may see, read in one query for the page."""
 
-    def __init__(self, user, queryset):
-        self.user, self.queryset = user, queryset
-
-    def count(self):
-        return self.queryset.count()
-
-    def __getitem__(self, page):
-        people = list(self.queryset[page])
-        tags = services.tags_for(self.user, people)
+    def out(people):
+        tags = services.tags_for(user, people)
         return [person_out(p, tags.get(p.pk, [])) for p in people]
 
-    def __len__(self):
-        return self.count()
+    return out
 
 
 def _person(request, person_id: int) -> Person:

@@ -66,7 +66,7 @@ def test_a_forged_hash_without_the_key_does_not_fit(settings):
     assert (verdict.ok, verdict.broken_at) == (False, entries[1].pk)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_writers_make_one_chain():
     if connection.vendor != "postgresql":
         pytest.skip("SQLite serialises every writer anyway; threads share its in-memory test database")
