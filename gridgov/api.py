@@ -166,6 +166,13 @@ def http_error(request, exc: HttpError):
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
 
 
+@api.exception_handler(OverflowError)
+def number_too_large(request, exc):
+    """An id or number past the database's integer range (SQLite cannot even bind it)."""
+    message = _("A number in the request is too large.")
+    return api.create_response(request, {"detail": message, "errors": {"__all__": [message]}}, status=400)
+
+
 @api.exception_handler(RequestDataTooBig)
 def body_too_big(request, exc):
     return api.create_response(request, {"detail": _("The request is too large.")}, status=413)

@@ -32,9 +32,15 @@ class CRS:
     ALL = (WGS84, CGCS2000, GCJ02, BD09)
 
 
+# GCJ-02 and BD-09 shift points inside China only; prcoords' reverse iteration fails with a
+# math domain error near the poles, and outside this box the datums coincide anyway.
+CHINA_BOX = (0.8, 55.9, 72.0, 137.9)  # min lat, max lat, min lon, max lon
+
+
 def to_wgs84(lat: float, lon: float, crs: str) -> tuple[float, float]:
     """Convert a point to WGS-84 (CGCS2000 is treated as the same datum, standards §10)."""
-    if crs in (CRS.WGS84, CRS.CGCS2000):
+    min_lat, max_lat, min_lon, max_lon = CHINA_BOX
+    if crs in (CRS.WGS84, CRS.CGCS2000) or not (min_lat <= lat <= max_lat and min_lon <= lon <= max_lon):
         return lat, lon
     if crs == CRS.GCJ02:
         point = prcoords.gcj_wgs_bored((lat, lon))

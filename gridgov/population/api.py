@@ -720,7 +720,7 @@ def list_visits(request, household_id: int | None = None, grid: str = ""):
         rows = rows.filter(household_id=household_id)
     if grid:
         rows = rows.filter(grid__code__startswith=grid)
-    return [visit_out(v) for v in rows]
+    return LazyPage(rows.order_by("-visited_on", "-id"), visit_out)
 
 
 class DueOut(Schema):

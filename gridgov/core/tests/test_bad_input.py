@@ -116,3 +116,23 @@ def test_a_nul_character_is_a_400_naming_the_field(world, client_for, home):
     assert client.get("/cases/", {"q": "\x00"}).status_code == 400
     assert report(client, category_id=world.category.pk, description="垃圾\x00").status_code == 400
     assert Person.objects.count() == 0 and Case.objects.count() == 0
+
+
+@pytest.mark.parametrize("url", ["/api/v1/staff/7546762024020201257205315089035427840/reveal-phone",
+                                 "/api/v1/registry/visits?household_id=99999999999999999999999"])
+def test_a_number_past_the_databases_range_is_a_400(world, client_for, url):
+    """Found by bench/fuzz.py: SQLite cannot bind such an integer (OverflowError, then a 500)."""
+    client = client_for(world.dispatcher)
+    response = client.post(url, {"reason": "核实"}, content_type="application/json") if "reveal" in url \
+        else client.get(url)
+    assert response.status_code == 400
+    assert "过大" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("crs", ["gcj02", "bd09"])
+def test_points_near_the_poles_in_chinese_datums_are_located_not_crashed(world, client_for, crs):
+    """Found by bench/fuzz.py: prcoords' reverse iteration fails near the poles (math domain)."""
+    client = client_for(world.worker)
+    located = client.post("/api/v1/locate", {"points": [{"lat": 90, "lon": 180, "crs": crs}]},
+                          content_type="application/json")
+    assert located.status_code == 200 and located.json()[0]["inside"] is False
