@@ -24,3 +24,17 @@ def recreate_database(admin_url: str, name: str, *, drop_only: bool = False) -> 
 def database_url(admin_url: str, name: str) -> str:
     parts = urlsplit(admin_url)
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+def write_section(doc, name: str, heading: str, body: str) -> None:
+    """Put `body` between <!-- name:start --> and <!-- name:end --> in `doc` (a Path), replacing
+    what a previous run wrote there, or append it under `heading`."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = doc.read_text(encoding="utf-8") if doc.exists() else ""
+    section = f"{start}\n{body.strip()}\n{end}"
+    if start in text:
+        head, rest = text.split(start, 1)
+        text = head + section + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + f"\n\n{heading}\n\n{section}\n"
+    doc.write_text(text, encoding="utf-8")
