@@ -126,14 +126,16 @@ def run_manage(env: dict, *args: str, timeout: float = 600) -> str:
     return result.stdout
 
 
-def build_district(env: dict) -> list[str]:
-    """Migrate and build the fengqiao demo (without case history when the command offers it)."""
+def build_district(env: dict, *extra: str) -> list[str]:
+    """Migrate and build the fengqiao demo (without case history when the command offers it);
+    `extra` options (e.g. --no-registry) are passed on to `gridgov demo`."""
     started = time.perf_counter()
     run_manage(env, "migrate", "--noinput", "-v", "0")
     log(f"migrated in {time.perf_counter() - started:.1f} s")
     demo = ["demo", "--profile", "fengqiao"]
     if "--no-history" in run_manage(env, "demo", "--help"):
         demo.append("--no-history")
+    demo.extend(extra)
     started = time.perf_counter()
     run_manage(env, *demo, "-v", "0")
     log(f"{' '.join(demo)}: {time.perf_counter() - started:.1f} s")
@@ -185,9 +187,9 @@ def _die_with_parent() -> None:
 class Server:
     """gunicorn in its own process group, stopped (group and all) on exit."""
 
-    def __init__(self, config: ServerConfig, env: dict, logfile: Path):
+    def __init__(self, config: ServerConfig, env: dict, logfile: Path, port: int | None = None):
         self.config, self.env, self.logfile = config, env, logfile
-        self.port = free_port()
+        self.port = port or free_port()  # a given port: a restarted server answers where the old one did
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> "Server":

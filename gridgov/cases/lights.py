@@ -3,7 +3,9 @@
 `refresh_lights()` is idempotent and keeps no state outside the database: each change is
 a conditional UPDATE (only the process that actually changes a light or escalates a case
 sends the notification and writes the log), so running it twice, concurrently, or again
-after a restart changes nothing more.
+after a restart changes nothing more. Each case's change commits in one transaction with
+its notifications and log, so a process killed half-way leaves every case either done
+whole or untouched, and the next run finishes the rest (`bench/faults.py huey`).
 """
 
 from django.conf import settings
@@ -46,7 +48,10 @@ def refresh_lights(now=None) -> dict[str, int]:
     return counts
 
 
+@transaction.atomic
 def _change_light(case: Case, light: str) -> bool:
+    # One transaction with its notifications: a process killed between the two must not leave
+    # the light changed and nobody told (the next run would see nothing left to do).
     changed = Case.objects.filter(pk=case.pk, light=case.light, deadline=case.deadline).update(light=light)
     if changed:
         case.light = light

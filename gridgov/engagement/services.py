@@ -463,3 +463,15 @@ def notify_recipients(notice_id: int) -> int:
         notice.notified_at = timezone.now()
         notice.save(update_fields=["notified_at"])
     return sent
+
+
+def pending_notices():
+    """Current notices whose notifications have not gone out: their job was lost (a consumer
+    killed in the middle of the fan-out rolls it back, and huey does not run a task twice)."""
+    return Notice.objects.current().filter(notified_at=None)
+
+
+def notify_pending() -> int:
+    """Send what `notify_recipients` left undone; safe beside it (each notice once, under its row lock)."""
+    ids = list(pending_notices().order_by("published_at", "pk").values_list("pk", flat=True))
+    return sum(notify_recipients(notice_id) for notice_id in ids)
