@@ -4,6 +4,7 @@
 squares, through the real importer, so the same code checks tests and production.
 """
 
+import os
 from dataclasses import dataclass
 
 import factory
@@ -102,3 +103,19 @@ def staff(role: str, grid: Grid | None = None, department=None, **user_fields):
 
 def admin_user(**user_fields):
     return staff(Role.ADMIN, is_staff=True, is_superuser=True, **user_fields)
+
+
+# --- benchmark smoke tests --------------------------------------------------------------
+# The bench/ scripts make scratch PostgreSQL databases through this server's admin URL.
+BENCH_PG_ADMIN_URL = os.environ.get(
+    "GRIDGOV_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+def postgres_reachable(url: str = BENCH_PG_ADMIN_URL) -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except Exception:
+        return False

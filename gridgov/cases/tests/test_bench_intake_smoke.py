@@ -13,23 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from gridgov.core.testing import BENCH_PG_ADMIN_URL, postgres_reachable
+
 ROOT = Path(__file__).resolve().parents[3]
-ADMIN_URL = os.environ.get("GRIDGOV_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 # One scratch database per run: two suites at once (SQLite and PostgreSQL) must not drop each other's.
 DATABASE = f"gridgov_bench_smoke_{os.getpid()}"
 
 
-def _postgres_reachable() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(ADMIN_URL, connect_timeout=3):
-            return True
-    except Exception:
-        return False
-
-
-@pytest.mark.skipif(not _postgres_reachable(), reason=f"PostgreSQL is not reachable ({ADMIN_URL})")
+@pytest.mark.skipif(not postgres_reachable(), reason=f"PostgreSQL is not reachable ({BENCH_PG_ADMIN_URL})")
 def test_quick_benchmark_runs_and_cleans_up():
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "bench" / "intake.py"), "--quick", "--no-write", "--database", DATABASE],
@@ -48,6 +39,6 @@ def test_quick_benchmark_runs_and_cleans_up():
 
     import psycopg
 
-    with psycopg.connect(ADMIN_URL) as conn:
+    with psycopg.connect(BENCH_PG_ADMIN_URL) as conn:
         left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
     assert left is None, "the benchmark left its database behind"

@@ -16,28 +16,19 @@ from pathlib import Path
 
 import pytest
 
+from gridgov.core.testing import BENCH_PG_ADMIN_URL, postgres_reachable
+
 ROOT = Path(__file__).resolve().parents[3]
-ADMIN_URL = os.environ.get("GRIDGOV_BENCH_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 ON_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 # One scratch database per run: two suites at once (SQLite and PostgreSQL) must not drop each other's.
 DATABASE = f"gridgov_faults_smoke_{os.getpid()}"
 TIMEOUT_S = 150
 
 
-def _postgres_reachable() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(ADMIN_URL, connect_timeout=3):
-            return True
-    except Exception:
-        return False
-
-
 def run_quick(scenario: str) -> str:
     command = [sys.executable, str(ROOT / "bench" / "faults.py"), scenario, "--quick", "--database", DATABASE]
     if ON_POSTGRES:
-        command += ["--postgres", ADMIN_URL]
+        command += ["--postgres", BENCH_PG_ADMIN_URL]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "GRIDGOV_VAR_DIR")}
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                text=True)
@@ -51,15 +42,15 @@ def run_quick(scenario: str) -> str:
     if ON_POSTGRES:
         import psycopg
 
-        with psycopg.connect(ADMIN_URL) as conn:
+        with psycopg.connect(BENCH_PG_ADMIN_URL) as conn:
             left = conn.execute("SELECT 1 FROM pg_database WHERE datname LIKE %s",
                                 [f"{DATABASE}%"]).fetchone()
         assert left is None, "the script left its database behind"
     return output
 
 
-pytestmark = pytest.mark.skipif(ON_POSTGRES and not _postgres_reachable(),
-                                reason=f"PostgreSQL is not reachable ({ADMIN_URL})")
+pytestmark = pytest.mark.skipif(ON_POSTGRES and not postgres_reachable(),
+                                reason=f"PostgreSQL is not reachable ({BENCH_PG_ADMIN_URL})")
 
 
 def test_intake_loses_nothing_and_doubles_nothing_when_the_server_is_killed():
