@@ -66,7 +66,7 @@ DESCRIPTIONS = [
     "菜场后门垃圾堆积，夏天蚊蝇很多",
     "河边步道旁有成堆的建筑垃圾未清运",
 ]
-# Run in a subprocess with the bench environment: the category, workers and points to report.
+# Run by bench_data with the bench environment: the category, workers and points to report.
 SETUP_CODE = r"""
 import json, random, sys
 import django
@@ -90,25 +90,32 @@ for a in rows:
 grids = sorted(one_per_grid)
 chosen = [one_per_grid[grids[i * len(grids) // count]] for i in range(min(count, len(grids)))]
 index = get_index()
-workers = []
-for a in chosen:
-    polygon = shape(a.grid.boundary)
+
+
+# Up to `wanted` random [lat, lon] in `grid` that the locator puts in it (or below it).
+def points_in(grid, wanted, tries):
+    polygon = shape(grid.boundary)
     minx, miny, maxx, maxy = polygon.bounds
     points = []
-    for _attempt in range(per_grid * 50):
-        if len(points) == per_grid:
+    for _attempt in range(tries):
+        if len(points) == wanted:
             break
         lon, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
         if not polygon.contains(shapely.Point(lon, lat)):
             continue
         ref = index.locate(lon, lat)
-        if ref is not None and ref.code.startswith(a.grid.code):
+        if ref is not None and ref.code.startswith(grid.code):
             points.append([round(lat, 7), round(lon, 7)])
+    return points
+
+
+workers = []
+for a in chosen:
+    points = points_in(a.grid, per_grid, per_grid * 50)
     if not points:
         points = [[a.grid.centroid_lat, a.grid.centroid_lon]]
     workers.append({"username": a.user.username, "grid": a.grid.code, "points": points})
-print(json.dumps({"category_id": category.pk, "category": f"{category.code} {category.name}",
-                  "workers": workers}))
+out = {"category_id": category.pk, "category": f"{category.code} {category.name}", "workers": workers}
 """
 
 
@@ -142,8 +149,11 @@ def build_district(env: dict, *extra: str) -> list[str]:
     return demo
 
 
-def bench_data(env: dict, workers: int, points_per_worker: int) -> dict:
-    result = subprocess.run([sys.executable, "-c", SETUP_CODE, str(workers), str(points_per_worker), "2026"],
+def bench_data(env: dict, workers: int, points_per_worker: int, more: str = "") -> dict:
+    """SETUP_CODE's answer. `more`: code run after it in the same process (with its names: rng,
+    chosen, points_in, …), which may add entries to `out`, the dict returned."""
+    code = SETUP_CODE + more + "\nprint(json.dumps(out))\n"
+    result = subprocess.run([sys.executable, "-c", code, str(workers), str(points_per_worker), "2026"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
         raise RuntimeError(f"reading the demo district failed:\n{result.stderr}")
@@ -250,7 +260,9 @@ class Server:
         return [master, *children(master)]
 
 
-def children(pid: int) -> list[int]:
+def children(pid: int, *, group: bool = False) -> list[int]:
+    """The processes whose parent is `pid`; with group=True, the live (not zombie) members of
+    process group `pid` instead."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -258,7 +270,7 @@ def children(pid: int) -> list[int]:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[1]) == pid:
+            if int(fields[2 if group else 1]) == pid and not (group and fields[0] == "Z"):
                 found.append(int(entry.name))
     return found
 
@@ -325,10 +337,10 @@ def wait_for_quiet(limit_s: float, busy_cpus: float = QUIET_CPUS) -> float:
 
 
 def http_request(port: int, method: str, path: str, body: bytes = b"", headers=None,
-                 timeout: float = 10) -> tuple[int, bytes]:
+                 timeout: float = 10, host: str = HOST) -> tuple[int, bytes]:
     import http.client
 
-    conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request(method, path, body=body or None, headers=headers or {})
         response = conn.getresponse()

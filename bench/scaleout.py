@@ -51,7 +51,6 @@ import random
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -61,16 +60,28 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scratch import database_url, loopback_only, recreate_database, write_section
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from intake import (  # noqa: E402
+    DEFAULT_PG,
+    DESCRIPTIONS,
+    ROOT,
+    _die_with_parent,
+    bench_data,
+    children,
+    free_port,
+    http_request,
+    log,
+    make_photo,
+    run_manage,
+)
+from intake import HOST as LOOPBACK  # noqa: E402
+from scratch import database_url, loopback_only, recreate_database, write_section  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "reliability.md"
 SECTION = "scaleout"
 HEADING = "## Scale-out: two app servers, one killed"
-DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/postgres"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
 PASSWORD = "gridgov-demo-2026"
-LOOPBACK = "127.0.0.1"
 
 # The namespaces' network: the project's own test hosts only.
 BRIDGE, BRIDGE_ADDR = "gg-br0", "10.123.0.1"
@@ -79,52 +90,18 @@ APP_PORT = 8000
 PG_PORT, REDIS_PORT = 5432, 6379
 MARGIN_S = 1.0  # allowed beyond GRIDGOV_LOCATOR_CHECK_SECONDS (request time, scheduling)
 REQUEST_TIMEOUT_S = 20.0
-DESCRIPTIONS = [
-    "小区门口有暴露垃圾，气味很大，请尽快清运",
-    "楼道口堆放生活垃圾多日无人清理，影响居民出行",
-    "垃圾桶满溢，周边散落塑料袋和纸箱",
-    "绿化带内有人随意倾倒装修垃圾",
-]
+POINTS_PER_WORKER = 64
+PHOTO_BYTES = 16 * 1024  # a small photo (stored on the shared volume)
 
-# Run with the bench environment: workers and their points, and the grid change to make.
-SETUP_CODE = r"""
-import json, random, sys
-import django
-django.setup()
-import shapely
+# Run by bench_data after its SETUP_CODE (which chose the workers and their points with `rng`):
+# the grid changes to make, and what the checks need to know.
+MORE_SETUP_CODE = r"""
 from django.conf import settings
-from shapely.geometry import box, shape
-from gridgov.accounts.models import Assignment, Role
-from gridgov.cases.models import Category
+from shapely.geometry import box
 from gridgov.grids import codes
-from gridgov.grids.locator import get_index
 from gridgov.grids.models import Grid
 
-count, seed = int(sys.argv[1]), int(sys.argv[2])
-rng = random.Random(seed)
-index = get_index()
 deepest = codes.max_level()
-
-
-def points_in(grid, wanted, located_to=None, tries=400):
-    polygon = shape(grid.boundary)
-    minx, miny, maxx, maxy = polygon.bounds
-    found = []
-    for _ in range(tries):
-        if len(found) == wanted:
-            break
-        lon, lat = rng.uniform(minx, maxx), rng.uniform(miny, maxy)
-        if not polygon.contains(shapely.Point(lon, lat)):
-            continue
-        ref = index.locate(lon, lat)
-        if ref is None:
-            continue
-        if located_to is not None and ref.code != located_to:
-            continue
-        if located_to is None and not ref.code.startswith(grid.code):
-            continue
-        found.append((round(lon, 7), round(lat, 7)))
-    return found
 
 
 def free_code(parent_code, level):
@@ -162,31 +139,15 @@ def change_at(grid, kind, lon, lat):
     return {"features": [feature], "code": code, "parent": grid.code, "lon": lon, "lat": lat}
 
 
-leaves = Category.objects.filter(is_active=True, kind="matter", children__isnull=True)
-category = leaves.filter(code="06010").order_by("pk").first() or leaves.order_by("code").first()
-rows = (Assignment.objects.filter(role=Role.GRID_WORKER, is_active=True, user__is_active=True,
-                                  grid__isnull=False)
-        .select_related("user", "grid").order_by("grid__code", "user__username"))
-one_per_grid = {}
-for a in rows:
-    one_per_grid.setdefault(a.grid.code, a)
-grids = sorted(one_per_grid)
-chosen = [one_per_grid[grids[i * len(grids) // count]] for i in range(min(count, len(grids)))]
-workers = []
-for a in chosen:
-    points = [[lat, lon] for lon, lat in points_in(a.grid, 64)]
-    if not points:
-        points = [[a.grid.centroid_lat, a.grid.centroid_lon]]
-    workers.append({"username": a.user.username, "grid": a.grid.code, "points": points})
-
 # Split a micro-grid that no chosen worker's area touches: the micro-grid gives up a small
 # square around a point (its boundary moves), which becomes a new micro-grid of the same parent.
+# (A point of a deepest grid that the locator puts in or below it is one located to it.)
 micro = None
 mine = [a.grid.code for a in chosen]
 for grid in Grid.objects.filter(kind="basic", level=deepest).order_by("code"):
     if any(grid.code.startswith(c) or c.startswith(grid.code) for c in mine):
         continue
-    for lon, lat in points_in(grid, 3, located_to=grid.code, tries=200):
+    for lat, lon in points_in(grid, 3, 200):
         polygon = shape(grid.boundary)
         sq = square_at(grid, lon, lat, [])
         if sq is None:
@@ -212,7 +173,7 @@ for grid in Grid.objects.filter(kind="basic", level=deepest).order_by("code"):
 # A special-purpose grid (a school) in the deepest grid at a worker's point.
 special = None
 for a in chosen:
-    for lon, lat in points_in(a.grid, 5, tries=200):
+    for lat, lon in points_in(a.grid, 5, 200):
         leaf = Grid.objects.get(code=index.locate(lon, lat).code)
         if leaf.level > deepest:
             continue
@@ -223,10 +184,8 @@ for a in chosen:
         break
 
 community = codes.parent_code(chosen[0].grid.code) or chosen[0].grid.code
-print(json.dumps({"category_id": category.pk, "category": f"{category.code} {category.name}",
-                  "workers": workers, "micro": micro, "special": special, "notice_grid": community,
-                  "check_seconds": settings.GRIDGOV_LOCATOR_CHECK_SECONDS,
-                  "grids": Grid.objects.count()}))
+out.update(micro=micro, special=special, notice_grid=community,
+           check_seconds=settings.GRIDGOV_LOCATOR_CHECK_SECONDS, grids=Grid.objects.count())
 """
 
 # Run with the bench environment after the load: the database's side of the story.
@@ -274,10 +233,6 @@ print(json.dumps(out))
 """
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
 def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     result = subprocess.run(list(args), capture_output=True, text=True, timeout=30)
     if check and result.returncode != 0:
@@ -290,16 +245,6 @@ def ip_command() -> str:
         if path and os.access(path, os.X_OK):
             return path
     raise SystemExit("iproute2 is missing: apt-get install -y iproute2")
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGTERM when this script dies (Linux), so nothing is left running."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 # --- the proxies (a child process in the root namespace) ----------------------------------------
@@ -420,7 +365,7 @@ class Group:
         """Wait until no process of the group is left; the time then."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not group_members(self.process.pid):
+            if not children(self.process.pid, group=True):
                 return time.time()
             time.sleep(0.005)
         raise RuntimeError(f"{self.name}: processes left in group {self.process.pid}")
@@ -446,20 +391,6 @@ class Group:
 
     def tail(self, chars: int = 3000) -> str:
         return self.logfile.read_text(errors="replace")[-chars:]
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (not zombie) processes of a process group, from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                found.append(int(entry.name))
-    return found
 
 
 class Network:
@@ -502,14 +433,9 @@ class Network:
 def request(host: str, port: int, method: str, path: str, body: bytes = b"", headers=None,
             timeout: float = REQUEST_TIMEOUT_S) -> tuple[int, bytes]:
     """One request on a new connection (so the balancer chooses a backend for every request)."""
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request(method, path, body=body or None,
-                     headers={"Accept": "application/json", "Connection": "close", **(headers or {})})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
+    return http_request(port, method, path, body,
+                        {"Accept": "application/json", "Connection": "close", **(headers or {})},
+                        timeout, host=host)
 
 
 def get_json(host: str, port: int, path: str, token: str) -> tuple[int, object]:
@@ -563,23 +489,6 @@ def multipart(fields: list[tuple[str, str]], photo: bytes | None) -> tuple[bytes
                   b"Content-Type: image/jpeg\r\n\r\n" % b, photo, b"\r\n"]
     parts.append(b"--%s--\r\n" % b)
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
-def make_photo() -> bytes:
-    """A small phone-like JPEG (the photo is stored on the shared volume)."""
-    import io
-
-    from PIL import Image, ImageDraw
-
-    rnd = random.Random(2026)
-    image = Image.new("RGB", (640, 480), (120, 140, 90))
-    draw = ImageDraw.Draw(image)
-    for _ in range(80):
-        x, y, r = rnd.randrange(640), rnd.randrange(480), rnd.randrange(5, 50)
-        draw.ellipse([x, y, x + r, y + r // 2 + 3], fill=(rnd.randrange(256), rnd.randrange(256), 60))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=70)
-    return out.getvalue()
 
 
 # --- 1. locator consistency -------------------------------------------------------------------
@@ -857,24 +766,10 @@ def notice_check(data: dict, admin: str, tokens: dict, balancer_port: int) -> di
 
 # --- main --------------------------------------------------------------------------------------
 
-def run_manage(env: dict, *args: str, timeout: float = 900) -> str:
-    result = subprocess.run([sys.executable, "-m", "gridgov", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise RuntimeError(f"gridgov {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
 def flush_redis(url: str) -> None:
     import redis
 
     redis.Redis.from_url(url, socket_timeout=5).flushdb()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
 
 
 def parse_args(argv=None):
@@ -933,14 +828,11 @@ def main(argv=None) -> int:
         recreate_database(args.pg, args.database)
         flush_redis(args.redis)
         t0 = time.perf_counter()
-        run_manage(local, "migrate", "--noinput", "-v", "0")
-        run_manage(local, "demo", "--profile", "fengqiao", "--no-history", "--no-registry", "-v", "0")
+        run_manage(local, "migrate", "--noinput", "-v", "0", timeout=900)
+        run_manage(local, "demo", "--profile", "fengqiao", "--no-history", "--no-registry", "-v", "0",
+                   timeout=900)
         log(f"migrated and built the fengqiao demo in {time.perf_counter() - t0:.0f} s")
-        setup = subprocess.run([sys.executable, "-c", SETUP_CODE, str(args.clients), "2026"], cwd=ROOT,
-                               env=local, capture_output=True, text=True, timeout=300)
-        if setup.returncode != 0:
-            raise RuntimeError(f"reading the demo district failed:\n{setup.stderr[-3000:]}")
-        data = json.loads(setup.stdout.strip().splitlines()[-1])
+        data = bench_data(local, args.clients, POINTS_PER_WORKER, MORE_SETUP_CODE)
         if len(data["workers"]) < args.clients:
             raise RuntimeError(f"only {len(data['workers'])} grid workers of different grids")
         log(f"{data['grids']} grids; {len(data['workers'])} grid workers; category {data['category']}; "
@@ -991,7 +883,7 @@ def main(argv=None) -> int:
         log(f"2. {args.clients} grid workers through the balancer; server 1 killed after "
             f"{args.kill_after:.0f} s")
         results["load"] = load = kill_under_load(args, data, tokens, balancer_port, servers[0], events_path,
-                                                 make_photo())
+                                                 make_photo(PHOTO_BYTES))
         if load["gave_up"]:
             failures.append(f"reports never acknowledged or refused: {load['gave_up'][:3]}")
         if load["recovery_s"] is None:
