@@ -24,6 +24,7 @@ ERROR_TEXTS = {
     "404": "No such object in your area",
     "409": "The object's state does not allow this now",
     "413": "The request body is too large",
+    "414": "The URL is too long (refused by the HTTP server before the application)",
     "415": "The body is not application/json",
 }
 
@@ -31,7 +32,8 @@ ERROR_TEXTS = {
 def document_errors(schema: dict) -> dict:
     """Declare on every operation the errors gridgov/api.py can give it: 400 where it takes
     input, 401/403 where it needs a login (and on the login routes, which lock accounts), 404
-    where a path or the body names an object, 413/415 where it takes a body. A route that can
+    where a path or the body names an object, 413/415 where it takes a body, 414 where it takes
+    a query (the HTTP server's limit on the request line). A route that can
     answer 409 says so in its openapi_extra."""
     schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     for path, operations in schema["paths"].items():
@@ -39,6 +41,8 @@ def document_errors(schema: dict) -> dict:
             codes = set()
             if operation.get("parameters") or operation.get("requestBody"):
                 codes |= {"400", "403"}
+            if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+                codes.add("414")  # gunicorn refuses a request line over 4,094 bytes
             body = operation.get("requestBody", {}).get("content", {})
             if body:
                 codes.add("413")
