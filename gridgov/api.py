@@ -51,6 +51,14 @@ class JsonBodyParser(Parser):
             raise ValidationError(_("The text contains a NUL character, which is not allowed."))
         return data
 
+    def parse_querydict(self, data, list_fields, request):
+        """A query or form field that is not a list, given twice, is refused: which of the two
+        was meant cannot be known (Django would silently take the last)."""
+        repeated = [key for key in data if key not in list_fields and len(data.getlist(key)) > 1]
+        if repeated:
+            raise ValidationError({key: [_("Give this only once.")] for key in repeated})
+        return super().parse_querydict(data, list_fields, request)
+
 
 class GridgovAPI(NinjaAPI):
     def get_openapi_schema(self, **kwargs):

@@ -23,13 +23,14 @@ def _scalar(annotation) -> type | None:
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
         kinds = [a for a in typing.get_args(annotation) if a is not type(None)]
         return _scalar(kinds[0]) if len(kinds) == 1 else None
-    return annotation if annotation in (float, int, date, datetime) else None
+    return annotation if annotation in (float, int, bool, date, datetime) else None
 
 
 class Schema(ninja.Schema):
-    """Numbers must be numbers and dates ISO 8601 text. Pydantic's lax mode would read `false`
-    as 0, and `0` or "0" as 1 January 1970, turning a client's mistake into a plausible value;
-    the OpenAPI document promises a number or a date, so anything else is a 400."""
+    """Numbers must be numbers, truth values true or false, and dates ISO 8601 text. Pydantic's
+    lax mode would read `false` as 0, `0` as false, and `0` or "0" as 1 January 1970, turning a
+    client's mistake into a plausible value; the OpenAPI document promises a number, a boolean
+    or a date, so anything else is a 400."""
 
     @field_validator("*", mode="before")
     @classmethod
@@ -37,6 +38,8 @@ class Schema(ninja.Schema):
         kind = _scalar(cls.model_fields[info.field_name].annotation)
         if kind in (float, int) and isinstance(value, bool):
             raise PydanticCustomError("number_type", "Enter a number.")
+        if kind is bool and isinstance(value, int | float) and not isinstance(value, bool):
+            raise PydanticCustomError("bool_type", "Enter true or false.")
         if kind in (date, datetime) and not isinstance(value, date) and value is not None:
             if not (isinstance(value, str) and _ISO_DATE.match(value)):
                 raise PydanticCustomError("date_type", "Enter a date as YYYY-MM-DD.")

@@ -136,3 +136,18 @@ def test_points_near_the_poles_in_chinese_datums_are_located_not_crashed(world, 
     located = client.post("/api/v1/locate", {"points": [{"lat": 90, "lon": 180, "crs": crs}]},
                           content_type="application/json")
     assert located.status_code == 200 and located.json()[0]["inside"] is False
+
+
+def test_a_truth_value_must_be_true_or_false(world, client_for, home):
+    """Found by bench/fuzz.py: `"is_migrant": 0` was read as false."""
+    response = post_json(client_for(world.worker), PEOPLE,
+                         json.dumps({"household_id": home.pk, "name": "王小明", "is_migrant": 0}))
+    assert response.status_code == 400 and "is_migrant" in response.json()["errors"]
+    assert Person.objects.count() == 0
+
+
+def test_a_query_field_given_twice_is_refused(world, client_for):
+    """Found by bench/fuzz.py: `depth=1&depth=5` silently took the last."""
+    response = client_for(world.worker).get("/api/v1/grids/tree?depth=1&depth=5")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"depth": ["此项只能给出一次。"]}
