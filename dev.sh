@@ -61,12 +61,13 @@ ensure_services() {
 }
 
 setup_browser() {
-  # Browser tests drive Debian's Chromium; Playwright never downloads a browser here.
-  if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'wqy'; then
+  # Browser tests drive Debian's Chromium; Playwright never downloads a browser here. The
+  # scale-out test makes network namespaces with iproute2's `ip`.
+  if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi 'wqy' || ! command -v ip >/dev/null; then
     if [ "$(id -u)" = 0 ]; then
-      log "Installing Debian's chromium and fonts-wqy-microhei"
+      log "Installing Debian's chromium, fonts-wqy-microhei and iproute2"
       apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei iproute2 >/dev/null
     else
       echo "Browser tests need /usr/bin/chromium: sudo apt-get install chromium fonts-wqy-microhei" >&2
     fi
