@@ -58,9 +58,14 @@ def document_errors(schema: dict) -> dict:
             responses = {str(code): value for code, value in operation.get("responses", {}).items()}
             operation["responses"] = responses
             for code in sorted(codes | set(responses) & set(ERROR_TEXTS)):
-                responses[code] = {"description": ERROR_TEXTS[code], "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+                responses[code] = {"description": ERROR_TEXTS[code], "content": _error_body(code)}
     return schema
+
+
+def _error_body(code: str) -> dict:
+    if code == "414":  # answered by gunicorn (or the proxy), as its own HTML page
+        return {"text/html": {"schema": {"type": "string"}}}
+    return {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 
 
 def _names_objects(schema: dict, body: dict) -> bool:
