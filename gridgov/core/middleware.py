@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -34,19 +35,26 @@ def _nul_field(request) -> str | None:
 class RefuseNulCharacters:
     """PostgreSQL text cannot hold a NUL character (U+0000): a query or form value with one
     was a server error there and silently different on SQLite. No real input has one, so it is
-    a 400 naming the field. JSON bodies are checked by the API's body parser."""
+    a 400 naming the field. JSON bodies are checked by the API's body parser. Form data that
+    cannot be parsed at all is a 400 here too (it would be found first by this check)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        field = _nul_field(request)
+        try:
+            field = _nul_field(request)
+        except MultiPartParserError:  # e.g. multipart/form-data without its boundary
+            return _refuse(request, "__all__", _("The form data cannot be read."))
         if field is None:
             return self.get_response(request)
-        message = _("The text contains a NUL character, which is not allowed.")
-        if request.path.startswith("/api/"):
-            return JsonResponse({"detail": message, "errors": {field: [message]}}, status=400)
-        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return _refuse(request, field, _("The text contains a NUL character, which is not allowed."))
+
+
+def _refuse(request, field: str, message: str):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message, "errors": {field: [message]}}, status=400)
+    return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
 
 
 def content_security_policy(admin: bool) -> str:

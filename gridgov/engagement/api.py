@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Status
 from ninja.pagination import paginate
 
-from gridgov.core.pagination import LazyPage, Pagination
+from gridgov.core.pagination import MAX_LIMIT, MAX_OFFSET, PER_PAGE, LazyPage, Pagination
 from gridgov.core.schemas import GridRef, Schema
 from gridgov.engagement import services
 from gridgov.engagement.models import Notice
@@ -141,8 +141,8 @@ class ProgressOut(Schema):
 
 class ProgressFilter(Schema):
     status: str = Field("", description="unread, read (not confirmed), confirmed; empty: all")
-    limit: int = Field(100, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    limit: int = Field(PER_PAGE, ge=1, le=MAX_LIMIT)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 @router.get("/notices/{notice_id}/receipts", response=ProgressOut, summary="Receipt progress")
