@@ -177,8 +177,7 @@ def http_error(request, exc: HttpError):
 @api.exception_handler(OverflowError)
 def number_too_large(request, exc):
     """An id or number past the database's integer range (SQLite cannot even bind it)."""
-    message = _("A number in the request is too large.")
-    return api.create_response(request, {"detail": message, "errors": {"__all__": [message]}}, status=400)
+    return domain_validation_error(request, ValidationError(_("A number in the request is too large.")))
 
 
 @api.exception_handler(RequestDataTooBig)

@@ -1,5 +1,6 @@
 """Input no database can hold is refused before any view sees it."""
 
+from functools import cache
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -58,10 +59,15 @@ def _refuse(request, field: str, message: str):
 
 
 def content_security_policy(admin: bool) -> str:
+    return _policy(admin, settings.GRIDGOV_TILE_URL)
+
+
+@cache  # every answer carries it: built once per (page kind, tile server), not per request
+def _policy(admin: bool, tile_url: str) -> str:
     """Scripts and everything else from this server only. Alpine.js evaluates its attributes
     with Function() ('unsafe-eval'); Leaflet and htmx set inline styles. The back office
     (django-simpleui) has inline scripts of its own, so its pages also allow those."""
-    tiles = urlsplit(settings.GRIDGOV_TILE_URL.replace("{s}", "*"))
+    tiles = urlsplit(tile_url.replace("{s}", "*"))
     tile_origin = f" {tiles.scheme}://{tiles.netloc}" if tiles.netloc else ""
     scripts = "'self' 'unsafe-eval'" + (" 'unsafe-inline'" if admin else "")
     return (f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
