@@ -146,6 +146,13 @@ else:
 AUTHENTICATION_BACKENDS = ["gridgov.accounts.lockout.LockoutBackend"]
 # Text messages (residents' login codes): the console backend logs them; plug in a gateway.
 GRIDGOV_SMS_BACKEND = os.environ.get("GRIDGOV_SMS_BACKEND", "gridgov.accounts.sms.ConsoleBackend")
+# Alibaba Cloud SMS (GRIDGOV_SMS_BACKEND=gridgov.accounts.sms.AliyunBackend): an AccessKey pair
+# allowed dysms:SendSms, an approved signature and a template with one variable ${content}.
+GRIDGOV_SMS_ALIYUN_ACCESS_KEY_ID = os.environ.get("GRIDGOV_SMS_ALIYUN_ACCESS_KEY_ID", "")
+GRIDGOV_SMS_ALIYUN_ACCESS_KEY_SECRET = os.environ.get("GRIDGOV_SMS_ALIYUN_ACCESS_KEY_SECRET", "")
+GRIDGOV_SMS_ALIYUN_SIGN_NAME = os.environ.get("GRIDGOV_SMS_ALIYUN_SIGN_NAME", "")
+GRIDGOV_SMS_ALIYUN_TEMPLATE_CODE = os.environ.get("GRIDGOV_SMS_ALIYUN_TEMPLATE_CODE", "")
+GRIDGOV_SMS_ALIYUN_ENDPOINT = os.environ.get("GRIDGOV_SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
 GRIDGOV_LOGIN_MAX_FAILURES = int(os.environ.get("GRIDGOV_LOGIN_MAX_FAILURES", "5"))
 GRIDGOV_LOGIN_LOCK_MINUTES = int(os.environ.get("GRIDGOV_LOGIN_LOCK_MINUTES", "15"))
 # Audit entries older than this may be purged (`gridgov audit purge`); never fewer than 183.
@@ -258,5 +265,10 @@ GRIDGOV_DUPLICATE_HOURS = float(os.environ.get("GRIDGOV_DUPLICATE_HOURS", "72"))
 # share of their limit again are escalated to the next command centre.
 GRIDGOV_YELLOW_SHARE = float(os.environ.get("GRIDGOV_YELLOW_SHARE", "0.8"))
 GRIDGOV_ESCALATE_OVERDUE_SHARE = float(os.environ.get("GRIDGOV_ESCALATE_OVERDUE_SHARE", "0.5"))
+# A problem reported again at the same place this many days after its case closed is linked
+# to that case as a recurrence (回潮).
+GRIDGOV_RECURRENCE_DAYS = float(os.environ.get("GRIDGOV_RECURRENCE_DAYS", "30"))
+# An unsatisfied rating or call-back may send a closed case back for rework (重办) this long.
+GRIDGOV_REOPEN_WINDOW_DAYS = float(os.environ.get("GRIDGOV_REOPEN_WINDOW_DAYS", "15"))
 # How often a process checks whether another process changed the working calendar (seconds).
 GRIDGOV_CALENDAR_CHECK_SECONDS = float(os.environ.get("GRIDGOV_CALENDAR_CHECK_SECONDS", "2"))

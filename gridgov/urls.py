@@ -39,6 +39,7 @@ urlpatterns = [
     path("registry/import/", registry_views.import_page, name="registry-import"),
     path("registry/import/<int:job_id>/", registry_views.import_job, name="registry-import-job"),
     path("registry/export/", registry_views.export_ledger, name="registry-export"),
+    path("registry/", include("gridgov.population.urls")),  # care files (一人一档)
     path("notices/", notice_views.notice_list, name="notice-list"),
     path("notices/new/", notice_views.notice_new, name="notice-new"),
     path("notices/<int:notice_id>/", notice_views.notice_page, name="notice-page"),

@@ -54,8 +54,14 @@ def request_code(phone: str, ip: str | None = None) -> None:
     code = f"{secrets.randbelow(10**6):06d}"
     OneTimeCode.objects.create(phone_hash=phone_hash, code_hash=lookup_hash(f"{phone}:{code}"),
                                ip_address=ip, expires_at=now + CODE_TTL)
-    sms.send(phone, _("Your gridgov login code is %(code)s, valid for 5 minutes. Do not share it.")
-             % {"code": code})
+    try:
+        sms.send(phone, _("Your gridgov login code is %(code)s, valid for 5 minutes. Do not share it.")
+                 % {"code": code})
+    except sms.SmsError as exc:
+        # The gateway refused or is down: say so on the phone field (a 400), never a 500. The code
+        # row stays, so a refused number still counts against the rate limits.
+        raise ValidationError({"phone": _("The code could not be texted to this number (%s). "
+                                          "Try again later.") % exc.code}) from None
 
 
 def verify(phone: str, code: str) -> User:

@@ -7,7 +7,17 @@ from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.cases import workflow
-from gridgov.cases.models import Attachment, Case, CaseLog, Category, CategoryRoute, Notification
+from gridgov.cases.models import (
+    AssistTask,
+    Attachment,
+    Case,
+    CaseCopy,
+    CaseLog,
+    Category,
+    CategoryRoute,
+    Instruction,
+    Notification,
+)
 from gridgov.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin
 
 # Actions that need nothing but the actor can be applied to many cases at once here;
@@ -88,6 +98,34 @@ class AttachmentInline(admin.TabularInline):
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    """Parts of a case written only through the workflow: shown, never edited here."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class InstructionInline(ReadOnlyInline):
+    model = Instruction
+    fields = ("author", "text", "due_at", "created_at", "response", "responded_by", "responded_at")
+
+
+class CopyInline(ReadOnlyInline):
+    model = CaseCopy
+    fields = ("department", "user", "copied_by", "at")
+
+
+class AssistTaskInline(ReadOnlyInline):
+    model = AssistTask
+    fields = ("department", "task", "due_at", "result", "done_by", "done_at")
+
+
 @admin.register(Case)
 class CaseAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     """Rows are read-only: every change of state goes through the workflow (bulk actions
@@ -99,7 +137,7 @@ class CaseAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("description", "grid__code", "grid__name", "category__name")
     date_hierarchy = "reported_at"
     list_select_related = ("category", "grid", "department")
-    inlines = [LogInline, AttachmentInline]
+    inlines = [InstructionInline, AssistTaskInline, CopyInline, LogInline, AttachmentInline]
     exclude = ("caller_name", "caller_phone", "caller_phone_hash", "client_key")
     actions = [_bulk(name) for name in BULK_ACTIONS]
 

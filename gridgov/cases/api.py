@@ -11,7 +11,7 @@ from ninja import Field, File, Form, Query, Router, Status, UploadedFile
 from ninja.pagination import paginate
 from pydantic import field_validator
 
-from gridgov.cases import duplicates, intake, routing, workflow
+from gridgov.cases import duplicates, hotline, intake, routing, workflow
 from gridgov.cases.filters import CaseFilter, filtered
 from gridgov.cases.models import Case, Category, Notification
 from gridgov.core.openapi import CONFLICT
@@ -44,10 +44,14 @@ def _category_out(c: Category, leaf_ids: set[int]) -> dict:
             "handle_limit": c.handle_limit, "handle_unit": c.handle_unit, "is_leaf": c.id in leaf_ids}
 
 
-@router.get("/categories", response=list[CategoryOut], summary="Case categories (matters and requests)")
+@router.get("/categories", response=list[CategoryOut],
+            summary="Case categories (components, matters and requests)")
 def categories(request, q: str = "", kind: str = ""):
-    """Active categories; `q` matches code or name, ranked for "category search with suggestions"."""
-    rows = Category.objects.filter(is_active=True).exclude(kind=Category.Kind.COMPONENT)
+    """Active categories; `q` matches code or name, ranked for "category search with suggestions".
+
+    `kind` is component (部件), matter (事项) or request (诉求); all three can be reported.
+    """
+    rows = Category.objects.filter(is_active=True)
     if kind:
         rows = rows.filter(kind=kind)
     parents = set(Category.objects.exclude(parent=None).values_list("parent_id", flat=True))
@@ -77,6 +81,7 @@ class CaseIn(Schema):
     client_key: str = Field("", max_length=64, description="resubmitting the same key returns the same case")
     caller_name: str = Field("", max_length=50)
     caller_phone: str = Field("", max_length=20)
+    component_id: str = Field("", max_length=40, description="a reported component's 17-digit identifier")
 
     @field_validator("lat", "lon", mode="before")
     @classmethod
@@ -195,6 +200,39 @@ class LogOut(Schema):
     attachments: list[dict]
 
 
+class InstructionOut(Schema):
+    id: int
+    author: str
+    text: str
+    due_at: datetime | None
+    created_at: datetime
+    response: str
+    responded_by: str | None
+    responded_at: datetime | None
+    is_overdue: bool
+
+
+class CopyOut(Schema):
+    to: str
+    kind: str
+    at: datetime
+
+
+class AssistTaskOut(Schema):
+    id: int
+    department: str
+    task: str
+    due_at: datetime | None
+    result: str
+    done_at: datetime | None
+    is_overdue: bool
+
+
+class LinkedCase(Schema):
+    id: int
+    number: str
+
+
 class CaseDetail(CaseOut):
     address: str
     reporter: str | None
@@ -211,6 +249,14 @@ class CaseDetail(CaseOut):
     log: list[LogOut]
     actions: list[dict]
     proposed_department: dict | None
+    component_id: str
+    instructions: list[InstructionOut]
+    copies: list[CopyOut]
+    assist_tasks: list[AssistTaskOut]
+    recurrence_of: LinkedCase | None
+    recurrences: list[LinkedCase]
+    callback_result: str
+    callback_at: datetime | None
 
 
 def _attachment(a) -> dict:
@@ -256,6 +302,33 @@ def case_detail(request, case_id: int):
         "actions": [{"name": a.name, "label": str(a.label), "needs_note": a.needs_note}
                     for a in workflow.available_actions(request.user, case)],
         "proposed_department": {"id": proposed.pk, "name": proposed.name} if proposed else None,
+        **loop_parts(request.user, case),
+    }
+
+
+def _name(user) -> str | None:
+    return (user.name or user.username) if user else None
+
+
+def loop_parts(user, case: Case) -> dict:
+    """Instructions, copies, assisting parts and recurrences: the case page's and the API's."""
+    visible = Case.objects.visible_to(user)
+    earlier = visible.filter(pk=case.recurrence_of_id).first() if case.recurrence_of_id else None
+    return {
+        "component_id": case.component_id,
+        "instructions": [{
+            "id": i.pk, "author": _name(i.author), "text": i.text, "due_at": i.due_at,
+            "created_at": i.created_at, "response": i.response, "responded_by": _name(i.responded_by),
+            "responded_at": i.responded_at, "is_overdue": i.is_overdue}
+            for i in case.instructions.select_related("author", "responded_by")],
+        "copies": [{"to": str(c.department or c.user), "kind": "department" if c.department_id else "person",
+                    "at": c.at} for c in case.copies.select_related("department", "user")],
+        "assist_tasks": [{"id": t.pk, "department": t.department.name, "task": t.task, "due_at": t.due_at,
+                          "result": t.result, "done_at": t.done_at, "is_overdue": t.is_overdue}
+                         for t in case.assist_tasks.select_related("department")],
+        "recurrence_of": {"id": earlier.pk, "number": earlier.number} if earlier else None,
+        "recurrences": [{"id": c.pk, "number": c.number} for c in visible.filter(recurrence_of=case)],
+        "callback_result": case.callback_result, "callback_at": case.callback_at,
     }
 
 
@@ -270,6 +343,10 @@ class ActionIn(Schema):
     master_id: int | None = None
     until: datetime | None = None
     rating: str = ""
+    callback: str = Field("", description="call_back: satisfied, basically, unsatisfied or unreachable")
+    instruction_id: int | None = Field(None, description="answer_instruction: which one (default the oldest)")
+    department_ids: list[int] = Field([], description="copy: departments (repeat the field)")
+    user_ids: list[int] = Field([], description="copy: people (repeat the field)")
 
 
 @router.post("/cases/{case_id}/actions/{action}", response=CaseOut, summary="Act on a case",
@@ -278,7 +355,11 @@ def case_action(request, case_id: int, action: str, payload: Form[ActionIn],
                 photos: list[UploadedFile] = File(None)):
     """register, reject, merge, dispatch, accept, return, report_result, request_extension,
     approve_extension, deny_extension, verify, rework, close, suspend, resume, escalate,
-    urge, supervise, rate. 409 when the case's state does not allow it."""
+    urge, supervise, rate; beside the states: instruct (a leader's 批示, `note` and optional
+    `until`), answer_instruction, copy (抄送: `department_ids`, `user_ids`), comment,
+    assign_assist (协办: `department_id`, the task in `note`, optional `until`), report_part,
+    call_back (回访: `callback`), reopen (重办 after an unsatisfied rating or call-back).
+    409 when the case's state does not allow it."""
     params = workflow.Params(**payload.dict(), files=list(photos or []))
     case = workflow.act(case_id, request.user, action, params)
     return case_out(Case.objects.select_related("category", "grid", "department").get(pk=case.pk))
@@ -315,3 +396,127 @@ def read_notification(request, notification_id: int):
         n.save(update_fields=["read_at"])
     return {"id": n.pk, "kind": n.kind, "text": n.text, "case_id": n.case_id,
             "created_at": n.created_at, "read": True}
+
+
+# --- the hotline desk -----------------------------------------------------------------------
+
+class CallerCase(Schema):
+    id: int
+    number: str
+    state_label: str
+    category: str
+    grid: str
+    address: str
+    reported_at: datetime
+
+
+@router.get("/hotline/caller", response=list[CallerCase], summary="A caller's earlier cases")
+def hotline_caller(request, phone: str = Query(..., max_length=20)):
+    """Found by the keyed hash of the phone number (never stored or searched in plaintext)."""
+    hotline.check_operator(request.user)
+    return [{"id": c.pk, "number": c.number, "state_label": c.get_state_display(),
+             "category": c.category.name, "grid": c.grid.name, "address": c.address,
+             "reported_at": c.reported_at}
+            for c in hotline.caller_cases(request.user, phone)]
+
+
+class PlaceOut(Schema):
+    kind: str = Field(description="building, compound or grid (a street or community: flagged)")
+    name: str
+    grid: Brief
+    lat: float | None
+    lon: float | None
+
+
+class AddressOut(Schema):
+    province: str
+    city: str
+    county: str
+    county_code: str
+    rest: str
+    outside: bool
+    message: str
+    places: list[PlaceOut]
+
+
+@router.get("/hotline/address", response=AddressOut, summary="Locate an address said on the phone")
+def hotline_address(request, text: str = Query(..., max_length=200)):
+    hotline.check_operator(request.user)
+    found = hotline.locate_address(request.user, text)
+    if found.outside:
+        message = _("%s is outside this district: pass the call on.") % found.county
+    elif not found.places:
+        message = _("No building, compound or community recognised: pick the point on the map or "
+                    "the community.")
+    elif found.is_rough:
+        message = _("Only the area is known: the case will be flagged for a worker to find the place.")
+    else:
+        message = ""
+    return {"province": found.province, "city": found.city, "county": found.county,
+            "county_code": found.county_code, "rest": found.rest, "outside": found.outside,
+            "message": message,
+            "places": [{"kind": p.kind, "name": p.name, "grid": {"code": p.grid.code, "name": p.grid.name},
+                        "lat": p.lat, "lon": p.lon} for p in found.places[:10]]}
+
+
+class NearbyIn(Schema):
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    crs: str = Field(CRS.WGS84, pattern="^(wgs84|cgcs2000|gcj02|bd09)$")
+    grid_code: str = Field("", max_length=30)
+    category_id: int
+    description: str = Field("", max_length=2000)
+
+
+class NearbyOut(Schema):
+    grid: Brief | None
+    proposed_department: dict | None
+    duplicates: list[dict]
+
+
+@router.get("/hotline/nearby", response=NearbyOut,
+            summary="Before registering: the grid, the proposed department and possible duplicates")
+def hotline_nearby(request, query: Query[NearbyIn]):
+    hotline.check_operator(request.user)
+    grid, found = hotline.check_place(request.user, query.lat, query.lon, query.crs, query.grid_code,
+                                      query.category_id, query.description)
+    department = hotline.proposed_department(query.category_id, grid)
+    return {"grid": {"code": grid.code, "name": grid.name},
+            "proposed_department": {"id": department.pk, "name": department.name} if department else None,
+            "duplicates": [{"id": c.case.pk, "number": c.case.number, "state": c.case.state,
+                            "state_label": c.case.get_state_display(), "category": c.case.category.name,
+                            "distance_m": round(c.distance_m, 1), "similarity": round(c.similarity, 2),
+                            "description": c.case.description[:100]} for c in found]}
+
+
+class CallIn(Schema):
+    caller_phone: str = Field(max_length=20)
+    caller_name: str = Field("", max_length=50)
+    category_id: int
+    description: str = Field(max_length=2000)
+    address: str = Field("", max_length=200)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    crs: str = Field(CRS.WGS84, pattern="^(wgs84|cgcs2000|gcj02|bd09)$")
+    grid_code: str = Field("", max_length=30, description="when no point is known: the community")
+    department_id: int | None = Field(None, description="dispatch at once to this department")
+    client_key: str = Field("", max_length=64)
+
+
+class CallOut(CaseOut):
+    created: bool
+    roughly_located: bool
+
+
+@router.post("/hotline/calls", response={200: CallOut, 201: CallOut},
+             summary="Register a call as a case in one step", openapi_extra=CONFLICT)
+def hotline_call(request, payload: CallIn):
+    """Reported, registered and, with `department_id`, dispatched in one transaction: a refusal
+    at any step leaves nothing behind. 200 with the same case when the client key was seen."""
+    values = payload.dict()
+    department_id = values.pop("department_id")
+    case, created = hotline.register_call(request.user, intake.Report(channel=Case.Channel.HOTLINE, **values),
+                                          department_id)
+    case = Case.objects.select_related("category", "grid", "department").get(pk=case.pk)
+    return Status(201 if created else 200, {**case_out(case), "created": created,
+                                            "roughly_located": case.location_source == "grid"})

@@ -1,11 +1,12 @@
-"""Possible duplicates: open cases of the same or a related category, near in space,
-recent in time and similar in wording."""
+"""Possible duplicates: cases of the same or a related category, near in space, recent in
+time and similar in wording — open ones (to merge) and recently closed ones (a recurrence)."""
 
 import math
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Q
 
 from gridgov.cases.models import Case
 
@@ -44,13 +45,12 @@ def find_candidates(case: Case, *, radius_m: float | None = None, hours: float |
     if case.lat is None or case.lon is None:
         return []
     related = {c.pk for c in case.category.lineage()[1:2]}  # the subclass: siblings count
-    dlat = radius_m / 110_574
-    dlon = radius_m / (111_320 * max(0.01, math.cos(math.radians(case.lat))))
-    nearby = (Case.objects.open().exclude(pk=case.pk)
-              .filter(lat__range=(case.lat - dlat, case.lat + dlat),
-                      lon__range=(case.lon - dlon, case.lon + dlon),
-                      reported_at__gte=case.reported_at - timedelta(hours=hours),
-                      reported_at__lte=case.reported_at + timedelta(hours=hours))
+    recent = Q(reported_at__gte=case.reported_at - timedelta(hours=hours),
+               reported_at__lte=case.reported_at + timedelta(hours=hours))
+    recently_closed = Q(state=Case.State.CLOSED, closed_at__lte=case.reported_at,
+                        closed_at__gte=case.reported_at - timedelta(days=settings.GRIDGOV_RECURRENCE_DAYS))
+    nearby = (_near(case, radius_m).exclude(pk=case.pk)
+              .filter((recent & ~Q(state__in=Case.FINAL_STATES)) | recently_closed)
               .select_related("category"))
     found = []
     for other in nearby:
@@ -60,5 +60,27 @@ def find_candidates(case: Case, *, radius_m: float | None = None, hours: float |
         meters = distance_m(case.lat, case.lon, other.lat, other.lon)
         if meters <= radius_m:
             found.append(Candidate(other, meters, text_similarity(case.description, other.description)))
-    found.sort(key=lambda c: (-(c.case.category_id == case.category_id), -c.similarity, c.distance_m))
+    # Open cases first (they can be merged), then the closed ones a recurrence would repeat.
+    found.sort(key=lambda c: (c.case.state == Case.State.CLOSED, -(c.case.category_id == case.category_id),
+                              -c.similarity, c.distance_m))
     return found[:limit]
+
+
+def _near(case: Case, radius_m: float):
+    """Cases inside the square around the point (the exact distance is checked after)."""
+    dlat = radius_m / 110_574
+    dlon = radius_m / (111_320 * max(0.01, math.cos(math.radians(case.lat))))
+    return Case.objects.filter(lat__range=(case.lat - dlat, case.lat + dlat),
+                               lon__range=(case.lon - dlon, case.lon + dlon))
+
+
+def earlier_closed(case: Case) -> Case | None:
+    """The latest case of the same category closed at this place within GRIDGOV_RECURRENCE_DAYS."""
+    if case.lat is None or case.lon is None:
+        return None
+    radius_m = settings.GRIDGOV_DUPLICATE_RADIUS_M
+    since = case.reported_at - timedelta(days=settings.GRIDGOV_RECURRENCE_DAYS)
+    rows = (_near(case, radius_m).filter(state=Case.State.CLOSED, category_id=case.category_id,
+                                         closed_at__gte=since, closed_at__lte=case.reported_at)
+            .order_by("-closed_at"))
+    return next((c for c in rows[:20] if distance_m(case.lat, case.lon, c.lat, c.lon) <= radius_m), None)

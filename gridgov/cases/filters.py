@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from ninja import Field
 
-from gridgov.cases.models import Case
+from gridgov.cases.models import Case, CaseCopy, Instruction
 from gridgov.core.schemas import Schema
 
 
@@ -21,6 +21,8 @@ class CaseFilter(Schema):
     date_from: date | None = None
     date_to: date | None = None
     q: str = ""
+    copied: bool | None = Field(None, description="true: cases copied (抄送) to me or my department")
+    instructed: bool | None = Field(None, description="true: a leader's instruction waits for an answer")
     # The cases behind an analytics figure (gridgov.analytics.kpis.cases_behind): kpi names it,
     # e.g. area.closed; subject is the grid code, department or user id; the period is named
     # like the analytics pages' (period with date, or period=custom with start and end).
@@ -53,6 +55,12 @@ def filtered(user, f: CaseFilter):
         rows = rows.filter(reported_at__gte=datetime.combine(f.date_from, time.min, tz))
     if f.date_to:
         rows = rows.filter(reported_at__lte=datetime.combine(f.date_to, time.max, tz))
+    if f.copied is not None:
+        copied = CaseCopy.objects.to_user(user).values("case_id")
+        rows = rows.filter(pk__in=copied) if f.copied else rows.exclude(pk__in=copied)
+    if f.instructed is not None:
+        waiting = Instruction.objects.filter(responded_at=None).values("case_id")
+        rows = rows.filter(pk__in=waiting) if f.instructed else rows.exclude(pk__in=waiting)
     if f.kpi:
         rows = rows.filter(pk__in=_behind(user, f).values("pk"))
     if f.q:

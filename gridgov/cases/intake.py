@@ -13,8 +13,10 @@ from django.utils.translation import gettext as _
 
 from gridgov.accounts.models import Role
 from gridgov.accounts.roles import roles_of
-from gridgov.cases import media, notify, workflow
+from gridgov.cases import duplicates, media, notify, workflow
 from gridgov.cases.models import Attachment, Case, Category
+from gridgov.core.text import fold_code
+from gridgov.grids.codes import PROVINCE_CODES
 from gridgov.grids.locator import CRS, get_index, to_wgs84
 from gridgov.grids.models import Grid
 from gridgov.privacy.masking import normalize_phone, validate_phone
@@ -41,11 +43,12 @@ class Report:
     client_key: str = ""
     caller_name: str = ""
     caller_phone: str = ""
+    component_id: str = ""
     files: list = field(default_factory=list)
     after_files: list = field(default_factory=list)
 
 
-def _check_actor(actor, channel: str) -> None:
+def check_actor(actor, channel: str) -> None:
     if channel not in CHANNEL_ROLES:
         raise ValidationError({"channel": _("Unknown channel %s.") % channel})
     if not actor.is_superuser and not roles_of(actor) & CHANNEL_ROLES[channel]:
@@ -53,14 +56,32 @@ def _check_actor(actor, channel: str) -> None:
 
 
 def _category(category_id) -> Category:
-    category = Category.objects.filter(pk=category_id, is_active=True, children__isnull=True,
-                                       kind__in=(Category.Kind.MATTER, Category.Kind.REQUEST)).first()
+    # Components (部件: a broken manhole cover, a missing sign) are reported like matters.
+    category = Category.objects.filter(pk=category_id, is_active=True, children__isnull=True).first()
     if category is None:
         raise ValidationError({"category_id": _("Choose a specific category (the last level).")})
     return category
 
 
-def _locate(report: Report, infos) -> tuple[Grid, float | None, float | None, str]:
+def component_id(raw: str, category: Category) -> str:
+    """A component's 17-digit identifier (GB/T 47678.5-2026): county code, type code, sequence."""
+    value = fold_code(raw).strip()
+    if not value:
+        return ""
+    if category.kind != Category.Kind.COMPONENT:
+        raise ValidationError({"component_id": _("Only a component (部件) has an identifier.")})
+    if len(value) != 17 or not value.isascii() or not value.isdigit():
+        raise ValidationError({"component_id": _("A component identifier is 17 digits.")})
+    if value[:2] not in PROVINCE_CODES or value[4:6] == "00":
+        raise ValidationError({"component_id": _("It must start with a county-level GB/T 2260 code.")})
+    if value[6:11] != category.code:
+        raise ValidationError({"component_id": _("Digits 7–11 must be the type code %(code)s of "
+                                                 "“%(name)s”.") % {"code": category.code,
+                                                                   "name": category.name}})
+    return value
+
+
+def locate(report: Report, infos) -> tuple[Grid, float | None, float | None, str]:
     lat, lon, source = report.lat, report.lon, report.crs
     if lat is None or lon is None:
         point = media.first_point(infos)
@@ -114,7 +135,7 @@ def _existing(actor, client_key: str) -> Case | None:
 
 def submit(actor, report: Report) -> tuple[Case, bool]:
     """Create the case (or return the one this client key already made): (case, created)."""
-    _check_actor(actor, report.channel)
+    check_actor(actor, report.channel)
     found = _existing(actor, report.client_key)
     if found:
         return found, False
@@ -140,9 +161,10 @@ def _inspect(files, field: str):
 def _create(actor, report: Report) -> Case:
     _check_text(report)
     category = _category(report.category_id)
+    component = component_id(report.component_id, category)
     infos = _inspect(report.files, "photos")
     after_infos = _inspect(report.after_files, "after_photos")
-    grid, lat, lon, source = _locate(report, infos)
+    grid, lat, lon, source = locate(report, infos)
     now = timezone.now()
     case = Case(
         channel=report.channel, category=category, description=report.description.strip(),
@@ -150,7 +172,11 @@ def _create(actor, report: Report) -> Case:
         location_source=source, address=report.address.strip()[:200], reporter=actor,
         client_key=report.client_key, urgency=category.urgency, reported_at=now,
         caller_name=report.caller_name.strip()[:50],
-        caller_phone=normalize_phone(report.caller_phone) if report.caller_phone else "")
+        caller_phone=normalize_phone(report.caller_phone) if report.caller_phone else "",
+        component_id=component)
+    # The same problem back at the same place soon after it was closed: link the two, so the
+    # dispatcher sees the history and analytics can count recurrences.
+    case.recurrence_of = duplicates.earlier_closed(case)
     self_resolved = report.channel == Case.Channel.SELF_RESOLVED
     if self_resolved:
         case.state, case.handled_at, case.closed_at, case.handled_on_time = (
@@ -159,7 +185,10 @@ def _create(actor, report: Report) -> Case:
     workflow.start_stage(case, now)
     case.save()
     action = "self_resolved" if self_resolved else "report"
-    entry = workflow.log(case, actor, action, "", data={"channel": case.channel}, at=now)
+    data = {"channel": case.channel}
+    if case.recurrence_of:
+        data["recurrence_of"] = case.recurrence_of.number
+    entry = workflow.log(case, actor, action, "", data=data, at=now)
     if report.files:
         stage = Attachment.Stage.BEFORE if self_resolved else Attachment.Stage.REPORT
         media.store_attachments(case, report.files, stage=stage, actor=actor, log=entry, infos=infos)

@@ -10,7 +10,7 @@ whole or untouched, and the next run finishes the rest (`bench/faults.py huey`).
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from gridgov.cases import notify, workflow
@@ -31,7 +31,8 @@ def light_for(share: float) -> str:
 def _watched():
     return (Case.objects.open().exclude(state=Case.State.SUSPENDED)
             .filter(deadline__isnull=False, stage_started_at__isnull=False)
-            .filter(~Q(light=Case.Light.RED) | Q(is_escalated_overdue=False))
+            # Red cases stay watched while there is a command centre above to climb to.
+            .filter(~Q(light=Case.Light.RED) | Q(owner_grid__isnull=False))
             .select_related("category", "grid", "owner_grid"))
 
 
@@ -43,7 +44,7 @@ def refresh_lights(now=None) -> dict[str, int]:
         light = light_for(share)
         if SEVERITY[light] > SEVERITY[case.light] and _change_light(case, light):
             counts[light] += 1
-        if share >= 1 + settings.GRIDGOV_ESCALATE_OVERDUE_SHARE and _escalate_overdue(case, now):
+        if share >= escalation_threshold(case) and _escalate_overdue(case, now):
             counts["escalated"] += 1
     return counts
 
@@ -60,6 +61,16 @@ def _change_light(case: Case, light: str) -> bool:
     return bool(changed)
 
 
+def escalation_threshold(case: Case) -> float:
+    """The share of the limit past which the case climbs once more.
+
+    The first climb comes when overdue by GRIDGOV_ESCALATE_OVERDUE_SHARE of the limit, and each
+    further one after that much again, so a case left overdue at every level reaches the
+    district centre.
+    """
+    return 1 + settings.GRIDGOV_ESCALATE_OVERDUE_SHARE * (case.overdue_escalations + 1)
+
+
 @transaction.atomic
 def _escalate_overdue(case: Case, now) -> bool:
     if case.owner_grid_id is None or case.state not in (Case.State.REPORTED, Case.State.REGISTERED,
@@ -67,14 +78,19 @@ def _escalate_overdue(case: Case, now) -> bool:
                                                         Case.State.ACCEPTED):
         return False
     upper = workflow.command_grid_for(case.owner_grid, above=case.owner_grid)
-    changed = (Case.objects.filter(pk=case.pk, is_escalated_overdue=False, owner_grid=case.owner_grid)
+    changed = (Case.objects.filter(pk=case.pk, overdue_escalations=case.overdue_escalations,
+                                   owner_grid=case.owner_grid)
                .update(is_escalated_overdue=True, owner_grid=upper,
-                       escalation_count=case.escalation_count + 1))
+                       overdue_escalations=F("overdue_escalations") + 1,
+                       escalation_count=F("escalation_count") + 1))
     if not changed:
         return False
     case.owner_grid, case.is_escalated_overdue = upper, True
+    case.overdue_escalations += 1
+    case.escalation_count += 1
     CaseLog.objects.create(case=case, actor=None, action="escalate", from_state=case.state,
                            to_state=case.state, at=now, note="overdue",
-                           data={"to": upper.code if upper else None, "reason": "overdue"})
+                           data={"to": upper.code if upper else None, "reason": "overdue",
+                                 "level": case.overdue_escalations})
     notify.send(case, "escalate", notify.dispatchers_of(case))
     return True

@@ -111,6 +111,10 @@ class CaseQuerySet(ScopedQuerySet):
         query = grids.code_q("grid__code") | Q(reporter=user)
         if departments:
             query |= Q(department_id__in=departments)
+            # Assisting departments (协办) see the cases they have a part in.
+            query |= Q(pk__in=AssistTask.objects.filter(department_id__in=departments).values("case_id"))
+        # Copies (抄送) to the user or their department: read and comment, never act.
+        query |= Q(pk__in=CaseCopy.objects.to_user(user, departments).values("case_id"))
         return self.filter(query)
 
     def open(self):
@@ -149,6 +153,12 @@ class Case(models.Model):
         BASICALLY = "basically", _("Basically satisfied")
         UNSATISFIED = "unsatisfied", _("Unsatisfied")
 
+    class CallBack(models.TextChoices):
+        SATISFIED = "satisfied", _("Satisfied")
+        BASICALLY = "basically", _("Basically satisfied")
+        UNSATISFIED = "unsatisfied", _("Unsatisfied")
+        UNREACHABLE = "unreachable", _("Unreachable")
+
     FINAL_STATES = (State.REJECTED, State.MERGED, State.CLOSED)
 
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
@@ -179,6 +189,11 @@ class Case(models.Model):
                                default=Urgency.NORMAL)
     merged_into = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
                                     related_name="merged_cases", verbose_name=_("merged into"))
+    # The closed case this one repeats: the same problem back at the same place.
+    recurrence_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True,
+                                      related_name="recurrences", verbose_name=_("recurrence of"))
+    # A reported component (部件): its 17-digit identifier (GB/T 47678.5-2026) when known.
+    component_id = models.CharField(_("component identifier"), max_length=17, blank=True)
     # Time limit of the current stage.
     stage_started_at = models.DateTimeField(_("stage started"), null=True, blank=True)
     deadline = models.DateTimeField(_("deadline"), null=True, blank=True, db_index=True)
@@ -187,6 +202,8 @@ class Case(models.Model):
     light = models.CharField(_("light"), max_length=8, choices=Light.choices, default=Light.GREEN,
                              db_index=True)
     is_escalated_overdue = models.BooleanField(_("escalated as overdue"), default=False)
+    # How many levels the lights job has climbed in this stage because the case stayed overdue.
+    overdue_escalations = models.PositiveSmallIntegerField(_("overdue escalations"), default=0)
     suspended_from = models.CharField(_("suspended from"), max_length=16, blank=True)
     handle_deadline = models.DateTimeField(_("handling deadline"), null=True, blank=True)
     handled_on_time = models.BooleanField(_("handled on time"), null=True, blank=True)
@@ -201,6 +218,10 @@ class Case(models.Model):
     result = models.TextField(_("result"), blank=True)
     rating = models.CharField(_("rating"), max_length=12, choices=Rating.choices, blank=True)
     rating_comment = models.CharField(_("rating comment"), max_length=500, blank=True)
+    callback_result = models.CharField(_("call-back result"), max_length=12, choices=CallBack.choices,
+                                       blank=True)
+    callback_at = models.DateTimeField(_("called back"), null=True, blank=True)
+    reopen_count = models.PositiveSmallIntegerField(_("reopened for rework"), default=0)
     reported_at = models.DateTimeField(_("reported"), db_index=True)
     registered_at = models.DateTimeField(_("registered"), null=True, blank=True)
     dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
@@ -368,3 +389,117 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.kind}"
+
+
+class Instruction(models.Model):
+    """A leader's instruction on a case (批示), and the response to it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="instructions",
+                             verbose_name=_("case"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                               verbose_name=_("leader"))
+    text = models.TextField(_("instruction"))
+    due_at = models.DateTimeField(_("respond by"), null=True, blank=True)
+    created_at = models.DateTimeField(_("given"))
+    response = models.TextField(_("response"), blank=True)
+    responded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True,
+                                     blank=True, related_name="+", verbose_name=_("responded by"))
+    responded_at = models.DateTimeField(_("responded"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("leader instruction")
+        verbose_name_plural = _("leader instructions")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "responded_at"], name="instruction_open")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} · {self.text[:30]}"
+
+    @property
+    def is_overdue(self) -> bool:
+        from django.utils import timezone
+
+        return self.responded_at is None and self.due_at is not None and self.due_at < timezone.now()
+
+
+class CaseCopyQuerySet(models.QuerySet):
+    def to_user(self, user, departments=None):
+        """Copies addressed to the user or to a department they handle cases for."""
+        from django.db.models import Q
+
+        if departments is None:
+            from gridgov.accounts.roles import case_scope
+
+            departments = case_scope(user)[1]
+        query = Q(user=user)
+        if departments:
+            query |= Q(department_id__in=departments)
+        return self.filter(query)
+
+
+class CaseCopy(models.Model):
+    """A copy of a case (抄送) to a department or a person: they read and comment, never act."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="copies", verbose_name=_("case"))
+    department = models.ForeignKey("accounts.Department", on_delete=models.CASCADE, null=True, blank=True,
+                                   related_name="case_copies", verbose_name=_("department"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True,
+                             related_name="case_copies", verbose_name=_("person"))
+    copied_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("copied by"))
+    at = models.DateTimeField(_("copied"))
+
+    objects = CaseCopyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("copy")
+        verbose_name_plural = _("copies")
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "department"], name="unique_copy_department",
+                                    condition=models.Q(department__isnull=False)),
+            models.UniqueConstraint(fields=["case", "user"], name="unique_copy_user",
+                                    condition=models.Q(user__isnull=False)),
+            models.CheckConstraint(name="copy_has_one_recipient",
+                                   condition=models.Q(department__isnull=True, user__isnull=False)
+                                   | models.Q(department__isnull=False, user__isnull=True)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.department or self.user}"
+
+
+class AssistTask(models.Model):
+    """An assisting department's part of a jointly handled case (协办): its own task and deadline.
+
+    The case's own department leads; it reports the result only when every part is done.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="assist_tasks",
+                             verbose_name=_("case"))
+    department = models.ForeignKey("accounts.Department", on_delete=models.PROTECT,
+                                   related_name="assist_tasks", verbose_name=_("assisting department"))
+    task = models.TextField(_("task"))
+    due_at = models.DateTimeField(_("deadline"), null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("assigned by"))
+    created_at = models.DateTimeField(_("assigned"))
+    result = models.TextField(_("result"), blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+", verbose_name=_("done by"))
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("assisting task")
+        verbose_name_plural = _("assisting tasks")
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["case", "department"], name="unique_assist_task")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} · {self.department}"
+
+    @property
+    def is_overdue(self) -> bool:
+        from django.utils import timezone
+
+        return self.done_at is None and self.due_at is not None and self.due_at < timezone.now()

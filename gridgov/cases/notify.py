@@ -18,10 +18,12 @@ def dispatchers_of(case: Case) -> list[int]:
 
 
 def handlers_of(case: Case) -> list[int]:
-    if not case.department_id:
-        return []
+    return department_handlers([case.department_id]) if case.department_id else []
+
+
+def department_handlers(department_ids) -> list[int]:
     return list(Assignment.objects.filter(role=Role.HANDLER, is_active=True,
-                                          department_id=case.department_id)
+                                          department_id__in=department_ids)
                 .values_list("user_id", flat=True))
 
 
@@ -68,12 +70,30 @@ MESSAGES = {
     "escalate": lambda c: _("Case %(number)s was escalated to your command centre."),
     "yellow": lambda c: _("Case %(number)s is due soon."),
     "red": lambda c: _("Case %(number)s is overdue."),
+    "instruct": lambda c: _("A leader gave an instruction on case %(number)s."),
+    "answer_instruction": lambda c: _("Your instruction on case %(number)s was answered."),
+    "copy": lambda c: _("Case %(number)s (%(category)s) was copied to you."),
+    "comment": lambda c: _("A comment was added to case %(number)s."),
+    "assign_assist": lambda c: _("Your department is asked to assist with case %(number)s."),
+    "report_part": lambda c: _("An assisting department reported its part of case %(number)s."),
+    "reopen": lambda c: _("Case %(number)s was reopened for rework after an unsatisfied rating."),
 }
 
 
-def recipients(case: Case, action: str) -> list[int]:
+def recipients(case: Case, action: str, data: dict | None = None) -> list[int]:
+    data = data or {}
     if action == "close":
         return [case.reporter_id] if case.reporter_id else []
+    if action == "instruct":
+        return handlers_of(case) + dispatchers_of(case)
+    if action == "answer_instruction":
+        return [data["author_id"]]
+    if action == "copy":
+        return data.get("user_ids", []) + department_handlers(data.get("department_ids", []))
+    if action == "assign_assist":
+        return department_handlers([data["department_id"]])
+    if action in ("report_part", "reopen"):
+        return handlers_of(case)
     return responsible_for(case)
 
 
@@ -87,6 +107,6 @@ def send(case: Case, kind: str, user_ids, exclude: int | None = None) -> int:
     return len(active)
 
 
-def after_action(case: Case, action: str, actor_id: int | None) -> None:
+def after_action(case: Case, action: str, actor_id: int | None, data: dict | None = None) -> None:
     if action in MESSAGES:
-        send(case, action, recipients(case, action), exclude=actor_id)
+        send(case, action, recipients(case, action, data), exclude=actor_id)

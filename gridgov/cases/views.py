@@ -5,16 +5,18 @@ Views stay thin: they read through the scoped queryset and change state only thr
 """
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_POST
 
-from gridgov.accounts.models import Department
+from gridgov.accounts.models import Assignment, Department, Role
 from gridgov.cases import duplicates, routing, workflow
-from gridgov.cases.api import visible_case
+from gridgov.cases.api import loop_parts, visible_case
 from gridgov.cases.filters import CaseFilter, filtered
 from gridgov.cases.models import Case
 from gridgov.core.text import to_int
@@ -44,7 +46,18 @@ def case_page(request, case_id: int):
         "candidates": duplicates.find_candidates(case) if case.state in (
             Case.State.REPORTED, Case.State.REGISTERED) else [],
         "ratings": Case.Rating.choices,
+        "callbacks": Case.CallBack.choices,
+        "copy_people": copy_people(case) if any(a.name == "copy" for a in actions) else [],
+        "parts": loop_parts(request.user, case),
     })
+
+
+def copy_people(case: Case):
+    """Whom a dispatcher may copy a case to by name: the leaders over its grid."""
+    codes = [*case.grid.ancestor_codes(), case.grid.code]
+    leaders = Assignment.objects.filter(role=Role.LEADER, is_active=True, user__is_active=True).filter(
+        Q(grid__code__in=codes) | Q(grid__isnull=True)).values("user_id")
+    return get_user_model().objects.filter(pk__in=leaders).order_by("name", "username")
 
 
 @login_required
@@ -54,7 +67,10 @@ def case_action(request, case_id: int, action: str):
     params = workflow.Params(
         note=post.get("note", ""), department_id=to_int(post.get("department_id")),
         master_id=to_int(post.get("master_id")), until=parse_datetime(post.get("until") or "") or None,
-        rating=post.get("rating", ""), files=request.FILES.getlist("photos"))
+        rating=post.get("rating", ""), callback=post.get("callback", ""),
+        instruction_id=to_int(post.get("instruction_id")),
+        department_ids=_ids(post.getlist("department_ids")), user_ids=_ids(post.getlist("user_ids")),
+        files=request.FILES.getlist("photos"))
     try:
         workflow.act(case_id, request.user, action, params)
     except (ValidationError, PermissionDenied, workflow.IllegalTransition) as exc:
@@ -63,3 +79,7 @@ def case_action(request, case_id: int, action: str):
     return redirect("case-page", case_id=case_id)
 
 
+
+
+def _ids(values) -> list[int]:
+    return [n for n in (to_int(v) for v in values) if n is not None]

@@ -11,8 +11,10 @@ finds the state already changed and gets a 409 — never a lost update.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -20,9 +22,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from gridgov.accounts.models import Assignment, Department, Role
-from gridgov.accounts.roles import active_assignments
+from gridgov.accounts.roles import active_assignments, roles_of
 from gridgov.cases import notify
-from gridgov.cases.models import Attachment, Case, CaseLog
+from gridgov.cases.models import AssistTask, Attachment, Case, CaseCopy, CaseLog, Instruction
 from gridgov.worktime.services import add_time
 
 S = Case.State
@@ -37,9 +39,13 @@ class Action:
     name: str
     label: str
     sources: tuple[str, ...]
-    actor: str  # who may do it: dispatcher, handler, verifier, leader, reporter
+    actor: str  # who may do it: dispatcher, handler, verifier, leader, reporter, responsible,
+    #             assistant (an assisting department's handler), reader (staff who see the case)
     needs_note: bool = False
 
+
+# Every state a case can be in except those it ended in without being handled.
+LIVE = tuple(s for s in S.values if s not in (S.REJECTED, S.MERGED))
 
 ACTIONS = {a.name: a for a in [
     Action("register", gettext_lazy("Register"), (S.REPORTED,), "dispatcher"),
@@ -70,6 +76,19 @@ ACTIONS = {a.name: a for a in [
                                                                S.ACCEPTED, S.SUSPENDED), "leader",
            needs_note=True),
     Action("rate", gettext_lazy("Rate"), (S.CLOSED,), "reporter"),
+    # Steps beside the state machine: they change no state but are checked, logged and
+    # notified exactly like the others.
+    Action("instruct", gettext_lazy("Give an instruction"), LIVE, "leader", needs_note=True),
+    Action("answer_instruction", gettext_lazy("Answer the instruction"), LIVE, "responsible",
+           needs_note=True),
+    Action("copy", gettext_lazy("Copy to"), LIVE, "dispatcher"),
+    Action("comment", gettext_lazy("Comment"), LIVE, "reader", needs_note=True),
+    Action("assign_assist", gettext_lazy("Ask a department to assist"), (S.DISPATCHED, S.ACCEPTED),
+           "dispatcher", needs_note=True),
+    Action("report_part", gettext_lazy("Report our part"), (S.DISPATCHED, S.ACCEPTED), "assistant",
+           needs_note=True),
+    Action("call_back", gettext_lazy("Record the call-back"), (S.CLOSED,), "dispatcher"),
+    Action("reopen", gettext_lazy("Reopen for rework"), (S.CLOSED,), "dispatcher", needs_note=True),
 ]}
 
 # The stage whose time limit runs in each state, and the moment it started.
@@ -88,6 +107,10 @@ class Params:
     master_id: int | None = None
     until: datetime | None = None
     rating: str = ""
+    callback: str = ""
+    instruction_id: int | None = None
+    department_ids: list[int] = field(default_factory=list)
+    user_ids: list[int] = field(default_factory=list)
     files: list = field(default_factory=list)
 
 
@@ -128,6 +151,18 @@ def is_leader_for(user, case: Case) -> bool:
                                     for a in active_assignments(user))
 
 
+def is_assistant_for(user, case: Case) -> bool:
+    """A handler of a department with an unfinished part (协办) in this case."""
+    departments = {a.department_id for a in active_assignments(user) if a.role == Role.HANDLER}
+    return bool(departments) and case.assist_tasks.filter(department_id__in=departments,
+                                                          done_at=None).exists()
+
+
+def is_staff_reader(user) -> bool:
+    """Anyone who sees the case in a working role (copies included): residents only rate."""
+    return user.is_superuser or bool(roles_of(user) - {Role.RESIDENT})
+
+
 def _allowed(user, action: Action, case: Case) -> bool:
     if action.actor == "dispatcher":
         return is_dispatcher_for(user, case)
@@ -139,6 +174,12 @@ def _allowed(user, action: Action, case: Case) -> bool:
         return is_leader_for(user, case)
     if action.actor == "reporter":
         return case.reporter_id == user.pk
+    if action.actor == "responsible":
+        return is_handler_for(user, case) or is_dispatcher_for(user, case)
+    if action.actor == "assistant":
+        return is_assistant_for(user, case)
+    if action.actor == "reader":
+        return is_staff_reader(user)
     return False
 
 
@@ -158,7 +199,21 @@ def _extra_allows(action: Action, case: Case) -> bool:
         return not case.rating
     if action.name == "escalate":
         return case.owner_grid_id is not None
+    if action.name == "answer_instruction":
+        return case.instructions.filter(responded_at=None).exists()
+    if action.name == "call_back":
+        return case.callback_result in ("", Case.CallBack.UNREACHABLE)
+    if action.name == "reopen":
+        return may_reopen(case, timezone.now())
     return True
+
+
+def may_reopen(case: Case, now: datetime) -> bool:
+    """重办: within the window after closing, when the reporter or the call-back was unsatisfied."""
+    window = timedelta(days=settings.GRIDGOV_REOPEN_WINDOW_DAYS)
+    unsatisfied = Case.Rating.UNSATISFIED in (case.rating, case.callback_result)
+    return (unsatisfied and case.department_id is not None and case.closed_at is not None
+            and now <= case.closed_at + window)
 
 
 # --- deadlines ----------------------------------------------------------------------------
@@ -168,6 +223,7 @@ def start_stage(case: Case, now: datetime) -> None:
     stage = STAGE_OF_STATE.get(case.state)
     case.light = Case.Light.GREEN
     case.is_escalated_overdue = False
+    case.overdue_escalations = 0
     if stage is None:
         case.stage_started_at = case.deadline = None
         case.deadline_unit = ""
@@ -240,6 +296,11 @@ def _do_return(case, actor, params, now):
 
 
 def _do_report_result(case, actor, params, now):
+    # (The demo's history replays these steps on cases not yet saved: they have no parts.)
+    waiting = list(case.assist_tasks.filter(done_at=None).select_related("department")) if case.pk else []
+    if waiting:
+        raise ValidationError({"note": _("Assisting departments have not reported their part yet: "
+                                         "%s.") % "、".join(t.department.name for t in waiting)})
     case.state, case.handled_at, case.result = S.HANDLED, now, params.note.strip()
     case.handled_on_time = case.handle_deadline is None or now <= case.handle_deadline
     case.extension_requested_until, case.extension_reason = None, ""
@@ -259,7 +320,7 @@ def _do_approve_extension(case, actor, params, now):
     case.handle_deadline = case.deadline = until
     case.extension_count += 1
     case.extension_requested_until, case.extension_reason = None, ""
-    case.light, case.is_escalated_overdue = Case.Light.GREEN, False
+    case.light, case.is_escalated_overdue, case.overdue_escalations = Case.Light.GREEN, False, 0
     return {"until": until.isoformat()}
 
 
@@ -312,9 +373,103 @@ def _do_rate(case, actor, params, now):
     return {"rating": params.rating}
 
 
+def _do_instruct(case, actor, params, now):
+    if params.until is not None and params.until <= now:
+        raise ValidationError({"until": _("The time to respond by must be in the future.")})
+    entry = Instruction.objects.create(case=case, author=actor, text=params.note.strip(),
+                                       due_at=params.until, created_at=now)
+    return {"instruction_id": entry.pk, "until": params.until.isoformat() if params.until else None}
+
+
+def _do_answer_instruction(case, actor, params, now):
+    pending = case.instructions.filter(responded_at=None)
+    instruction = (pending.filter(pk=params.instruction_id) if params.instruction_id else pending).first()
+    if instruction is None:
+        raise ValidationError({"instruction_id": _("Choose an instruction still waiting for an answer.")})
+    instruction.response, instruction.responded_by, instruction.responded_at = (
+        params.note.strip(), actor, now)
+    instruction.save(update_fields=["response", "responded_by", "responded_at"])
+    return {"instruction_id": instruction.pk, "author_id": instruction.author_id}
+
+
+def _copy_recipients(params):
+    errors = {}
+    departments = list(Department.objects.filter(pk__in=params.department_ids, is_active=True))
+    if len(departments) != len(set(params.department_ids)):
+        errors["department_ids"] = _("Choose active departments.")
+    # Copies go to people who work on cases, never to residents.
+    staff = (Assignment.objects.filter(user_id__in=params.user_ids, is_active=True,
+                                       user__is_active=True).exclude(role=Role.RESIDENT)
+             .values_list("user_id", flat=True))
+    users = list(get_user_model().objects.filter(pk__in=staff))
+    if len(users) != len(set(params.user_ids)):
+        errors["user_ids"] = _("Choose members of staff.")
+    if not departments and not users and not errors:
+        errors["department_ids"] = _("Choose the departments or people to copy the case to.")
+    if errors:
+        raise ValidationError(errors)
+    return departments, users
+
+
+def _do_copy(case, actor, params, now):
+    departments, users = _copy_recipients(params)
+    for department in departments:
+        CaseCopy.objects.get_or_create(case=case, department=department,
+                                       defaults={"copied_by": actor, "at": now})
+    for user in users:
+        CaseCopy.objects.get_or_create(case=case, user=user, defaults={"copied_by": actor, "at": now})
+    return {"department_ids": [d.pk for d in departments], "departments": [d.name for d in departments],
+            "user_ids": [u.pk for u in users], "users": [str(u) for u in users]}
+
+
+def _do_comment(case, actor, params, now):
+    return None
+
+
+def _do_assign_assist(case, actor, params, now):
+    department = Department.objects.filter(pk=params.department_id, is_active=True).first()
+    if department is None or department.pk == case.department_id:
+        raise ValidationError({"department_id": _("Choose an assisting department other than the "
+                                                  "lead department.")})
+    if params.until is not None and params.until <= now:
+        raise ValidationError({"until": _("The deadline must be in the future.")})
+    if case.assist_tasks.filter(department=department).exists():
+        raise ValidationError({"department_id": _("%s already has a part in this case.") % department.name})
+    task = AssistTask.objects.create(case=case, department=department, task=params.note.strip(),
+                                     due_at=params.until or case.handle_deadline, created_by=actor,
+                                     created_at=now)
+    return {"task_id": task.pk, "department_id": department.pk, "department": department.name}
+
+
+def _do_report_part(case, actor, params, now):
+    departments = {a.department_id for a in active_assignments(actor) if a.role == Role.HANDLER}
+    task = case.assist_tasks.filter(department_id__in=departments, done_at=None).first()
+    task.result, task.done_by, task.done_at = params.note.strip(), actor, now
+    task.save(update_fields=["result", "done_by", "done_at"])
+    return {"task_id": task.pk, "department": task.department.name,
+            "on_time": task.due_at is None or now <= task.due_at}
+
+
+def _do_call_back(case, actor, params, now):
+    if params.callback not in Case.CallBack.values:
+        raise ValidationError({"callback": _("Choose satisfied, basically satisfied, unsatisfied or "
+                                             "unreachable.")})
+    case.callback_result, case.callback_at = params.callback, now
+    return {"callback": params.callback}
+
+
+def _do_reopen(case, actor, params, now):
+    # The same department handles it again with a fresh clock; the rating and call-back stay
+    # as evidence, and the rework counts against the department (analytics: reworked).
+    case.state, case.closed_at = S.DISPATCHED, None
+    case.rework_count += 1
+    case.reopen_count += 1
+    return {"department_id": case.department_id, "department": case.department.name}
+
+
 HANDLERS = {name: globals()[f"_do_{name}"] for name in ACTIONS}
 # These start a fresh handling clock although the stage stays "handle".
-RESTARTS_HANDLING = {"dispatch", "rework"}
+RESTARTS_HANDLING = {"dispatch", "rework", "reopen"}
 
 
 def _advance_clock(case: Case, action: str, from_state: str, now: datetime) -> None:
@@ -374,5 +529,5 @@ def act(case_id: int, actor, action_name: str, params: Params | None = None) -> 
         attach(case, entry, params.files, ATTACHMENT_STAGE.get(action.name, Attachment.Stage.REPORT),
                actor)
     # In-app notifications are rows in the same transaction: they exist iff the step does.
-    notify.after_action(case, action.name, actor.pk)
+    notify.after_action(case, action.name, actor.pk, data)
     return case

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import models
-from django.db.models import Count, F, Q, Value, When
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Value, When
 from django.utils import timezone
 
 from gridgov.accounts.models import Role
 from gridgov.accounts.roles import holds, roles_of
-from gridgov.cases.models import Case
+from gridgov.cases.models import AssistTask, Case, CaseCopy, Instruction
 
 S = Case.State
 # States in which the command centre has the next move (the workflow's "dispatcher" actions).
@@ -65,11 +65,38 @@ def dispatch_queue(user, *, light: str = "", state: str = "", grid: str = ""):
     return _light_first(rows.select_related("category", "grid", "department"))
 
 
+def _departments(user) -> list[int]:
+    return [a.department_id for a in holds(user, Role.HANDLER) if a.department_id]
+
+
+def with_instructions(rows):
+    """Each case's instructions still waiting for an answer (`waiting_instructions`), newest first."""
+    waiting = Instruction.objects.filter(responded_at=None).select_related("author").order_by("-created_at")
+    return rows.annotate(instructed=Exists(waiting.filter(case=OuterRef("pk")))).prefetch_related(
+        Prefetch("instructions", queryset=waiting, to_attr="waiting_instructions"))
+
+
 def handler_queue(user):
-    """A handler's cases by deadline: dispatched to one of their departments and not yet handled."""
-    departments = [a.department_id for a in holds(user, Role.HANDLER) if a.department_id]
-    rows = Case.objects.visible_to(user).filter(department_id__in=departments, state__in=HANDLER_STATES)
-    return rows.select_related("category", "grid").order_by(F("deadline").asc(nulls_last=True), "reported_at")
+    """A handler's cases: those with a leader's instruction waiting first, then by deadline."""
+    rows = Case.objects.visible_to(user).filter(department_id__in=_departments(user),
+                                                state__in=HANDLER_STATES)
+    return with_instructions(rows.select_related("category", "grid")).order_by(
+        F("instructed").desc(), F("deadline").asc(nulls_last=True), "reported_at")
+
+
+def assisting_queue(user):
+    """Cases where the handler's department owes an assisting part (协办), nearest deadline first."""
+    tasks = (AssistTask.objects.filter(department_id__in=_departments(user), done_at=None,
+                                       case__in=Case.objects.visible_to(user).open())
+             .select_related("case__category", "case__grid", "case__department", "department"))
+    return tasks.order_by(F("due_at").asc(nulls_last=True), "created_at")
+
+
+def copied_to_me(user):
+    """Open cases copied (抄送) to the user or their department: to read and comment on."""
+    copied = CaseCopy.objects.to_user(user).values("case_id")
+    return (Case.objects.visible_to(user).open().filter(pk__in=copied)
+            .select_related("category", "grid", "department").order_by("-reported_at"))
 
 
 def to_verify(user):

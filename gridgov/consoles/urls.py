@@ -5,6 +5,7 @@ from gridgov.consoles import views
 urlpatterns = [
     path("console/dispatch/", views.dispatch, name="console-dispatch"),
     path("console/dispatch/queue/", views.dispatch_queue, name="console-dispatch-queue"),
+    path("console/hotline/", views.hotline_desk, name="console-hotline"),
     path("console/worker/", views.worker, name="console-worker"),
     path("console/report/", views.report, name="console-report"),
     path("console/handler/", views.handler, name="console-handler"),

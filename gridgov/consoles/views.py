@@ -24,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from gridgov.accounts import residence
+from gridgov.accounts.models import Department
 from gridgov.cases import intake, workflow
 from gridgov.cases.api import visible_case
 from gridgov.cases.models import Case, Category
@@ -89,6 +90,19 @@ def dispatch_queue(request):
     return render(request, "consoles/_dispatch_queue.html", _dispatch_context(request))
 
 
+@console("dispatch")
+def hotline_desk(request):
+    """The operator's page for phone calls; it talks to /api/v1/hotline/* (see cases/hotline.py)."""
+    intake.check_actor(request.user, Case.Channel.HOTLINE)
+    roots = _scope_roots(request.user)
+    # Streets and communities: where a call without a usable address is put, and flagged.
+    areas = Grid.objects.visible_to(request.user).basic().filter(level__lte=2).order_by("code")
+    return render(request, "consoles/hotline.html", {
+        "categories": _categories(REPORTABLE), "client_key": uuid.uuid4().hex, **_map_settings(),
+        "roots": [{"code": g.code, "name": g.name, "level": g.level} for g in roots], "areas": areas,
+        "departments": Department.objects.filter(is_active=True).order_by("name")})
+
+
 # --- grid worker ---------------------------------------------------------------------------
 
 
@@ -110,9 +124,11 @@ def _categories(kinds) -> list[dict]:
             for c in rows]
 
 
+# Components (部件) are reported like matters since GB/T 47678.5-2026.
+REPORTABLE = (Category.Kind.MATTER, Category.Kind.COMPONENT)
 REPORT_FORMS = {
     # channel given by the form -> (workbench, category kinds, template)
-    "worker": ("worker", (Category.Kind.MATTER,), "consoles/report.html"),
+    "worker": ("worker", REPORTABLE, "consoles/report.html"),
     "resident": ("resident", (Category.Kind.REQUEST, Category.Kind.MATTER), "consoles/resident_new.html"),
 }
 
@@ -125,7 +141,8 @@ def _report_from_post(request, channel: str) -> intake.Report:
         channel=channel, category_id=to_int(post.get("category_id")), description=post.get("description", ""),
         lat=_float(post.get("lat")), lon=_float(post.get("lon")), crs=post.get("crs") or "wgs84",
         address=post.get("address", ""), client_key=post.get("client_key", ""),
-        files=request.FILES.getlist("photos"), after_files=request.FILES.getlist("after_photos"))
+        component_id=post.get("component_id", ""), files=request.FILES.getlist("photos"),
+        after_files=request.FILES.getlist("after_photos"))
 
 
 def _report_page(request, form: str):
@@ -164,7 +181,9 @@ def handler(request):
     rows = list(queues.handler_queue(request.user)[: queues.QUEUE_LIMIT])
     return render(request, "consoles/handler.html", {
         "to_accept": [c for c in rows if c.state == Case.State.DISPATCHED],
-        "in_hand": [c for c in rows if c.state == Case.State.ACCEPTED], "now": timezone.now()})
+        "in_hand": [c for c in rows if c.state == Case.State.ACCEPTED], "now": timezone.now(),
+        "assisting": list(queues.assisting_queue(request.user)[: queues.QUEUE_LIMIT]),
+        "copied": list(queues.copied_to_me(request.user)[: queues.QUEUE_LIMIT])})
 
 
 # --- leader --------------------------------------------------------------------------------
@@ -178,7 +197,8 @@ def leader(request):
     today = timezone.localdate()
     return render(request, "consoles/leader.html", {
         "figures": queues.key_figures(request.user, today), "month": today,
-        "by_grid": queues.figures_by_grid(request.user, list(rows[:60]), today), "roots": roots})
+        "by_grid": queues.figures_by_grid(request.user, list(rows[:60]), today), "roots": roots,
+        "copied": list(queues.copied_to_me(request.user)[: queues.QUEUE_LIMIT])})
 
 
 # --- resident portal -----------------------------------------------------------------------

@@ -8,7 +8,8 @@ rented, 7% vacant, 3% business), households of 1–5 people, people with valid I
 (relation to the head, marital status, education by age), ≈ 25% migrants with residence
 permits, care and special-population tags at realistic shares, shops and companies with
 valid credit codes (GB 32100 / GB 11714), and a year of household visits (every 2–3
-months, tagged households as often as their `VisitRule` asks) with `last_visited_on`.
+months, tagged households as often as their tags' and care levels' `VisitRule`s ask) with
+`last_visited_on`; and a few care files (一人一档) with a care plan, a note and a service.
 
 Density (`Profile.registry_households`, `Profile.registry_communities`): fengqiao gives
 every level-3 grid of every community its own `households_estimate` (≈ 400, full density,
@@ -44,6 +45,9 @@ from gridgov.grids.models import Grid
 from gridgov.population import codes
 from gridgov.population.models import (
     Building,
+    CareNote,
+    CareService,
+    CareTask,
     Compound,
     House,
     Household,
@@ -235,7 +239,11 @@ class RegistryBuilder:
         self.taken_ids: set[str] = set()
         self.taken_credit: set[str] = set()
         self.tag_types = dict(TagType.objects.values_list("code", "id"))
-        self.rules = {t: d for t, d in VisitRule.objects.values_list("tag_type__code", "interval_days")}
+        self.rules = dict(VisitRule.objects.filter(tag_type__isnull=False)
+                          .values_list("tag_type__code", "interval_days"))
+        # Care levels have rules of their own (high every 7 days, medium 15): keyed "level:high".
+        self.rules.update({f"level:{level}": days for level, days in VisitRule.objects.exclude(care_level="")
+                           .values_list("care_level", "interval_days")})
         self.workers = self._workers()
         self.counts: dict[str, int] = defaultdict(int)
         self.household_seq = 0
@@ -595,11 +603,13 @@ class RegistryBuilder:
     # --- tags ----------------------------------------------------------------------------
 
     def tags(self, chunk: Chunk, people: list[dict], members: list[Member], household: dict) -> set[str]:
-        """Tags of the household's people; returns the tag codes (for the visit interval)."""
+        """Tags of the household's people; returns the tag codes and "level:<care level>" keys (for the
+        visit interval)."""
         found: set[str] = set()
 
         def tag(person: dict, code: str, **extra) -> None:
             found.add(code)
+            found.add(f"level:{str(extra.get('care_level', PersonTag.CareLevel.NORMAL))}")
             chunk.tags.append({"person": person, "tag_type_id": self.tag_types[code],
                                "grid_id": person["grid_id"], "since": self.since(person), **extra})
 
@@ -771,6 +781,7 @@ def build_registry(profile: Profile, progress=None, *, today: date | None = None
     if progress and pending:
         progress(pending)
     _place_building_head(profile)
+    builder.counts["care_files"] = _care_files(builder)
     return dict(builder.counts)
 
 
@@ -779,3 +790,51 @@ def _flush(chunk: Chunk, counts: dict) -> None:
     for name in ("compounds", "buildings", "units", "houses", "households", "people", "tags",
                  "organizations", "visits"):
         counts[name] += len(getattr(chunk, name))
+
+
+# --- care files (一人一档) ------------------------------------------------------------------------
+
+CARE_FILES = 24  # people given a care plan, notes and services: the first high-care ones by grid code
+CARE_TASKS = (("上门测量血压，提醒按时服药", 4), ("联系助餐点，落实每日送餐", 10),
+              ("协助申请居家养老服务补贴", 20))
+CARE_NOTES = ("老人独自居住，子女在外地，每周电话联系一次。", "行动不便，上下楼需要搀扶，已联系楼门长留意。",
+              "患高血压，需定期提醒服药。", "性格开朗，愿意参加社区老年活动。")
+CARE_SERVICES = ((CareService.Kind.MEALS, "社区长者食堂"), (CareService.Kind.DAILY_CARE, "居家养老服务中心"),
+                 (CareService.Kind.HEALTH, "社区卫生服务站"), (CareService.Kind.COMPANIONSHIP, "社工站"))
+
+
+def _care_files(builder: RegistryBuilder) -> int:
+    """A few care files with a plan (a task done, one open, every third one overdue), a note and a
+    service, written by a grid worker of the person's grid; returns how many people got one."""
+    level3 = code_length(3)
+    workers = {code: builder.workers[pk][1] for pk, code in
+               Grid.objects.filter(pk__in=list(builder.workers)).values_list("pk", "code")}
+    chosen: dict[int, tuple[int, int]] = {}
+    for person, grid, code in (PersonTag.objects.filter(care_level=PersonTag.CareLevel.HIGH,
+                                                        tag_type__is_sensitive=False)
+                               .order_by("grid__code", "person_id")
+                               .values_list("person_id", "grid_id", "grid__code")):
+        if len(chosen) >= CARE_FILES:
+            break
+        if workers.get(code[:level3]) and person not in chosen:
+            chosen[person] = (grid, builder.rng.choice(workers[code[:level3]]))
+    today, now = builder.today, timezone.now()
+    notes, tasks, services = [], [], []
+    for n, (person, (grid, worker)) in enumerate(chosen.items()):
+        title, days = CARE_TASKS[n % len(CARE_TASKS)]
+        base = {"person_id": person, "grid_id": grid}
+        tasks.append(CareTask(**base, title="入户核实近况，更新联系方式", due_on=today - timedelta(days=12),
+                              created_by_id=worker, done_at=now - timedelta(days=13), done_by_id=worker,
+                              result="已核实，联系方式无变化。"))
+        # Every third plan has a task past due: the worker's "care files overdue" list is not empty.
+        due = today - timedelta(days=3) if n % 3 == 0 else today + timedelta(days=days)
+        tasks.append(CareTask(**base, title=title, due_on=due, assignee_id=worker, created_by_id=worker))
+        notes.append(CareNote(**base, author_id=worker, text=CARE_NOTES[n % len(CARE_NOTES)],
+                              at=now - timedelta(days=builder.rng.randint(1, 60))))
+        kind, provider = CARE_SERVICES[n % len(CARE_SERVICES)]
+        services.append(CareService(**base, kind=kind, provider=provider, recorded_by_id=worker,
+                                    served_on=today - timedelta(days=builder.rng.randint(1, 30))))
+    CareTask.objects.bulk_create(tasks)
+    CareNote.objects.bulk_create(notes)
+    CareService.objects.bulk_create(services)
+    return len(chosen)

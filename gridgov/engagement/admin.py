@@ -1,20 +1,26 @@
 """Notices in the back office: drafts written here and published with an action, receipts read-only.
 
 The list shows the notices published inside the user's publishing area with their receipt
-counts; drafts are checked and published through `services`, like the API and the pages.
+counts per channel (in the app: notified, read, confirmed; text messages: sent, failed);
+drafts are checked and published through `services`, like the API and the pages. Target rules
+are chosen on the publishing page or through the API, where buildings and people are searched.
 """
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.engagement import services
-from gridgov.engagement.models import Notice, NoticeReceipt
+from gridgov.engagement import targets as target_rules
+from gridgov.engagement.models import Notice, NoticeDelivery, NoticeReceipt
+
+SMS = NoticeDelivery.Channel.SMS
 
 
 class ReceiptInline(admin.TabularInline):
@@ -47,6 +53,11 @@ class NoticeForm(forms.ModelForm):
         self.user = user
         if "grid" in self.fields and user is not None:
             self.fields["grid"].queryset = services.publish_grids(user)
+        if "audience" in self.fields:  # targets are chosen on the publishing page, with its search
+            self.fields["audience"].choices = [
+                (value, label) for value, label in self.fields["audience"].choices
+                if value != Notice.Audience.TARGETS
+            ]
 
     def clean(self):
         cleaned = super().clean()
@@ -73,6 +84,14 @@ class NoticeForm(forms.ModelForm):
         return cleaned
 
 
+def _texts(status: str):
+    """The row's text messages with this status: a subquery (two counts over the receipts'
+    join would multiply each other)."""
+    counted = (NoticeDelivery.objects.filter(notice=OuterRef("pk"), channel=SMS, status=status)
+               .values("notice").annotate(n=Count("pk")).values("n"))
+    return Coalesce(Subquery(counted[:1]), 0)
+
+
 def _targets(notice: Notice) -> int:
     """How many people the notice is for, counted once per row of the list."""
     if not hasattr(notice, "_target_count"):
@@ -92,6 +111,7 @@ class NoticeAdmin(admin.ModelAdmin):
         "published_at",
         "read_count",
         "receipt_count",
+        "text_count",
         "receipts_page",
     )
     list_filter = ("audience", "requires_receipt", ("published_at", admin.EmptyFieldListFilter))
@@ -112,12 +132,17 @@ class NoticeAdmin(admin.ModelAdmin):
         return WithUser
 
     def get_inlines(self, request, obj):
-        return self.inlines if obj is not None and not obj.is_draft else []  # receipts exist once published
+        if obj is None or obj.is_draft:
+            return []  # receipts exist once published
+        # Sent by a special-population tag: the names would say who carries it.
+        return self.inlines if target_rules.names_visible(request.user, obj) else []
 
     def get_queryset(self, request):
         return services.managed_by(request.user).annotate(
             confirmed=Count("receipts", filter=Q(receipts__confirmed_at__isnull=False)),
             read=Count("receipts", filter=Q(receipts__read_at__isnull=False)),
+            texts_sent=_texts(NoticeDelivery.Status.SENT),
+            texts_failed=_texts(NoticeDelivery.Status.FAILED),
         )
 
     @admin.display(description=_("state"))
@@ -135,6 +160,12 @@ class NoticeAdmin(admin.ModelAdmin):
         if not obj.requires_receipt:
             return "—"
         return f"{obj.confirmed} / {_targets(obj)}"
+
+    @admin.display(description=_("texts sent / failed"))
+    def text_count(self, obj):
+        if not (obj.texts_sent or obj.texts_failed):
+            return "—"
+        return f"{obj.texts_sent} / {obj.texts_failed}"
 
     @admin.display(description=_("Receipts"))
     def receipts_page(self, obj):

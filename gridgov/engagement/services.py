@@ -23,12 +23,19 @@ streets in a district we cannot know which street is theirs, and a wrong notice 
 cut, a road closure) is worse than none. The notices page sends them to say where they
 live (`accounts.residence`), unless the registry already knew their phone.
 
+A notice with target rules (audience "targets", see `targets`) is for exactly the people
+those rules reached when it was sent: one `NoticeDelivery` row per recipient and channel,
+so its recipients, counts and receipts do not move afterwards. People with an account read
+it in the app (whatever their assignments); registry people without one get a text message
+(`texts`), retried a bounded number of times by the minute sweep.
+
 Who may publish: administrators, leaders, dispatchers, grid leaders and grid workers,
 to a grid inside the area those roles give them (`publishing_scope`). Publishers see the
 notices published inside that area (`managed_by`) with their receipts.
 """
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
@@ -43,10 +50,14 @@ from gridgov.accounts.models import Assignment, Role
 from gridgov.accounts.roles import active_assignments, scope_through
 from gridgov.cases.models import Notification
 from gridgov.core.scope import Scope
-from gridgov.engagement.models import Notice, NoticeReceipt
+from gridgov.engagement import targets as target_rules
+from gridgov.engagement import texts
+from gridgov.engagement.models import Notice, NoticeDelivery, NoticeReceipt
 from gridgov.grids.models import Grid
 
 Audience = Notice.Audience
+Channel = NoticeDelivery.Channel
+DeliveryStatus = NoticeDelivery.Status
 STAFF_ROLES = {Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER}
 AUDIENCE_ROLES: dict[str, set[str]] = {
     Audience.EVERYONE: STAFF_ROLES | {Role.BUILDING_HEAD, Role.RESIDENT},
@@ -105,15 +116,13 @@ def for_user(user):
     """The current notices for this user (see the module docstring)."""
     if not user or not user.is_authenticated:
         return Notice.objects.none()
-    query, any_grid = Q(), False
+    reached = NoticeDelivery.objects.filter(user=user, channel=Channel.APP).values("notice_id")
+    query = Q(audience=Audience.TARGETS, pk__in=reached)
     for assignment in active_assignments(user):
         audiences = audiences_of(assignment.role)
         if not audiences or not assignment.grid_id:
             continue  # no audience for this role, or a resident without a home grid
         query |= Q(grid__code__in=_grid_and_prefixes(assignment.grid.code), audience__in=audiences)
-        any_grid = True
-    if not any_grid:
-        return Notice.objects.none()
     return Notice.objects.current().filter(query).exclude(author=user)
 
 
@@ -212,9 +221,27 @@ class NoticeData:
     audience: str = Audience.EVERYONE
     requires_receipt: bool = False
     expires_at: datetime | None = None
+    # Target rules: any of them makes the audience "targets" (see `targets`).
+    target_roles: list[str] = field(default_factory=list)
+    target_tags: list[str] = field(default_factory=list)
+    target_building_ids: list[int] = field(default_factory=list)
+    target_person_ids: list[int] = field(default_factory=list)
+    target_user_ids: list[int] = field(default_factory=list)
+    sms_contact: str = ""
+
+    @property
+    def targets(self) -> target_rules.Targets:
+        return target_rules.Targets(
+            roles=self.target_roles,
+            tags=self.target_tags,
+            building_ids=self.target_building_ids,
+            person_ids=self.target_person_ids,
+            user_ids=self.target_user_ids,
+        )
 
 
 TITLE_MAX = Notice._meta.get_field("title").max_length
+CONTACT_MAX = Notice._meta.get_field("sms_contact").max_length
 
 
 def validate(data: NoticeData) -> tuple[Grid | None, dict[str, str]]:
@@ -222,14 +249,21 @@ def validate(data: NoticeData) -> tuple[Grid | None, dict[str, str]]:
     errors: dict[str, str] = {}
     data.title = (data.title or "").strip()
     data.body = (data.body or "").strip()
+    data.sms_contact = " ".join((data.sms_contact or "").split())
     if not data.title:
         errors["title"] = _("Enter a title.")
     elif len(data.title) > TITLE_MAX:
         errors["title"] = _("The title is too long (at most %d characters).") % TITLE_MAX
     if not data.body:
         errors["body"] = _("Enter the text of the notice.")
-    if data.audience not in Audience.values:
+    if data.targets:
+        data.audience = Audience.TARGETS  # the rules decide who it is for
+    elif data.audience == Audience.TARGETS:
+        errors["audience"] = _("Choose at least one target: roles, tags, buildings, people or users.")
+    elif data.audience not in Audience.values:
         errors["audience"] = _("Choose who the notice is for.")
+    if len(data.sms_contact) > CONTACT_MAX:
+        errors["sms_contact"] = _("At most %d characters: a short link or a number.") % CONTACT_MAX
     if data.expires_at is not None:
         if timezone.is_naive(data.expires_at):
             data.expires_at = timezone.make_aware(data.expires_at)
@@ -251,9 +285,13 @@ def check(author, data: NoticeData) -> Grid:
     if not may_publish(author):
         raise PermissionDenied(_("Your role may not publish notices."))
     grid, errors = validate(data)
+    in_area = grid is not None and publishing_scope(author).covers(grid.code)
+    if in_area and data.targets:
+        # Only inside the author's area: a refusal must not tell what another area holds.
+        errors.update(target_rules.errors_of(author, data.targets, grid))
     if errors:
         raise ValidationError(errors)
-    if not publishing_scope(author).covers(grid.code):
+    if not in_area:
         raise PermissionDenied(_("You may publish only to grids in your own area."))
     return grid
 
@@ -278,12 +316,16 @@ def publish(author, data: NoticeData) -> Notice:
         expires_at=data.expires_at,
         author=author,
         published_at=timezone.now(),
+        target_roles=data.targets.roles,
+        sms_contact=data.sms_contact,
     )
+    target_rules.save(notice, data.targets)
     _announce(notice)
     return notice
 
 
 def data_of(notice: Notice) -> NoticeData:
+    rules = target_rules.of_notice(notice)
     return NoticeData(
         title=notice.title,
         body=notice.body,
@@ -291,6 +333,12 @@ def data_of(notice: Notice) -> NoticeData:
         audience=notice.audience,
         requires_receipt=notice.requires_receipt,
         expires_at=notice.expires_at,
+        target_roles=rules.roles,
+        target_tags=rules.tags,
+        target_building_ids=rules.building_ids,
+        target_person_ids=rules.person_ids,
+        target_user_ids=rules.user_ids,
+        sms_contact=notice.sms_contact,
     )
 
 
@@ -302,6 +350,7 @@ def save_draft(author, notice: Notice) -> Notice:
     data = data_of(notice)
     notice.grid = check(author, data)
     notice.title, notice.body, notice.expires_at = data.title, data.body, data.expires_at
+    notice.sms_contact = data.sms_contact
     if not notice.author_id:
         notice.author = author
     notice.published_at = None
@@ -326,25 +375,38 @@ def publish_draft(actor, notice: Notice) -> Notice:
 
 
 def target_assignments(notice: Notice):
-    """The active assignments in the notice's subtree whose role its audience names (not the author's)."""
+    """The active assignments in the notice's subtree whose role its audience names (not the author's).
+
+    Empty for a targeted notice: its recipients are its delivery rows (`target_user_ids`)."""
     return Assignment.objects.filter(
         is_active=True,
         user__is_active=True,
-        role__in=AUDIENCE_ROLES[notice.audience],
+        role__in=AUDIENCE_ROLES.get(notice.audience, ()),
         grid__code__startswith=notice.grid.code,
     ).exclude(user_id=notice.author_id)
 
 
+def target_user_ids(notice: Notice):
+    """The users the notice is for now (a subquery of user ids)."""
+    if notice.is_targeted:
+        return NoticeDelivery.objects.filter(notice=notice, channel=Channel.APP).values("user_id")
+    return target_assignments(notice).values("user_id")
+
+
 def recipients(notice: Notice):
     """The users the notice is for, plus anyone holding a receipt (moved away since),
-    annotated with their receipt and the (first) assignment that makes them a recipient."""
-    targets = target_assignments(notice)
+    annotated with their receipt and the (first) assignment that makes them a recipient
+    (for a targeted notice: their first assignment in the subtree, if any)."""
     receipts = NoticeReceipt.objects.filter(notice=notice)
     mine = receipts.filter(user=OuterRef("pk"))
-    why = targets.filter(user=OuterRef("pk")).order_by("grid__code", "role")
+    if notice.is_targeted:
+        why = Assignment.objects.filter(is_active=True, grid__code__startswith=notice.grid.code)
+    else:
+        why = target_assignments(notice)
+    why = why.filter(user=OuterRef("pk")).order_by("grid__code", "role")
     return (
         get_user_model()
-        .objects.filter(Q(pk__in=targets.values("user_id")) | Q(pk__in=receipts.values("user_id")))
+        .objects.filter(Q(pk__in=target_user_ids(notice)) | Q(pk__in=receipts.values("user_id")))
         .annotate(
             receipt_read_at=Subquery(mine.values("read_at")[:1]),
             receipt_confirmed_at=Subquery(mine.values("confirmed_at")[:1]),
@@ -360,6 +422,11 @@ STATUSES = {
     "read": Q(receipt_read_at__isnull=False, receipt_confirmed_at__isnull=True),
     "confirmed": Q(receipt_confirmed_at__isnull=False),
 }
+CHANNELS = (Channel.APP, Channel.SMS)
+# The texts' list: those that failed first (someone must call round), then those still queued.
+TEXT_ORDER = {
+    DeliveryStatus.FAILED: 0, DeliveryStatus.QUEUED: 1, DeliveryStatus.SENT: 2, DeliveryStatus.DELIVERED: 3
+}
 
 
 @dataclass
@@ -367,8 +434,12 @@ class Progress:
     target: int
     read: int
     confirmed: int
-    count: int  # rows matching the status asked for
-    rows: list[dict]
+    count: int  # rows matching the channel and status asked for
+    rows: list[dict]  # in the app: one per user
+    notified: int = 0  # in-app notifications written when the notice was sent
+    texts: dict[str, int] = field(default_factory=dict)  # text messages per status, and "recipients"
+    text_rows: list[dict] = field(default_factory=list)
+    names_hidden: bool = False  # sent by a special-population tag the reader may not see
 
     @property
     def unread(self) -> int:
@@ -380,23 +451,67 @@ class Progress:
 
 
 ROLE_LABELS = dict(Role.choices)
+DELIVERY_STATUS_LABELS = dict(DeliveryStatus.choices)
 
 
-def receipt_progress(notice: Notice, status: str = "", limit: int = 100, offset: int = 0) -> Progress:
-    """Who the notice is for, who has read and who has confirmed it (for the publisher).
+def delivery_counts(notice: Notice) -> tuple[int, dict[str, int]]:
+    """In-app notifications written, and text messages per status (with their total)."""
+    counts = {status: 0 for status in DeliveryStatus.values}
+    notified = 0
+    rows = NoticeDelivery.objects.filter(notice=notice).values_list("channel", "status")
+    for channel, status, n in rows.annotate(n=Count("pk")).order_by():
+        if channel == Channel.APP:
+            notified += n
+        else:
+            counts[status] += n
+    counts["recipients"] = sum(counts.values())
+    return notified, counts
 
-    Counts cover everyone; the rows are those of `status` (all when empty), people still
-    to act first. The caller has checked the notice is in their publishing area.
+
+def _status_error(channel: str) -> ValidationError:
+    allowed = DeliveryStatus.values if channel == Channel.SMS else list(STATUSES)
+    return ValidationError({"status": _("Status must be one of: %s.") % ", ".join(allowed)})
+
+
+def receipt_progress(
+    notice: Notice, status: str = "", limit: int = 100, offset: int = 0, *, channel: str = Channel.APP,
+    viewer=None,
+) -> Progress:
+    """Who the notice is for, who has read and who has confirmed it (for the publisher), and how
+    its text messages fared.
+
+    Counts cover everyone; the rows are those of `channel` (app: users, people still to act
+    first; sms: texts, failed first) with `status` (all when empty). The caller has checked the
+    notice is in their publishing area; `viewer` decides whether names may be listed.
     """
-    if status and status not in STATUSES:
-        raise ValidationError({"status": _("Status must be one of: %s.") % ", ".join(STATUSES)})
+    if channel not in CHANNELS:
+        raise ValidationError({"channel": _("Channel must be one of: %s.") % ", ".join(CHANNELS)})
+    if status and status not in (DeliveryStatus.values if channel == Channel.SMS else STATUSES):
+        raise _status_error(channel)
     everyone = recipients(notice)
     counts = everyone.aggregate(
         target=Count("pk"),
         read=Count("pk", filter=STATUSES["read"] | STATUSES["confirmed"]),
         confirmed=Count("pk", filter=STATUSES["confirmed"]),
     )
+    notified, texts_by_status = delivery_counts(notice)
+    progress = Progress(
+        target=counts["target"], read=counts["read"], confirmed=counts["confirmed"], count=0, rows=[],
+        notified=notified, texts=texts_by_status, names_hidden=not target_rules.names_visible(viewer, notice),
+    )
+    if channel == Channel.SMS:
+        progress.count = texts_by_status[status] if status else texts_by_status["recipients"]
+        if not progress.names_hidden:
+            progress.text_rows = _text_rows(notice, status, limit, offset)
+        return progress
     chosen = everyone.filter(STATUSES[status]) if status else everyone
+    progress.count = chosen.count() if status else counts["target"]
+    if not progress.names_hidden:
+        progress.rows = _user_rows(chosen, limit, offset)
+    return progress
+
+
+def _user_rows(chosen, limit: int, offset: int) -> list[dict]:
     # People still to act first; nulls placed explicitly (SQLite and PostgreSQL differ).
     ordered = chosen.order_by(
         F("receipt_confirmed_at").asc(nulls_first=True),
@@ -405,7 +520,7 @@ def receipt_progress(notice: Notice, status: str = "", limit: int = 100, offset:
         "name",
         "pk",
     )
-    rows = [
+    return [
         {
             "user_id": u.pk,
             "name": str(u),
@@ -418,16 +533,34 @@ def receipt_progress(notice: Notice, status: str = "", limit: int = 100, offset:
         }
         for u in ordered[offset : offset + limit]
     ]
-    return Progress(
-        target=counts["target"],
-        read=counts["read"],
-        confirmed=counts["confirmed"],
-        count=chosen.count() if status else counts["target"],
-        rows=rows,
-    )
+
+
+def _text_rows(notice: Notice, status: str, limit: int, offset: int) -> list[dict]:
+    rows = NoticeDelivery.objects.filter(notice=notice, channel=Channel.SMS).select_related("person__grid")
+    if status:
+        rows = rows.filter(status=status)
+    rank = Case(*(When(status=s, then=Value(n)) for s, n in TEXT_ORDER.items()), output_field=IntegerField())
+    rows = rows.annotate(rank=rank).order_by("rank", "person__name", "pk")
+    return [
+        {
+            "delivery_id": d.pk,
+            "name": d.person.name if d.person else "",
+            "phone": d.person.phone_masked if d.person else "",
+            "grid_name": d.person.grid.name if d.person else "",
+            "status": d.status,
+            "status_label": str(DELIVERY_STATUS_LABELS[d.status]),
+            "attempts": d.attempts,
+            "error": d.error,
+            "sent_at": d.sent_at,
+        }
+        for d in rows[offset : offset + limit]
+    ]
 
 
 def target_count(notice: Notice) -> int:
+    """The users the notice is for in the app (texts are counted apart)."""
+    if notice.is_targeted:
+        return NoticeDelivery.objects.filter(notice=notice, channel=Channel.APP).count()
     return target_assignments(notice).values("user_id").distinct().count()
 
 
@@ -439,8 +572,46 @@ def notification_text(notice: Notice) -> str:
     return text[:300]
 
 
-def notify_recipients(notice_id: int) -> int:
-    """In-app notifications to everyone the notice is for; once per notice, however often it runs."""
+def _batches(ids: Iterable[int], size: int) -> Iterator[list[int]]:
+    batch: list[int] = []
+    for value in ids:
+        batch.append(value)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    yield batch  # the last one, perhaps empty
+
+
+def _notify_in_app(notice: Notice, user_ids: Iterable[int], now) -> int:
+    """A notification and a delivered in-app row per user, in batches."""
+    text, sent = notification_text(notice), 0
+    for batch in _batches(user_ids, NOTIFY_BATCH):
+        sent += len(Notification.objects.bulk_create([Notification(user_id=u, kind="notice", text=text)
+                                                       for u in batch]))
+        NoticeDelivery.objects.bulk_create([
+            NoticeDelivery(notice=notice, channel=Channel.APP, user_id=u, status=DeliveryStatus.DELIVERED,
+                           attempts=1, sent_at=now)
+            for u in batch
+        ])
+    return sent
+
+
+def _queue_texts(notice: Notice, resolution: target_rules.Resolution, now) -> None:
+    """A queued text per person without an account; a failed row for those without a phone."""
+    rows = [
+        NoticeDelivery(notice=notice, channel=Channel.SMS, person_id=p, next_attempt_at=now)
+        for p in resolution.text_person_ids
+    ] + [
+        NoticeDelivery(notice=notice, channel=Channel.SMS, person_id=p, status=DeliveryStatus.FAILED,
+                       error="no_phone")
+        for p in resolution.unreachable_person_ids
+    ]
+    NoticeDelivery.objects.bulk_create(rows, batch_size=NOTIFY_BATCH)
+
+
+def fan_out(notice_id: int) -> int:
+    """Resolve the recipients once, write their delivery rows and in-app notifications; once per
+    notice, however often it runs (the row lock and `notified_at`, all in one transaction)."""
     with transaction.atomic():
         notice = (
             Notice.objects.select_for_update()
@@ -450,19 +621,23 @@ def notify_recipients(notice_id: int) -> int:
         )
         if notice is None:
             return 0
-        text = notification_text(notice)
-        users = target_assignments(notice).values_list("user_id", flat=True).distinct().order_by("user_id")
-        sent = 0
-        batch: list[Notification] = []
-        for user_id in users.iterator(chunk_size=NOTIFY_BATCH):
-            batch.append(Notification(user_id=user_id, kind="notice", text=text))
-            if len(batch) >= NOTIFY_BATCH:
-                sent += len(Notification.objects.bulk_create(batch))
-                batch = []
-        sent += len(Notification.objects.bulk_create(batch))
-        notice.notified_at = timezone.now()
+        now = timezone.now()
+        if notice.is_targeted:
+            resolution = target_rules.resolve(notice)
+            sent = _notify_in_app(notice, sorted(resolution.user_ids), now)
+            _queue_texts(notice, resolution, now)
+        else:
+            users = target_assignments(notice).values_list("user_id", flat=True).distinct()
+            sent = _notify_in_app(notice, users.order_by("user_id").iterator(chunk_size=NOTIFY_BATCH), now)
+        notice.notified_at = now
         notice.save(update_fields=["notified_at"])
     return sent
+
+
+def notify_recipients(notice_id: int) -> int:
+    """Notify everyone the notice is for (in the app once; texts queued), then send its texts.
+    The number of messages that went out."""
+    return fan_out(notice_id) + texts.send_due(notice_id)
 
 
 def pending_notices():
@@ -472,6 +647,7 @@ def pending_notices():
 
 
 def notify_pending() -> int:
-    """Send what `notify_recipients` left undone; safe beside it (each notice once, under its row lock)."""
+    """Send what `notify_recipients` left undone: lost fan-outs (each notice once, under its row
+    lock) and texts queued, due for a retry or left by a killed worker (claimed one by one)."""
     ids = list(pending_notices().order_by("published_at", "pk").values_list("pk", flat=True))
-    return sum(notify_recipients(notice_id) for notice_id in ids)
+    return sum(fan_out(notice_id) for notice_id in ids) + texts.send_due()

@@ -10,12 +10,17 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.accounts.roles import Perm, has_perm
-from gridgov.core.admin import ScopedAdminMixin
-from gridgov.population import services
+from gridgov.accounts.roles import Perm, has_perm, scope_through
+from gridgov.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin
+from gridgov.population import care, services
 from gridgov.population.models import (
     Building,
     BuildingSurvey,
+    CareNote,
+    CareReminder,
+    CareService,
+    CareTask,
+    CaseConcern,
     Compound,
     House,
     Household,
@@ -311,7 +316,7 @@ class TagTypeAdmin(SettingsAdmin):
 
 @admin.register(VisitRule)
 class VisitRuleAdmin(SettingsAdmin):
-    list_display = ("__str__", "tag_type", "interval_days")
+    list_display = ("__str__", "tag_type", "care_level", "interval_days")
 
 
 @admin.register(BuildingSurvey)
@@ -333,3 +338,88 @@ class SurveyItemAdmin(RegistryAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- care files (一人一档) ------------------------------------------------------------------------
+
+
+class CareAdmin(RegistryAdmin):
+    """Care-file rows are written from the file (page or API, through `care`); the back office lists
+    them in scope, lets those who may write in the file correct a text or delete a mistake, and
+    hides the rows of people whose only tags the user may not see (as the file itself does)."""
+
+    list_select_related = ("person", "grid")
+
+    def get_queryset(self, request):
+        visible = services.visible_tag_types(request.user)
+        return super().get_queryset(request).filter(person__tags__tag_type__in=visible).distinct()
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            scope = scope_through(request.user, care.CARE_ROLES)
+            return scope.everything or bool(scope.roots)
+        return care.may_write(request.user, obj.person)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        obj.grid_id = obj.person.grid_id  # the person's grid, whatever the form held
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(CareNote)
+class CareNoteAdmin(CareAdmin):
+    list_display = ("person", "text", "author", "at")
+    search_fields = ("person__name", "text")
+    readonly_fields = ("person", "grid", "author", "at")
+    list_select_related = ("person", "grid", "author")
+
+
+@admin.register(CareTask)
+class CareTaskAdmin(CareAdmin):
+    list_display = ("title", "person", "due_on", "assignee", "done_at")
+    list_filter = ("done_at",)
+    date_hierarchy = "due_on"
+    search_fields = ("person__name", "title")
+    readonly_fields = ("person", "grid", "assignee", "created_by", "done_at", "done_by")
+    list_select_related = ("person", "grid", "assignee")
+
+
+@admin.register(CareService)
+class CareServiceAdmin(CareAdmin):
+    list_display = ("person", "kind", "served_on", "provider", "recorded_by")
+    list_filter = ("kind",)
+    date_hierarchy = "served_on"
+    search_fields = ("person__name", "provider", "note")
+    readonly_fields = ("person", "grid", "recorded_by")
+    list_select_related = ("person", "grid", "recorded_by")
+
+
+@admin.register(CaseConcern)
+class CaseConcernAdmin(CareAdmin):
+    list_display = ("person", "case", "added_by", "at")
+    readonly_fields = ("person", "case", "grid", "added_by", "at")
+    list_select_related = ("person", "grid", "case__category", "added_by")
+
+
+@admin.register(CareReminder)
+class CareReminderAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+    """What the daily reminder job sent (written by `care.send_reminders` only)."""
+
+    list_display = ("sent_at", "user", "person", "kind", "due_on")
+    list_filter = ("kind",)
+    list_select_related = ("user", "person")
+
+    def get_queryset(self, request):
+        visible = services.visible_tag_types(request.user)
+        return super().get_queryset(request).filter(person__tags__tag_type__in=visible).distinct()
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff

@@ -5,7 +5,7 @@ through `services`, `visits` or `survey`. Lists and details show personal data m
 `.../reveal` returns one full value, permission-checked and audited.
 """
 
-from datetime import date
+from datetime import date, datetime
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -17,7 +17,7 @@ from ninja.pagination import paginate
 from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import GridRef, Schema
 from gridgov.grids.locator import CRS
-from gridgov.population import excel, imports, services, survey, visits
+from gridgov.population import care, excel, imports, services, survey, visits
 from gridgov.population.models import (
     Building,
     Compound,
@@ -767,18 +767,25 @@ class ToCaseIn(Schema):
     description: str = Field("", max_length=2000)
 
 
+class VisitToCaseIn(ToCaseIn):
+    person_id: int | None = Field(
+        None, description="the household member (with a care file) the case concerns; by default "
+        "every tagged member named in the visit's `met`")
+
+
 class CaseRef(Schema):
     case_id: int
     number: str
 
 
 @router.post("/registry/visits/{visit_id}/case", response=CaseRef, summary="Turn a visit's needs into a case")
-def visit_to_case(request, visit_id: int, payload: ToCaseIn):
+def visit_to_case(request, visit_id: int, payload: VisitToCaseIn):
     user = _user(request)
     visit = get_object_or_404(
         Visit.objects.visible_to(user).select_related("household__house__building", "grid"), pk=visit_id
     )
-    case = visits.need_to_case(user, visit, category_id=payload.category_id, description=payload.description)
+    case = visits.need_to_case(user, visit, category_id=payload.category_id, description=payload.description,
+                               person_id=payload.person_id)
     return {"case_id": case.pk, "number": case.number}
 
 
@@ -976,3 +983,288 @@ def export_ledger(request, kind: str, grid: str = "", reason: str = Query("", ma
         raise Http404(_("Not found."))
     content = excel.export(_user(request), kind, grid=grid or None, reason=reason)
     return xlsx_response(content, f"gridgov-{kind}-{timezone.localdate():%Y%m%d}")
+
+
+# --- care files (一人一档) ------------------------------------------------------------------------
+# Thin handlers over `care`: it decides who sees a file (404), who may write (403), what is valid
+# (400) and what is overdue. Personal data is masked as everywhere in the registry.
+
+
+class CareMemberOut(Schema):
+    id: int
+    name: str
+    relation: str
+    age: int | None
+
+
+class CareHouseholdOut(Schema):
+    id: int
+    number: str
+    kind: str
+    head_name: str
+    address: str
+    building_id: int
+    house_use: str
+    members: list[CareMemberOut]
+
+
+class CarePersonOut(Schema):
+    id: int
+    name: str
+    id_number: str = Field(description="masked")
+    phone: str = Field(description="masked")
+    sex: str
+    birth_date: date | None
+    age: int | None
+    grid: GridRef
+    address: str
+
+
+class CareVisitPlanOut(Schema):
+    interval_days: int | None = Field(description="the care visit interval; null: no care visits of its own")
+    last_visited_on: date | None
+    due_on: date | None = Field(description="null: no interval, or never visited")
+    overdue: bool
+
+
+class CareTaskOut(Schema):
+    id: int
+    title: str
+    due_on: date
+    assignee_id: int | None
+    assignee: str | None
+    created_by: str
+    created_at: datetime
+    done_at: datetime | None
+    done_by: str | None
+    result: str
+    overdue: bool
+
+
+class CareCaseOut(Schema):
+    id: int
+    number: str
+    category: str
+    state: str
+    state_label: str
+    reported_at: datetime
+    grid: GridRef
+
+
+class CareServiceOut(Schema):
+    id: int
+    kind: str
+    kind_label: str
+    served_on: date
+    provider: str
+    note: str
+    recorded_by: str
+
+
+class CareNoteOut(Schema):
+    id: int
+    text: str
+    author: str
+    at: datetime
+
+
+class CareFileOut(Schema):
+    person: CarePersonOut
+    care_level: str
+    tags: list[TagOut]
+    household: CareHouseholdOut | None
+    visit_plan: CareVisitPlanOut
+    tasks: list[CareTaskOut]
+    visits: list[VisitOut] = Field(description="the household's visits, latest first")
+    reported_cases: list[CareCaseOut] = Field(description="cases the person reported (by their phone)")
+    concern_cases: list[CareCaseOut] = Field(description="cases marked as concerning the person")
+    services: list[CareServiceOut]
+    notes: list[CareNoteOut]
+    may_write: bool
+
+
+def _who(user) -> str:
+    return (user.name or user.username) if user else ""
+
+
+def care_task_out(task, today: date) -> dict:
+    return {"id": task.pk, "title": task.title, "due_on": task.due_on, "assignee_id": task.assignee_id,
+            "assignee": _who(task.assignee) or None, "created_by": _who(task.created_by),
+            "created_at": task.created_at, "done_at": task.done_at, "done_by": _who(task.done_by) or None,
+            "result": task.result, "overdue": task.is_overdue(today)}
+
+
+def care_case_out(case) -> dict:
+    return {"id": case.pk, "number": case.number, "category": case.category.name, "state": case.state,
+            "state_label": case.get_state_display(), "reported_at": case.reported_at,
+            "grid": {"code": case.grid.code, "name": case.grid.name}}
+
+
+def care_service_out(service) -> dict:
+    return {"id": service.pk, "kind": service.kind, "kind_label": service.get_kind_display(),
+            "served_on": service.served_on, "provider": service.provider, "note": service.note,
+            "recorded_by": _who(service.recorded_by)}
+
+
+def care_note_out(note) -> dict:
+    return {"id": note.pk, "text": note.text, "author": _who(note.author), "at": note.at}
+
+
+def _care_household(person: Person, members, today: date) -> dict | None:
+    if not person.household_id:
+        return None
+    household = person.household
+    return {"id": household.pk, "number": household.number, "kind": household.get_kind_display(),
+            "head_name": household.head_name, "address": str(household.house),
+            "building_id": household.house.building_id, "house_use": household.house.get_use_display(),
+            "members": [{"id": m.pk, "name": m.name, "relation": m.get_relation_display(),
+                         "age": _age(m.birth_date, today)} for m in members]}
+
+
+def care_file_out(file: care.CareFile) -> dict:
+    """The file as the API answers it (and the page shows it)."""
+    person, today = file.person, file.today
+    plan = file.plan
+    return {
+        "person": {"id": person.pk, "name": person.name, "id_number": person.id_number_masked,
+                   "phone": person.phone_masked, "sex": person.sex, "birth_date": person.birth_date,
+                   "age": _age(person.birth_date, today),
+                   "grid": {"code": person.grid.code, "name": person.grid.name}, "address": _address(person)},
+        "care_level": file.care_level,
+        "tags": _tags_out(file.tags),
+        "household": _care_household(person, file.members, today),
+        "visit_plan": {"interval_days": plan.interval_days, "last_visited_on": plan.last_visited_on,
+                       "due_on": plan.due_on, "overdue": plan.overdue},
+        "tasks": [care_task_out(t, today) for t in file.tasks],
+        "visits": [{**visit_out_brief(v), "address": _address(person)} for v in file.visits],
+        "reported_cases": [care_case_out(c) for c in file.reported_cases],
+        "concern_cases": [care_case_out(c) for c in file.concern_cases],
+        "services": [care_service_out(s) for s in file.services],
+        "notes": [care_note_out(n) for n in file.notes],
+        "may_write": file.may_write,
+    }
+
+
+def visit_out_brief(v: Visit) -> dict:
+    """`visit_out` without re-reading the household (the file has it already)."""
+    return {"id": v.pk, "household_id": v.household_id, "visited_on": v.visited_on, "worker": str(v.worker),
+            "met": v.met, "notes": v.notes, "needs": v.needs, "case_id": v.case_id}
+
+
+class CareOverdueTaskOut(Schema):
+    id: int
+    title: str
+    due_on: date
+
+
+class CareOverdueOut(Schema):
+    person: CarePersonOut
+    care_level: str
+    interval_days: int | None
+    visit_due_on: date | None
+    visit_overdue: bool
+    never_visited: bool
+    overdue_days: int | None = Field(description="how late the most overdue item is; null: never visited")
+    tasks: list[CareOverdueTaskOut]
+
+
+def care_overdue_out(item: care.Overdue, today: date) -> dict:
+    person = item.person
+    return {
+        "person": {"id": person.pk, "name": person.name, "id_number": person.id_number_masked,
+                   "phone": person.phone_masked, "sex": person.sex, "birth_date": person.birth_date,
+                   "age": _age(person.birth_date, today),
+                   "grid": {"code": person.grid.code, "name": person.grid.name}, "address": _address(person)},
+        "care_level": item.care_level, "interval_days": item.interval_days, "visit_due_on": item.visit_due_on,
+        "visit_overdue": item.visit_overdue, "never_visited": item.never_visited, "overdue_days": item.days,
+        "tasks": [{"id": t.pk, "title": t.title, "due_on": t.due_on} for t in item.tasks],
+    }
+
+
+# Registered before /registry/care/{person_id}: "overdue" is not a person.
+@router.get("/registry/care/overdue", response=list[CareOverdueOut],
+            summary="Care files overdue (visit or task), most overdue first")
+@paginate(Pagination)
+def care_overdue(request):
+    today = timezone.localdate()
+    return [care_overdue_out(item, today) for item in care.overdue_list(_user(request), today=today)]
+
+
+@router.get("/registry/care/{person_id}", response=CareFileOut, summary="A person's care file (一人一档)")
+def get_care_file(request, person_id: int):
+    return care_file_out(care.care_file(_user(request), person_id))
+
+
+class CareNoteIn(Schema):
+    text: str = Field(max_length=care.NOTE_MAX)
+
+
+@router.post("/registry/care/{person_id}/notes", response={201: CareNoteOut},
+             summary="Add a note to a care file")
+def add_care_note(request, person_id: int, payload: CareNoteIn):
+    return Status(201, care_note_out(care.add_note(_user(request), person_id, payload.text)))
+
+
+class CareTaskIn(Schema):
+    title: str = Field(max_length=200)
+    due_on: date
+    assignee_id: int | None = Field(
+        None, description="someone who keeps the file (a leader, grid leader or grid worker of its grid)")
+
+
+@router.post("/registry/care/{person_id}/tasks", response={201: CareTaskOut}, summary="Add a care-plan task")
+def add_care_task(request, person_id: int, payload: CareTaskIn):
+    task = care.add_task(_user(request), person_id, title=payload.title, due_on=payload.due_on,
+                         assignee_id=payload.assignee_id)
+    return Status(201, care_task_out(task, timezone.localdate()))
+
+
+class CareTaskDoneIn(Schema):
+    result: str = Field("", max_length=500, description="what came of it")
+
+
+@router.post("/registry/care/{person_id}/tasks/{task_id}/done", response=CareTaskOut,
+             summary="Mark a care-plan task done (again: unchanged)")
+def complete_care_task(request, person_id: int, task_id: int, payload: CareTaskDoneIn):
+    task = care.complete_task(_user(request), person_id, task_id, result=payload.result)
+    return care_task_out(task, timezone.localdate())
+
+
+class CareServiceIn(Schema):
+    kind: str = Field(description="daily_care, meals, health, assistance, companionship, errand or other")
+    served_on: date
+    provider: str = Field("", max_length=100)
+    note: str = Field("", max_length=500)
+
+
+@router.post("/registry/care/{person_id}/services", response={201: CareServiceOut},
+             summary="Record a service the person received")
+def add_care_service(request, person_id: int, payload: CareServiceIn):
+    service = care.record_service(_user(request), person_id, kind=payload.kind, served_on=payload.served_on,
+                                  provider=payload.provider, note=payload.note)
+    return Status(201, care_service_out(service))
+
+
+class CaseConcernIn(Schema):
+    case_id: int
+
+
+class CaseConcernOut(Schema):
+    person_id: int
+    case: CareCaseOut
+    created: bool
+
+
+@router.post("/registry/care/{person_id}/concerns", response={200: CaseConcernOut, 201: CaseConcernOut},
+             summary="Mark a case as concerning the person (again: 200)")
+def link_care_case(request, person_id: int, payload: CaseConcernIn):
+    link, created = care.link_case(_user(request), person_id, payload.case_id)
+    return Status(201 if created else 200, {"person_id": link.person_id, "case": care_case_out(link.case),
+                                            "created": created})
+
+
+@router.delete("/registry/care/{person_id}/concerns/{case_id}", response={204: None},
+               summary="Unmark a case as concerning the person")
+def unlink_care_case(request, person_id: int, case_id: int):
+    care.unlink_case(_user(request), person_id, case_id)
+    return Status(204, None)

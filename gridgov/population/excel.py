@@ -720,6 +720,9 @@ class _PeopleImport(_Import):
             for person in changed:
                 person.updated_at = now
             Person.objects.bulk_update(changed, self.WRITE, batch_size=WRITE_BATCH // 2)
+            # People who moved take their tags and care-file rows along to their new grid.
+            for chunk in _chunks([p.pk for p in changed]):
+                services.follow_person_grid(Person.objects.filter(pk__in=chunk))
 
 
 class _HouseholdImport(_Import):

@@ -11,6 +11,7 @@ lookup (`gridgov.privacy`); lists show them masked; the full value is revealed o
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from gridgov.core.scope import ScopedQuerySet
@@ -361,7 +362,8 @@ class PersonTag(models.Model):
 
 
 class VisitRule(models.Model):
-    """How often a household is visited: every household, or households with a tagged member."""
+    """How often a household is visited: every household, households with a tagged member, or
+    households with a member tagged at a care level (the shortest interval that applies wins)."""
 
     tag_type = models.OneToOneField(
         TagType,
@@ -370,7 +372,14 @@ class VisitRule(models.Model):
         blank=True,
         related_name="visit_rule",
         verbose_name=_("tag"),
-        help_text=_("Empty: the rule for every household."),
+        help_text=_("Empty (and no care level): the rule for every household."),
+    )
+    care_level = models.CharField(
+        _("care level"),
+        max_length=8,
+        choices=PersonTag.CareLevel.choices,
+        blank=True,
+        help_text=_("A rule for every tag at this care level; leave the tag empty then."),
     )
     interval_days = models.PositiveSmallIntegerField(_("visit every (days)"))
 
@@ -379,12 +388,24 @@ class VisitRule(models.Model):
         verbose_name_plural = _("visit rules")
         constraints = [
             models.UniqueConstraint(
-                fields=["tag_type"], condition=models.Q(tag_type__isnull=True), name="visitrule_one_default"
+                fields=["tag_type"],
+                condition=models.Q(tag_type__isnull=True, care_level=""),
+                name="visitrule_one_default",
+            ),
+            models.UniqueConstraint(
+                fields=["care_level"], condition=~models.Q(care_level=""), name="visitrule_one_per_care_level"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tag_type__isnull=True) | models.Q(care_level=""),
+                name="visitrule_tag_or_care_level",
+                violation_error_message=_("A rule is for a tag or for a care level, not both."),
             ),
             models.CheckConstraint(condition=models.Q(interval_days__gt=0), name="visitrule_positive"),
         ]
 
     def __str__(self) -> str:
+        if self.care_level:
+            return f"{_('care level')} {self.get_care_level_display()}: {self.interval_days}"
         return f"{self.tag_type or _('every household')}: {self.interval_days}"
 
 
@@ -523,3 +544,194 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- the care file (一人一档) ----------------------------------------------------------------
+# A person with at least one tag has a care file: their tags and care level, household and
+# house, visits and cases (read from the registry and the cases), plus what is kept only for
+# the file below. Every row carries the person's grid (copied by `services.follow_person_grid`
+# whenever a person moves), so the registry scope filters it without joins.
+
+
+class CareNote(models.Model):
+    """A free note in a person's care file."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="care_notes", verbose_name=_("person")
+    )
+    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("grid"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    text = models.TextField(_("text"))
+    at = models.DateTimeField(_("written"), default=timezone.now, db_index=True)
+
+    objects = RegistryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("care note")
+        verbose_name_plural = _("care notes")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class CareTask(models.Model):
+    """A task of a person's care plan: what is to be done for them, by when, and what came of it."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="care_tasks", verbose_name=_("person")
+    )
+    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("grid"))
+    title = models.CharField(_("task"), max_length=200)
+    due_on = models.DateField(_("due"), db_index=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("assigned to"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("done by"),
+    )
+    result = models.CharField(_("result"), max_length=500, blank=True)
+
+    objects = RegistryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("care task")
+        verbose_name_plural = _("care tasks")
+        ordering = ["due_on", "id"]
+        indexes = [models.Index(fields=["person", "done_at"], name="caretask_person_open")]
+
+    def __str__(self) -> str:
+        return f"{self.due_on} {self.title}"
+
+    @property
+    def is_done(self) -> bool:
+        return self.done_at is not None
+
+    def is_overdue(self, today) -> bool:
+        return self.done_at is None and self.due_on < today
+
+
+class CareService(models.Model):
+    """A service a person received (meals, home care, assistance...), as recorded by staff."""
+
+    class Kind(models.TextChoices):
+        DAILY_CARE = "daily_care", _("Daily care")
+        MEALS = "meals", _("Meal assistance")
+        HEALTH = "health", _("Health care")
+        ASSISTANCE = "assistance", _("Material assistance")
+        COMPANIONSHIP = "companionship", _("Companionship and counselling")
+        ERRAND = "errand", _("Errand done for them")
+        OTHER = "other", _("Other")
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="care_services", verbose_name=_("person")
+    )
+    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("grid"))
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    served_on = models.DateField(_("date"), db_index=True)
+    provider = models.CharField(_("provided by"), max_length=100, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("recorded by")
+    )
+    recorded_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    objects = RegistryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("service received")
+        verbose_name_plural = _("services received")
+        ordering = ["-served_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.served_on} {self.get_kind_display()}"
+
+
+class CaseConcern(models.Model):
+    """A case marked as concerning a person (by staff, or by turning a visit's need into a case)."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.CASCADE, related_name="case_concerns", verbose_name=_("person")
+    )
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+", verbose_name=_("case"))
+    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("grid"))
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("added by")
+    )
+    at = models.DateTimeField(_("added"), default=timezone.now)
+
+    objects = RegistryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case concerning a person")
+        verbose_name_plural = _("cases concerning people")
+        ordering = ["-at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["person", "case"], name="caseconcern_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.person} · {self.case_id}"
+
+
+class CareReminder(models.Model):
+    """A reminder sent to one user about an overdue care visit or task: at most one per user, person
+    and due date (a visit never made has no due date), so the daily job never repeats itself."""
+
+    class Kind(models.TextChoices):
+        VISIT = "visit", _("Care visit")
+        TASK = "task", _("Care task")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+", verbose_name=_("person"))
+    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("grid"))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    task = models.ForeignKey(
+        CareTask, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("task")
+    )
+    due_on = models.DateField(_("due"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent"), auto_now_add=True)
+
+    objects = RegistryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("care reminder")
+        verbose_name_plural = _("care reminders")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "person", "due_on"],
+                condition=models.Q(kind="visit", due_on__isnull=False),
+                name="carereminder_visit_once",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "person"],
+                condition=models.Q(kind="visit", due_on__isnull=True),
+                name="carereminder_never_visited_once",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "task", "due_on"],
+                condition=models.Q(kind="task"),
+                name="carereminder_task_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.person_id} {self.due_on}"

@@ -9,7 +9,7 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils.translation import gettext as _
 
 from gridgov.accounts.roles import Perm, has_perm
@@ -70,7 +70,23 @@ def move_building(building: Building, grid: Grid) -> None:
     households = Household.objects.filter(house__building=building)
     households.update(grid=grid)
     Person.objects.filter(household__in=households).update(grid=grid)
-    PersonTag.objects.filter(person__household__in=households).update(grid=grid)
+    follow_person_grid(Person.objects.filter(household__in=households))
+
+
+# Rows that belong to a person and carry a copy of the person's grid (for the scope filter).
+def _person_rows():
+    from gridgov.population.models import CareNote, CareReminder, CareService, CareTask, CaseConcern
+
+    return (PersonTag, CareNote, CareTask, CareService, CaseConcern, CareReminder)
+
+
+def follow_person_grid(people) -> None:
+    """Copy each person's grid onto their tags and care-file rows (after a person has moved)."""
+    grid_of_person = Person.objects.filter(pk=OuterRef("person_id")).values("grid_id")[:1]
+    for model in _person_rows():
+        model.objects.filter(person__in=people).exclude(grid_id=F("person__grid_id")).update(
+            grid_id=Subquery(grid_of_person)
+        )
 
 
 def fill_house(house: House) -> House:
@@ -144,7 +160,10 @@ def save_person(actor, person: Person, tags: list[dict] | None = None) -> Person
     if errors:
         raise ValidationError(errors)
     check_editable(actor, Grid.objects.get(pk=person.grid_id))
+    moved = person.pk and not Person.objects.filter(pk=person.pk, grid_id=person.grid_id).exists()
     person.save()
+    if moved:
+        follow_person_grid(Person.objects.filter(pk=person.pk))
     if tags is not None:
         set_tags(actor, person, tags)
     return person

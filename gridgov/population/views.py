@@ -1,7 +1,7 @@
-"""Registry pages: people search, the building 民情图 with its 10+X survey, visits due.
+"""Registry pages: people search, the building 民情图 with its 10+X survey, visits due, care files.
 
-Thin views: reads go through `visible_to` (and the API's building_map), writes through
-`visits` and `survey`, exactly as the API does.
+Thin views: reads go through `visible_to` (and the API's building_map and care_file_out),
+writes through `visits`, `survey` and `care`, exactly as the API does.
 """
 
 from django.contrib import messages
@@ -16,9 +16,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_POST
 
-from gridgov.population import excel, imports, services, survey, visits
-from gridgov.population.api import PERSON_RELATED, building_map, survey_out, xlsx_response
-from gridgov.population.models import Building, Household, ImportJob, SurveyItem
+from gridgov.cases.models import Case
+from gridgov.core.text import to_int
+from gridgov.population import care, excel, imports, services, survey, visits
+from gridgov.population.api import PERSON_RELATED, building_map, care_file_out, survey_out, xlsx_response
+from gridgov.population.models import Building, CareService, Household, ImportJob, SurveyItem
 
 
 @login_required
@@ -127,3 +129,72 @@ def export_ledger(request):
         raise Http404
     content = excel.export(request.user, kind, reason=request.GET.get("reason", ""))
     return xlsx_response(content, f"gridgov-{kind}-{timezone.localdate():%Y%m%d}")
+
+
+# --- care files (一人一档) ------------------------------------------------------------------------
+
+
+@login_required
+def care_page(request, person_id: int):
+    """A person's care file on a phone: the same data as `GET /api/v1/registry/care/{id}`."""
+    file = care.care_file(request.user, person_id)
+    return render(request, "population/care.html", {
+        "file": care_file_out(file), "today": file.today, "service_kinds": CareService.Kind.choices,
+        "keepers": care.keepers(file.person) if file.may_write else []})
+
+
+def _date(value):
+    try:
+        return parse_date(value or "")
+    except ValueError:  # well formed but no such day, e.g. 2026-02-30
+        return None
+
+
+def _case_id(text: str) -> int | None:
+    """A case named by its number (20261123-0000042) or its id."""
+    return Case.id_from_number(text) if text.strip() else None
+
+
+def _care_action(request, person_id: int, what: str) -> str:
+    """Do what the form asks through `care`; the message to show."""
+    post, user = request.POST, request.user
+    if what == "note":
+        care.add_note(user, person_id, post.get("text", ""))
+        return _("The note is added.")
+    if what == "task":
+        care.add_task(user, person_id, title=post.get("title", ""), due_on=_date(post.get("due_on")),
+                      assignee_id=(to_int(post["assignee"]) or 0) if post.get("assignee") else None)
+        return _("The task is added to the care plan.")
+    if what == "done":
+        care.complete_task(user, person_id, to_int(post.get("task")) or 0, result=post.get("result", ""))
+        return _("The task is marked done.")
+    if what == "service":
+        care.record_service(user, person_id, kind=post.get("kind", ""),
+                            served_on=_date(post.get("served_on")), provider=post.get("provider", ""),
+                            note=post.get("note", ""))
+        return _("The service is recorded.")
+    if what == "concern":
+        care.link_case(user, person_id, _case_id(post.get("case", "")) or 0)
+        return _("The case is linked to this care file.")
+    if what == "unconcern":
+        care.unlink_case(user, person_id, to_int(post.get("case")) or 0)
+        return _("The case is no longer linked to this care file.")
+    raise Http404
+
+
+@login_required
+@require_POST
+def care_action(request, person_id: int, what: str):
+    try:
+        messages.success(request, _care_action(request, person_id, what))
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+    return redirect("registry-care", person_id=person_id)
+
+
+@login_required
+def care_overdue(request):
+    """The care files whose visit is overdue or with a task past due, most overdue first."""
+    items = care.overdue_list(request.user)
+    return render(request, "population/care_overdue.html", {
+        "items": items[:200], "total": len(items), "today": timezone.localdate()})

@@ -1,8 +1,9 @@
 """Visits (民情日记): recording them, what is due, coverage, and needs that become cases.
 
 How often a household is visited comes from `VisitRule`: the shortest interval among the
-rules of its members' tags, else the rule for every household (default 90 days, as
-Fengqiao visits every 2–3 months).
+rules of its members' tags and of their tags' care levels (high every 7 days, medium every 15
+by default), else the rule for every household (default 90 days, as Fengqiao visits every
+2–3 months).
 """
 
 from collections import defaultdict
@@ -17,7 +18,8 @@ from django.utils.translation import gettext as _
 
 from gridgov.accounts.roles import Perm, has_perm
 from gridgov.cases.intake import Report, submit
-from gridgov.population.models import Household, PersonTag, Visit, VisitRule
+from gridgov.population.models import CaseConcern, Household, Person, PersonTag, Visit, VisitRule
+from gridgov.population.services import visible_tag_types
 
 DEFAULT_INTERVAL_DAYS = 90
 DUE_SOON_DAYS = 7
@@ -32,24 +34,36 @@ class Due:
 
 
 def default_interval() -> int:
-    rule = VisitRule.objects.filter(tag_type__isnull=True).first()
+    rule = VisitRule.objects.filter(tag_type__isnull=True, care_level="").first()
     return rule.interval_days if rule else DEFAULT_INTERVAL_DAYS
 
 
+def care_level_intervals() -> dict[str, int]:
+    """Visit interval per care level that has a rule of its own (admin-edited `VisitRule`s)."""
+    return dict(VisitRule.objects.exclude(care_level="").values_list("care_level", "interval_days"))
+
+
 def intervals(households) -> dict[int, int]:
-    """Visit interval per household id, for a queryset of households (two queries)."""
+    """Visit interval per household id, for a queryset of households (four small queries): the
+    shortest of the default, its members' tags' rules and their care levels' rules."""
     default = default_interval()
-    tagged = dict(
-        PersonTag.objects.filter(
-            person__household__in=households,
-            person__is_active=True,
-            tag_type__visit_rule__isnull=False,
-            tag_type__is_active=True,
-        )
+    active = PersonTag.objects.filter(
+        person__household__in=households, person__is_active=True, tag_type__is_active=True
+    )
+    days = defaultdict(lambda: default)
+    by_tag = (
+        active.filter(tag_type__visit_rule__isnull=False)
         .values_list("person__household")
         .annotate(days=Min("tag_type__visit_rule__interval_days"))
     )
-    return defaultdict(lambda: default, {pk: min(days, default) for pk, days in tagged.items()})
+    for pk, tag_days in by_tag:
+        days[pk] = min(tag_days, default)
+    by_level = care_level_intervals()
+    if by_level:
+        levels = active.filter(care_level__in=by_level).values_list("person__household", "care_level")
+        for pk, level in levels.distinct():
+            days[pk] = min(days[pk], by_level[level])
+    return days
 
 
 def grid_figures(households, today: date | None = None) -> dict[str, dict]:
@@ -150,11 +164,45 @@ def record_visit(
     return visit, True
 
 
-def need_to_case(actor, visit: Visit, *, category_id: int, description: str = ""):
-    """Turn the needs found on a visit into a case, in one step; idempotent per visit."""
+def concerned_people(actor, visit: Visit, person_id: int | None = None) -> list[Person]:
+    """Who a case made from this visit's needs concerns, to link it to their care file.
+
+    A member named by id must be an active member of the visited household with a tag the actor
+    may see (a care file), else a 400; without an id, every such member whose name appears in
+    the visit's "who was met" (e.g. 王秀英 in "王秀英及家人") — none when no one is named.
+    """
+    members = (
+        Person.objects.filter(household_id=visit.household_id, is_active=True,
+                              tags__tag_type__in=visible_tag_types(actor, visit.grid))
+        .distinct()
+        .order_by("pk")
+    )
+    if person_id is not None:
+        found = members.filter(pk=person_id).first()
+        if found is None:
+            raise ValidationError({"person_id": _("Choose a member of this household who has a care file.")})
+        return [found]
+    met = (visit.met or "").strip()
+    return [p for p in members if met and p.name and p.name in met]
+
+
+def need_to_case(
+    actor, visit: Visit, *, category_id: int, description: str = "", person_id: int | None = None
+):
+    """Turn the needs found on a visit into a case, in one step; idempotent per visit. The case is
+    linked to the care file of the household member it concerns (`concerned_people`)."""
     _check(actor, visit.household)
-    if visit.case_id:
-        return visit.case
+    concerned = concerned_people(actor, visit, person_id)
+    with transaction.atomic():
+        case = visit.case if visit.case_id else _visit_case(actor, visit, category_id, description)
+        for person in concerned:
+            CaseConcern.objects.get_or_create(
+                person=person, case=case, defaults={"grid_id": person.grid_id, "added_by": actor}
+            )
+    return case
+
+
+def _visit_case(actor, visit: Visit, category_id: int, description: str):
     building = visit.household.house.building
     text = (description or visit.needs or "").strip()
     located = building.lat is not None and building.lon is not None

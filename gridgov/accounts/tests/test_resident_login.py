@@ -91,3 +91,19 @@ def test_the_login_page(client, outbox):
     response = client.post("/resident/login/", {"phone": PHONE, "action": "login", "code": last_code(outbox)})
     assert response.status_code == 302
     assert client.get("/api/v1/me").json()["assignments"][0]["role"] == Role.RESIDENT
+
+
+class RefusingGateway:
+    """A gateway that refuses the number, as Alibaba does with isv.MOBILE_NUMBER_ILLEGAL."""
+
+    def send(self, phone: str, text: str) -> str:
+        from gridgov.accounts.sms import SmsError
+
+        raise SmsError("isv.MOBILE_NUMBER_ILLEGAL", retryable=False)
+
+
+def test_a_gateway_refusal_is_a_400_on_the_phone_field(client, settings):
+    settings.GRIDGOV_SMS_BACKEND = f"{__name__}.RefusingGateway"
+    response = post(client, "/api/v1/auth/sms-code", {"phone": PHONE})
+    assert response.status_code == 400
+    assert "isv.MOBILE_NUMBER_ILLEGAL" in response.json()["errors"]["phone"][0]

@@ -45,7 +45,7 @@ def test_a_run_killed_after_a_light_change_leaves_the_case_to_the_next_run(world
     settings.GRIDGOV_ESCALATE_OVERDUE_SHARE = 0.5
     yellow = overdue(report(description="垃圾桶满溢一"), 10, 9)
     red = overdue(report(description="垃圾桶满溢二"), 10, 12)
-    escalated = overdue(report(description="垃圾桶满溢三"), 10, 20)
+    escalated = overdue(report(description="垃圾桶满溢三"), 10, 17)  # one level: overdue by 70 %
     cases = [yellow, red, escalated]
 
     for n in (1, 2, 3):  # a crash at each case's light change in turn, then a run to the end

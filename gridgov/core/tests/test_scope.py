@@ -36,6 +36,10 @@ ENDPOINTS = {
     ("GET", "/api/v1/cases/{case_id}"): "scoped",
     ("GET", "/api/v1/cases/{case_id}/duplicates"): "scoped",
     ("POST", "/api/v1/cases/{case_id}/actions/{action}"): "scoped",
+    ("GET", "/api/v1/hotline/caller"): "hotline operators only (403 else); cases through visible_to",
+    ("GET", "/api/v1/hotline/address"): "hotline operators only (403 else); places through visible_to",
+    ("GET", "/api/v1/hotline/nearby"): "hotline operators only (403 else); duplicates through visible_to",
+    ("POST", "/api/v1/hotline/calls"): "intake: the grid comes from the place; registering checks the centre",
     ("GET", "/api/v1/notifications"): "own account only",
     ("POST", "/api/v1/notifications/{notification_id}/read"): "own account only",
     ("GET", "/api/v1/registry/people"): "scoped",
@@ -63,6 +67,14 @@ ENDPOINTS = {
     ("POST", "/api/v1/registry/buildings/{building_id}/survey/confirm"): "scoped",
     ("POST", "/api/v1/registry/buildings/{building_id}/survey/items"): "scoped",
     ("POST", "/api/v1/registry/survey-items/{item_id}/case"): "scoped",
+    ("GET", "/api/v1/registry/care/overdue"): "scoped",
+    ("GET", "/api/v1/registry/care/{person_id}"): "scoped",
+    ("POST", "/api/v1/registry/care/{person_id}/notes"): "scoped",
+    ("POST", "/api/v1/registry/care/{person_id}/tasks"): "scoped",
+    ("POST", "/api/v1/registry/care/{person_id}/tasks/{task_id}/done"): "scoped",
+    ("POST", "/api/v1/registry/care/{person_id}/services"): "scoped",
+    ("POST", "/api/v1/registry/care/{person_id}/concerns"): "scoped",
+    ("DELETE", "/api/v1/registry/care/{person_id}/concerns/{case_id}"): "scoped",
     ("GET", "/api/v1/registry/templates/{kind}"): "public: an empty file format",
     ("POST", "/api/v1/registry/imports"): "each row's grid is checked against the importer's scope",
     ("GET", "/api/v1/registry/imports/{job_id}"): "own account only",
@@ -92,7 +104,8 @@ LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/
          ("GET", "/api/v1/registry/buildings"), ("GET", "/api/v1/registry/households"),
          ("GET", "/api/v1/registry/organizations"), ("GET", "/api/v1/registry/visits"),
          ("GET", "/api/v1/registry/visits/due"), ("GET", "/api/v1/registry/visits/coverage"),
-         ("GET", "/api/v1/registry/exports/{kind}"), ("GET", "/api/v1/patrols")}
+         ("GET", "/api/v1/registry/exports/{kind}"), ("GET", "/api/v1/patrols"),
+         ("GET", "/api/v1/registry/care/overdue")}
 
 
 def registered_routes():
@@ -138,6 +151,13 @@ def scoped_requests(district, other_staff):
                                      reported_by=b_worker)
     building = home.house.building
     category = case.category_id
+    # A care file exists only for a tagged person: an untagged one would be a 404 anyway.
+    cared = registry.person(home, "孙大娘", tags=("elderly_alone",))
+    from gridgov.population.models import CareTask
+
+    task = CareTask.objects.create(person=cared, grid=cared.grid, title="上门送餐", due_on="2026-11-01",
+                                   created_by=b_worker)
+    care = f"/api/v1/registry/care/{cared.pk}"
     from django.utils import timezone
 
     from gridgov.engagement.models import Notice
@@ -198,6 +218,18 @@ def scoped_requests(district, other_staff):
         ("POST", "/api/v1/registry/survey-items/{item_id}/case"): (
             "post", f"/api/v1/registry/survey-items/{item.pk}/case", {"category_id": category}),
         ("GET", "/api/v1/cases/{case_id}"): ("get", f"/api/v1/cases/{case.pk}", None),
+        ("GET", "/api/v1/registry/care/{person_id}"): ("get", care, None),
+        ("POST", "/api/v1/registry/care/{person_id}/notes"): ("post", f"{care}/notes", {"text": "情况良好"}),
+        ("POST", "/api/v1/registry/care/{person_id}/tasks"): (
+            "post", f"{care}/tasks", {"title": "陪同就医", "due_on": "2026-12-30"}),
+        ("POST", "/api/v1/registry/care/{person_id}/tasks/{task_id}/done"): (
+            "post", f"{care}/tasks/{task.pk}/done", {"result": "已送餐"}),
+        ("POST", "/api/v1/registry/care/{person_id}/services"): (
+            "post", f"{care}/services", {"kind": "meals", "served_on": "2026-11-20"}),
+        ("POST", "/api/v1/registry/care/{person_id}/concerns"): (
+            "post", f"{care}/concerns", {"case_id": case.pk}),
+        ("DELETE", "/api/v1/registry/care/{person_id}/concerns/{case_id}"): (
+            "delete", f"{care}/concerns/{case.pk}", None),
         # Publishing to grid B: the grid is public, publishing there is not (403).
         ("POST", "/api/v1/notices"): ("post", "/api/v1/notices", {"title": "通知", "body": "内容",
                                                                  "grid_code": b.code}, 403),

@@ -368,6 +368,14 @@ def _entries(case) -> list[tuple]:
             for e in CaseLog.objects.filter(case=case).order_by("at", "id")]
 
 
+def _without_link_to(original, entries) -> list[tuple]:
+    """A replay happens where the original case lies: intake links it as a recurrence of it."""
+    def clean(data):
+        return {k: v for k, v in data.items() if not (k == "recurrence_of" and v == original.number)}
+
+    return [(*e[:6], clean(e[6])) for e in entries]
+
+
 def test_replaying_sample_cases_through_intake_and_workflow_writes_the_same(world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     logs = _logs()
@@ -405,7 +413,7 @@ def test_replaying_sample_cases_through_intake_and_workflow_writes_the_same(worl
             assert again.merged_into_id == master.pk
             want = [(*e[:6], {"master_id": master.pk, "master_number": master.number})
                     if e[0] == "merge" else e for e in want]
-        assert _entries(again) == want, pk
+        assert _without_link_to(case, _entries(again)) == want, pk
     assert len(replayed) >= 25
 
 

@@ -53,3 +53,42 @@ def publish(author, grid, audience="everyone", title="停水通知", requires_re
         **fields,
     )
     return services.publish(author, data)
+
+
+@pytest.fixture
+def registry(world):
+    """Registry people around grid 1 (community 1), for notices with target rules.
+
+    Building 1 stands in micro-grid 1 (head_1 is its building head): the resident_1 account
+    lives there (matched by phone), a neighbour without an account, and a child without a phone.
+    An elder living alone without an account is in micro-grid 2; a person under community
+    correction (a sensitive tag) in micro-grid 1; a stranger in grid 4.
+    """
+    from gridgov.population import testing as people_
+
+    micro = world.district.micro_grids
+    building = people_.building(micro[0], "3幢")
+    home = people_.household(in_building=building, head_name="王建国")
+    other = people_.household(micro[1], head_name="李秀英")
+    far = people_.household(micro[6], head_name="赵六")
+    return SimpleNamespace(
+        building=building,
+        far_building=far.house.building,
+        account=people_.person(home, "居民一", phone=world.resident_1.phone),
+        neighbour=people_.person(home, "王建国", phone="13600000001"),
+        child=people_.person(home, "王小明", phone="", id_number=""),
+        elder=people_.person(other, "李秀英", phone="13600000002", tags=("elderly_alone",)),
+        corrected=people_.person(other, "钱某", phone="13600000003", tags=("community_correction",)),
+        stranger=people_.person(far, "赵六", phone="13600000004", tags=("elderly_alone",)),
+    )
+
+
+def publish_to(author, grid, **fields):
+    """Publish with target rules through the service (tests of the HTTP API post instead)."""
+    data = services.NoticeData(
+        title=fields.pop("title", "独居老人关爱"),
+        body="寒潮来临，请注意保暖，如有需要请联系网格员。",
+        grid_code=grid.code,
+        **fields,
+    )
+    return services.publish(author, data)

@@ -71,3 +71,26 @@ def test_a_person_added_in_the_admin_gets_birth_date_and_grid(town, client_for, 
     person = Person.objects.get(name="新人")
     assert (str(person.birth_date), person.sex, person.grid_id) == ("2005-01-01", "1", town.home.grid_id)
     assert person.phone == "13900001234"
+
+
+def test_care_file_rows_are_scoped_and_hide_files_of_hidden_tags(town, client_for, office_worker):
+    from gridgov.population import testing as registry
+    from gridgov.population.models import CareNote, CareTask, PersonTag, VisitRule
+
+    far = registry.person(town.other_home, "孙大娘", tags=("elderly_alone",))
+    for person, text in ((town.elder, "李家记事"), (far, "孙家记事")):
+        CareNote.objects.create(person=person, grid=person.grid, author=town.worker, text=text)
+    client = client_for(office_worker)
+    page = client.get("/admin/population/carenote/").content.decode()
+    assert "李家记事" in page and "孙家记事" not in page
+    PersonTag.objects.filter(person=town.elder, tag_type__code="elderly_alone").delete()
+    assert "李家记事" not in client.get("/admin/population/carenote/").content.decode()
+    superuser = client_for(admin_user())
+    for model in ("carenote", "caretask", "careservice", "caseconcern", "carereminder"):
+        assert superuser.get(f"/admin/population/{model}/").status_code == 200, model
+    assert superuser.get("/admin/population/caretask/add/").status_code == 403  # written from the file
+    # The care level rules are seeded and edited with the other visit rules.
+    assert VisitRule.objects.filter(care_level="high", interval_days=7).exists()
+    rules = superuser.get("/admin/population/visitrule/").content.decode()
+    assert "关注程度" in rules and "严重" in rules
+    assert not CareTask.objects.exists()

@@ -125,8 +125,9 @@
   function item() {
     const channel = solved && solved.checked ? "self_resolved" : field("channel").value;
     const fields = { channel };
-    for (const name of ["category_id", "description", "lat", "lon", "crs", "address", "client_key"]) {
-      fields[name] = field(name).value;
+    for (const name of ["category_id", "description", "lat", "lon", "crs", "address", "client_key",
+                        "component_id"]) {
+      if (field(name)) fields[name] = field(name).value;
     }
     const files = [];
     for (const [input, name] of [[field("photos"), "photos"], [field("after_photos"), "after_photos"]]) {

@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from gridgov.accounts.models import Role
 from gridgov.analytics import rollups
-from gridgov.demo import builder, history, registry
+from gridgov.demo import builder, history, loop, registry
 
 # Where each role starts its day (its workbench).
 START_PAGES = {Role.ADMIN: "/admin/", Role.LEADER: "/console/leader/", Role.DISPATCHER: "/console/dispatch/",
@@ -71,6 +71,8 @@ class Command(BaseCommand):
                                    sorted(counts.items(), key=lambda item: -item[1]))
                 self.stdout.write(f"{sum(counts.values())} cases in {time.monotonic() - started:.1f} s "
                                   f"({states}).")
+                parts = loop.build_loop_parts()
+                self.stdout.write("Around the loop: " + ", ".join(f"{n} {k}" for k, n in parts.items()) + ".")
                 started = time.monotonic()
                 rows = rollups.rebuild()  # the dashboards read these; huey keeps them fresh afterwards
                 self.stdout.write(f"{rows} daily rollup rows in {time.monotonic() - started:.1f} s.")

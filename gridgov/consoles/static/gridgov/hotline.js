@@ -1,0 +1,236 @@
+// The hotline desk: caller history by phone, an address said on the phone located (or a point
+// picked, or only the community), category search, duplicates near the place, and the call
+// registered (and dispatched) in one request to /api/v1/hotline/calls.
+(function () {
+  "use strict";
+  const form = document.getElementById("hotline-form");
+  if (!form) return;
+  const read = (id) => JSON.parse(document.getElementById(id).textContent);
+  const labels = read("hotline-labels");
+  const categories = read("report-categories");
+  const field = (name) => form.elements.namedItem(name);
+  const status = document.getElementById("hotline-status");
+  const where = document.getElementById("location-status");
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  async function api(path, body) {
+    const init = { credentials: "same-origin", headers: { Accept: "application/json" } };
+    if (body) {
+      init.method = "POST";
+      init.headers["Content-Type"] = "application/json";
+      init.headers["X-CSRFToken"] = csrfToken();
+      init.body = JSON.stringify(body);
+    }
+    const response = await fetch(path, init);
+    return { ok: response.ok, status: response.status, data: await response.json().catch(() => ({})) };
+  }
+
+  function showErrors(errors) {
+    form.querySelectorAll("[data-error-for]").forEach((el) => { el.textContent = ""; });
+    for (const [name, messages] of Object.entries(errors || {})) {
+      const slot = form.querySelector(`[data-error-for="${name}"]`) || form.querySelector('[data-error-for="__all__"]');
+      slot.textContent = [].concat(messages).join(" ");
+    }
+  }
+
+  function item(text, href) {
+    const li = document.createElement("li");
+    if (href) {
+      const a = document.createElement("a");
+      a.href = href;
+      a.textContent = text;
+      li.append(a);
+    } else {
+      li.textContent = text;
+    }
+    return li;
+  }
+
+  // --- the caller -------------------------------------------------------------------------------
+  document.getElementById("caller-lookup").addEventListener("click", async () => {
+    const list = document.getElementById("caller-cases");
+    const answer = await api(`/api/v1/hotline/caller?phone=${encodeURIComponent(field("caller_phone").value)}`);
+    if (!answer.ok) { showErrors(answer.data.errors || { caller_phone: answer.data.detail }); return; }
+    showErrors({});
+    list.replaceChildren(...(answer.data.length ? answer.data.map((c) => item(
+      `${c.number} · ${c.category} · ${c.state_label} · ${c.address || c.grid}`, `/cases/${c.id}/`))
+      : [item(labels.none)]));
+  });
+
+  // --- the place: address, map or community ---------------------------------------------------
+  let map = null;
+  let marker = null;
+  const mapBox = document.getElementById("pick-map");
+  const tiles = read("tile-settings");
+  if (mapBox && window.L) {
+    map = L.map(mapBox, { maxZoom: 19 }).setView(tiles.center, 13);
+    if (tiles.url) L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: 19 }).addTo(map);
+    for (const root of read("grid-roots")) {
+      fetch(`/api/v1/grids/${root.code}/geojson?depth=${Math.max(0, 2 - root.level)}`, { credentials: "same-origin" })
+        .then((r) => (r.ok ? r.json() : null)).then((data) => {
+          if (!data) return;
+          const layer = L.geoJSON(data, { style: { color: "#1f4e79", weight: 1, fillOpacity: 0.03 },
+                                          interactive: false }).addTo(map);
+          if (!field("lat").value) map.fitBounds(layer.getBounds());
+        }).catch(() => {});
+    }
+    // A point picked on the base map is in the tiles' datum (GCJ-02 on AMap, BD-09 on Baidu).
+    map.on("click", (event) => setPoint(event.latlng.lat, event.latlng.lng, tiles.crs, labels.picked));
+  }
+
+  function setPoint(lat, lon, crs, how) {
+    field("lat").value = lat.toFixed(7);
+    field("lon").value = lon.toFixed(7);
+    field("crs").value = crs;
+    field("grid_code").value = "";
+    where.textContent = `${how}: ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+    if (map) {
+      if (marker) marker.setLatLng([lat, lon]); else marker = L.marker([lat, lon]).addTo(map);
+      map.setView([lat, lon], Math.max(map.getZoom(), 16));
+    }
+    checkNearby();
+  }
+
+  function setArea(code, name) {
+    field("lat").value = "";
+    field("lon").value = "";
+    field("grid_code").value = code;
+    where.textContent = `${name} · ${labels.rough}`;
+    checkNearby();
+  }
+
+  function choosePlace(place) {
+    if (place.lat !== null && place.kind !== "grid") setPoint(place.lat, place.lon, "wgs84", place.name);
+    else setArea(place.grid.code, place.grid.name);
+  }
+
+  document.getElementById("address-locate").addEventListener("click", async () => {
+    const box = document.getElementById("address-places");
+    const said = document.getElementById("address-status");
+    const answer = await api(`/api/v1/hotline/address?text=${encodeURIComponent(field("address").value)}`);
+    if (!answer.ok) { showErrors(answer.data.errors || { address: answer.data.detail }); return; }
+    showErrors({});
+    const found = answer.data;
+    said.textContent = [found.province, found.city, found.county].filter(Boolean).join(" ")
+      + (found.message ? ` · ${found.message}` : "");
+    box.replaceChildren(...found.places.map((place, index) => {
+      const li = document.createElement("li");
+      const label = document.createElement("label");
+      label.className = "inline-choice";
+      const radio = document.createElement("input");
+      radio.type = "radio";
+      radio.name = "place";
+      radio.dataset.place = index;
+      radio.addEventListener("change", () => choosePlace(place));
+      label.append(radio, ` ${place.name} · ${place.grid.name}`);
+      li.append(label);
+      return li;
+    }));
+    if (found.places.length) {
+      box.querySelector("input").checked = true;
+      choosePlace(found.places[0]);
+    }
+  });
+
+  field("grid_code").addEventListener("change", (event) => {
+    const option = event.target.selectedOptions[0];
+    if (event.target.value) setArea(event.target.value, option.textContent);
+  });
+
+  // --- category search ----------------------------------------------------------------------------
+  const search = document.getElementById("category-search");
+  const suggestions = document.getElementById("category-suggestions");
+  const norm = (text) => text.toLowerCase();
+  function matches(query) {
+    const words = norm(query).split(/\s+/).filter(Boolean);
+    if (!words.length) return [];
+    return categories.filter((c) => words.every((w) => norm(c.name).includes(w) || c.code.startsWith(w)
+                                                        || norm(c.parent).includes(w))).slice(0, 12);
+  }
+  function choose(category) {
+    field("category_id").value = category.id;
+    search.value = category.name;
+    suggestions.replaceChildren();
+    search.setAttribute("aria-expanded", "false");
+    checkNearby();
+  }
+  search.addEventListener("input", () => {
+    field("category_id").value = "";
+    const found = matches(search.value);
+    suggestions.replaceChildren(...found.map((c) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = c.parent ? `${c.name} · ${c.parent}` : c.name;
+      button.addEventListener("click", () => choose(c));
+      li.append(button);
+      return li;
+    }));
+    search.setAttribute("aria-expanded", found.length ? "true" : "false");
+  });
+  search.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      const first = matches(search.value)[0];
+      if (first) choose(first);
+    }
+  });
+
+  // --- duplicates and the proposed department -------------------------------------------------
+  async function checkNearby() {
+    const place = field("lat").value || field("grid_code").value;
+    if (!place || !field("category_id").value) return;
+    const query = new URLSearchParams({ category_id: field("category_id").value, crs: field("crs").value,
+                                        description: field("description").value });
+    if (field("lat").value) { query.set("lat", field("lat").value); query.set("lon", field("lon").value); }
+    else query.set("grid_code", field("grid_code").value);
+    const answer = await api(`/api/v1/hotline/nearby?${query}`);
+    if (!answer.ok) { showErrors(answer.data.errors || { location: answer.data.detail }); return; }
+    const found = answer.data;
+    where.textContent = where.textContent.split(" ⟶ ")[0] + ` ⟶ ${found.grid.name}`;
+    if (found.proposed_department && !field("department_id").dataset.touched) {
+      field("department_id").value = String(found.proposed_department.id);
+    }
+    const box = document.getElementById("nearby");
+    box.hidden = !found.duplicates.length;
+    document.getElementById("nearby-cases").replaceChildren(...found.duplicates.map((c) => item(
+      `${c.number} · ${c.category} · ${c.state === "closed" ? labels.closed : c.state_label} · ${c.distance_m} m · ${c.description}`,
+      `/cases/${c.id}/`)));
+  }
+  field("department_id").addEventListener("change", (event) => { event.target.dataset.touched = "1"; });
+
+  // --- register ------------------------------------------------------------------------------------
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!field("category_id").value) { showErrors({ category_id: labels.pick_category }); search.focus(); return; }
+    if (!field("lat").value && !field("grid_code").value) { showErrors({ location: labels.no_place }); return; }
+    const body = {};
+    for (const name of ["caller_phone", "caller_name", "category_id", "description", "address", "crs",
+                        "grid_code", "client_key"]) body[name] = field(name).value;
+    body.category_id = Number(body.category_id);
+    if (field("lat").value) { body.lat = Number(field("lat").value); body.lon = Number(field("lon").value); }
+    if (field("department_id").value) body.department_id = Number(field("department_id").value);
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    status.textContent = labels.sending;
+    const answer = await api("/api/v1/hotline/calls", body);
+    button.disabled = false;
+    if (!answer.ok) {
+      status.textContent = answer.data.detail || labels.failed;
+      showErrors(answer.data.errors || { __all__: answer.data.detail });
+      return;
+    }
+    showErrors({});
+    const text = (answer.data.department ? labels.dispatched : labels.done).replace("{number}", answer.data.number);
+    status.replaceChildren(item(text + (answer.data.roughly_located ? ` ${labels.rough}` : ""),
+                                `/cases/${answer.data.id}/`).firstChild);
+    status.dataset.case = answer.data.id;
+    // The next call is another case: a fresh key (a resend of this one would reuse the old key).
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    field("client_key").value = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  });
+})();
