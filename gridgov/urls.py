@@ -27,6 +27,8 @@ urlpatterns = [
     path("account/password/", account_views.change_password, name="password-change"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("grids/map/", grid_views.grid_map, name="grid-map"),
+    path("grids/<str:code>/", grid_views.grid_page, name="grid-page"),
+    path("grids/<str:code>/card.pdf", grid_views.grid_card, name="grid-card"),
     path("cases/", case_views.case_list, name="case-list"),
     path("cases/<int:case_id>/", case_views.case_page, name="case-page"),
     path("cases/<int:case_id>/<str:action>/", case_views.case_action, name="case-action"),

@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
-from gridgov.accounts.models import ApiToken, Assignment, Department, User
-from gridgov.accounts.roles import Perm, has_perm
+from gridgov.accounts.models import ApiToken, Assignment, Department, Role, User
+from gridgov.accounts.roles import Perm, grid_leader_taken, has_perm
 from gridgov.core.admin import ScopedAdminMixin
 
 
@@ -24,8 +25,38 @@ class ManagedByStaffAdmins:
         return request.user.is_active and request.user.is_staff
 
 
+class AssignmentFormSet(BaseInlineFormSet):
+    """Assignments edited as rows under a user or a grid.
+
+    Each row is checked against the database by `Assignment.clean`; two new rows of one
+    submission are not, so two active grid leaders for one grid are refused here, before the
+    unique index would refuse the second with a server error. An error on the parent's own
+    key (the grid, under a grid) is on a hidden field the admin does not show: it is repeated
+    on the row."""
+
+    def clean(self):
+        super().clean()
+        leaders = {}
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or data.get("DELETE"):
+                continue
+            if self.fk.name in form.errors:
+                form.add_error(None, form.errors[self.fk.name])
+            grid = data.get("grid") or (self.instance if self.fk.name == "grid" else None)
+            if data.get("role") != Role.GRID_LEADER or not data.get("is_active") or grid is None:
+                continue
+            key = grid.pk or id(grid)
+            if key in leaders:
+                leader = leaders[key].get("user") or self.instance
+                form.add_error(None if self.fk.name == "grid" else "grid", grid_leader_taken(grid, leader))
+            else:
+                leaders[key] = data
+
+
 class UserAssignmentInline(admin.TabularInline):
     model = Assignment
+    formset = AssignmentFormSet
     fields = ("role", "grid", "department", "post", "is_full_time", "is_active", "since")
     autocomplete_fields = ("grid",)
     extra = 0

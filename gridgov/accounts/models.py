@@ -27,7 +27,8 @@ class Post(models.TextChoices):
     MANAGER = "manager", _("Grid manager")
     ASSISTANT = "assistant", _("Grid assistant")
     POLICE_OFFICER = "police_officer", _("Police officer")
-    SUPERVISOR = "supervisor", _("Supervisor")
+    # 城管监督员: the city-management officer a grid's notice board names beside its police officer.
+    SUPERVISOR = "supervisor", _("City-management supervisor")
     PARTY_SECRETARY = "party_secretary", _("Party secretary")
     JUDICIAL_WORKER = "judicial_worker", _("Judicial worker")
     FIREFIGHTER = "firefighter", _("Firefighter")
@@ -120,6 +121,13 @@ class Assignment(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "role", "grid", "department"], name="unique_assignment"
+            ),
+            # One grid leader answers for a grid. roles.validate_assignment says so with names;
+            # this index makes sure two saves racing past that check cannot both win.
+            models.UniqueConstraint(
+                fields=["grid"], condition=models.Q(role="grid_leader", is_active=True),
+                name="one_active_grid_leader_per_grid",
+                violation_error_message=_("This grid already has a grid leader. End that assignment first."),
             ),
         ]
 

@@ -4,9 +4,10 @@ This is the one place where roles turn into permissions and data scope.
 """
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext as _
 
-from gridgov.accounts.models import Role
+from gridgov.accounts.models import Assignment, Role
 from gridgov.core.scope import Scope
 
 GLOBAL_ROLES = {Role.ADMIN, Role.AUDITOR}
@@ -151,6 +152,29 @@ def validate_assignment(assignment) -> None:
 
         if assignment.grid.level < max_level() - 1:
             raise ValidationError({"grid": _("A building head serves a micro-grid or a grid.")})
+    if role == Role.GRID_LEADER and assignment.grid_id and assignment.is_active:
+        current = current_grid_leader(assignment.grid_id, other_than=assignment.pk)
+        if current is not None:
+            raise ValidationError({"grid": grid_leader_taken(current.grid, current.user)})
+
+
+def grid_leader_taken(grid, leader) -> str:
+    return _("%(grid)s already has a grid leader: %(name)s. End that assignment first.") % {
+        "grid": grid.name, "name": leader}
+
+
+def current_grid_leader(grid_id: int, other_than: int | None = None):
+    """The active grid-leader assignment of a grid, apart from `other_than`; None if there is none.
+
+    Inside a transaction the grid's row is locked first: two saves naming a leader for the same
+    grid (two administrators, two tabs) then check one after the other, and the second sees the
+    first instead of both passing and the unique index refusing one with a server error."""
+    from gridgov.grids.models import Grid
+
+    if transaction.get_connection().in_atomic_block:
+        list(Grid.objects.select_for_update().filter(pk=grid_id).values_list("pk", flat=True))
+    return (Assignment.objects.filter(grid_id=grid_id, role=Role.GRID_LEADER, is_active=True)
+            .exclude(pk=other_than).select_related("user", "grid").first())
 
 
 def case_scope(user) -> tuple[Scope, set[int]]:

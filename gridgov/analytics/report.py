@@ -10,28 +10,17 @@ the month is the usual one.
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from gridgov.analytics import dashboard, kpis
 from gridgov.analytics.periods import Period
+from gridgov.core.pdf import ReportUnavailable, font_path  # noqa: F401 (callers read them here)
+from gridgov.core.pdf import register_font as _register_font
 
-# Where a Chinese TrueType font is looked for (Debian's fonts-wqy-microhei first).
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-)
 RANKED = ("areas", "workers", "departments")
-
-
-class ReportUnavailable(Exception):
-    """The PDF cannot be made here (no Chinese font): the message says what to install."""
 
 
 @dataclass
@@ -203,31 +192,6 @@ def workbook(report: Report) -> bytes:
 
 
 # --- PDF -------------------------------------------------------------------------------------
-
-
-def font_path() -> Path:
-    configured = getattr(settings, "GRIDGOV_PDF_FONT", "")
-    for candidate in ([configured] if configured else []) + list(FONT_CANDIDATES):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate)
-    raise ReportUnavailable(
-        _(
-            "No Chinese font is installed for PDF reports: install Debian's "
-            "fonts-wqy-microhei or set GRIDGOV_PDF_FONT to a TrueType font."
-        )
-    )
-
-
-def _register_font() -> str:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    name = "GridgovCJK"
-    if name not in pdfmetrics.getRegisteredFontNames():
-        path = font_path()
-        extra = {"subfontIndex": 0} if path.suffix.lower() == ".ttc" else {}
-        pdfmetrics.registerFont(TTFont(name, str(path), **extra))  # embedded as a subset
-    return name
 
 
 def _trend_chart(points: list[dict], font: str):

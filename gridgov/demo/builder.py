@@ -210,7 +210,9 @@ class PeopleBuilder:
         grids = {g.code: g for g in Grid.objects.all().only("id", "code", "name", "level")}
         departments = self._departments(grids)
         by_level = {n: sorted(c for c, g in grids.items() if g.level == n) for n in range(1, 5)}
-        self._staff(by_level, departments)
+        # The demo account "gridleader" leads the first grid, so that grid gets no other leader:
+        # a grid has one active grid leader (accounts.roles.validate_assignment, a unique index).
+        self._staff(by_level, departments, led_by_demo=self._demo_places(by_level, departments, grids)[2])
         self._demo_accounts(by_level, departments, grids)
         User.objects.bulk_create(self.users, batch_size=500)
         ids = dict(User.objects.filter(username__in=[u.username for u in self.users])
@@ -234,7 +236,7 @@ class PeopleBuilder:
         Department.objects.bulk_create([d for d, _ in made])
         return [(d, street) for d, street in made]
 
-    def _staff(self, by_level, departments) -> None:
+    def _staff(self, by_level, departments, led_by_demo: str = "") -> None:
         seq = iter(range(1, 10**7))
         for code in by_level[1]:
             self._assign(self._user(f"s{next(seq):05d}"), Role.LEADER, code)
@@ -242,7 +244,8 @@ class PeopleBuilder:
         for code in by_level[2]:
             self._assign(self._user(f"s{next(seq):05d}"), Role.LEADER, code, post=Post.PARTY_SECRETARY)
         for code in by_level[3]:
-            self._assign(self._user(f"s{next(seq):05d}"), Role.GRID_LEADER, code, post=Post.MANAGER)
+            if code != led_by_demo:
+                self._assign(self._user(f"s{next(seq):05d}"), Role.GRID_LEADER, code, post=Post.MANAGER)
             self._assign(self._user(f"s{next(seq):05d}"), Role.GRID_WORKER, code, post=Post.ASSISTANT)
             self._assign(self._user(f"s{next(seq):05d}"), Role.GRID_WORKER, code,
                          post=Post.POLICE_OFFICER, full_time=False)
@@ -251,13 +254,18 @@ class PeopleBuilder:
         for department, _street in departments:
             self._assign(self._user(f"s{next(seq):05d}"), Role.HANDLER, department=department.id)
 
-    def _demo_accounts(self, by_level, departments, grids) -> None:
+    def _demo_places(self, by_level, departments, grids) -> tuple:
+        """Where the demo accounts work: street, community, grid, micro-grid, department."""
         preferred = [c for c in self.profile.first_streets if c in grids]
         street = (preferred or by_level[1])[0]
         community = next(c for c in by_level[2] if c.startswith(street))
         grid = next(c for c in by_level[3] if c.startswith(community))
         micro = next(c for c in by_level[4] if c.startswith(grid))
         handler_dept = next(d for d, s in departments if s == street)
+        return street, community, grid, micro, handler_dept
+
+    def _demo_accounts(self, by_level, departments, grids) -> None:
+        street, community, grid, micro, handler_dept = self._demo_places(by_level, departments, grids)
         plan = [
             ("admin", Role.ADMIN, None, None, {"is_superuser": True, "is_staff": True}),
             ("leader", Role.LEADER, street, None, {"is_staff": True}),

@@ -628,7 +628,14 @@ def fan_out(notice_id: int) -> int:
             _queue_texts(notice, resolution, now)
         else:
             users = target_assignments(notice).values_list("user_id", flat=True).distinct()
-            sent = _notify_in_app(notice, users.order_by("user_id").iterator(chunk_size=NOTIFY_BATCH), now)
+            rows = users.order_by("user_id").iterator(chunk_size=NOTIFY_BATCH)
+            try:
+                sent = _notify_in_app(notice, rows, now)
+            finally:
+                # On PostgreSQL the iterator is a server-side cursor: close it here, inside the
+                # transaction. Left to the garbage collector (a failed batch's traceback keeps it
+                # alive), it would be closed after the rollback and break the connection's next use.
+                rows.close()
         notice.notified_at = now
         notice.save(update_fields=["notified_at"])
     return sent

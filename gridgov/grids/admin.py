@@ -9,6 +9,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from gridgov.accounts.admin import AssignmentFormSet
 from gridgov.accounts.models import Assignment
 from gridgov.accounts.roles import Perm, has_perm
 from gridgov.core.admin import ScopedAdminMixin
@@ -19,6 +20,7 @@ from gridgov.grids.services import GridSpec, check_grid, save_grid
 
 class AssignmentInline(admin.TabularInline):
     model = Assignment
+    formset = AssignmentFormSet  # one active grid leader per grid, shown on the row
     fields = ("user", "role", "post", "is_full_time", "is_active", "since")
     autocomplete_fields = ("user",)
     extra = 0

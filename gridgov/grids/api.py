@@ -4,12 +4,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router
+from ninja.pagination import paginate
 
 from gridgov.accounts.roles import Perm, has_perm
 from gridgov.accounts.services import staff_of_grid
+from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import Schema
 from gridgov.core.scope import scope_of
-from gridgov.grids import divisions, importer
+from gridgov.grids import divisions, importer, staffing
 from gridgov.grids.locator import CRS, OUTSIDE_MESSAGE, get_index, to_wgs84
 from gridgov.grids.models import Grid
 
@@ -135,6 +137,71 @@ def grid_detail(request, code: str):
         "children": list(grid.children.order_by("code").values("code", "name", "level")),
         "staff": staff,
     }
+
+
+class HolderOut(Schema):
+    user_id: int
+    name: str
+    role: str
+    role_label: str
+    full_time: bool
+    phone: str = Field(description="masked; use reveal-phone for the full number")
+
+
+class PostOut(Schema):
+    post: str
+    label: str
+    vacant: bool
+    holders: list[HolderOut]
+
+
+class GridPosts(Schema):
+    code: str
+    name: str
+    level: int
+    leader: HolderOut | None = Field(description="the grid's one active grid leader; null if none")
+    filled: int = Field(description="how many of the seven posts someone holds")
+    total: int
+    posts: list[PostOut]
+
+
+def holder_out(assignment) -> dict:
+    return {"user_id": assignment.user_id, "name": str(assignment.user), "role": assignment.role,
+            "role_label": assignment.get_role_display(), "full_time": assignment.is_full_time,
+            "phone": assignment.user.phone_masked}
+
+
+@router.get("/grids/{code}/posts", response=GridPosts,
+            summary="A grid's leader and seven posts, filled or vacant")
+def grid_posts(request, code: str):
+    held = staffing.grid_staffing(visible_grid(request.user, code), request.user)
+    return {
+        "code": held.grid.code, "name": held.grid.name, "level": held.grid.level,
+        "leader": holder_out(held.leader) if held.leader else None,
+        "filled": held.filled, "total": held.total,
+        "posts": [{"post": p.post, "label": p.label, "vacant": p.vacant,
+                   "holders": [holder_out(a) for a in p.holders]} for p in held.posts],
+    }
+
+
+class StaffingRow(Schema):
+    code: str
+    name: str
+    level: int
+    filled: int = Field(description="how many of the seven posts someone holds")
+    total: int
+    leader: str = Field(description="the grid leader's name; empty if none")
+    vacant: list[str] = Field(description="the posts no one holds")
+
+
+@router.get("/grids/{code}/staffing", response=list[StaffingRow],
+            summary="The grids below one, with how many of their seven posts are filled")
+@paginate(Pagination)
+def grid_staffing(request, code: str, depth: int = Query(1, ge=1, le=5)):
+    """Every visible grid down to `depth` levels below the grid, in code order."""
+    grid = visible_grid(request.user, code)
+    return LazyPage(staffing.subtree_grids(request.user, grid, depth),
+                    out_page=lambda grids: staffing.filled_counts(request.user, grids))
 
 
 @router.get("/grids/{code}/geojson", summary="GeoJSON of a grid's subtree")

@@ -26,6 +26,8 @@ ENDPOINTS = {
     ("GET", "/api/v1/grids/tree"): "scoped",
     ("GET", "/api/v1/grids/{code}"): "scoped",
     ("GET", "/api/v1/grids/{code}/geojson"): "scoped",
+    ("GET", "/api/v1/grids/{code}/posts"): "scoped",
+    ("GET", "/api/v1/grids/{code}/staffing"): "scoped",
     ("POST", "/api/v1/grids/import"): "admin only",
     ("GET", "/api/v1/locate"): "grid codes and names are public (notice boards)",
     ("POST", "/api/v1/locate"): "grid codes and names are public (notice boards)",
@@ -243,6 +245,8 @@ def scoped_requests(district, other_staff):
             "post", f"/api/v1/cases/{case.pk}/actions/verify", {"note": "核查"}),
         ("GET", "/api/v1/grids/{code}"): ("get", f"/api/v1/grids/{b.code}", None),
         ("GET", "/api/v1/grids/{code}/geojson"): ("get", f"/api/v1/grids/{b.code}/geojson", None),
+        ("GET", "/api/v1/grids/{code}/posts"): ("get", f"/api/v1/grids/{b.code}/posts", None),
+        ("GET", "/api/v1/grids/{code}/staffing"): ("get", f"/api/v1/grids/{b.code}/staffing", None),
         ("POST", "/api/v1/staff/{user_id}/reveal-phone"): (
             "post", f"/api/v1/staff/{other_staff.pk}/reveal-phone", {"reason": "核实"}),
     }

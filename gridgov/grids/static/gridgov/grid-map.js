@@ -38,6 +38,10 @@
     if (!response.ok) { panel.append(text("p", grid.detail, "error")); return; }
     panel.append(text("h2", grid.name));
     panel.append(text("p", grid.code, "code"));
+    const open = text("a", labels.open);
+    open.href = `/grids/${encodeURIComponent(grid.code)}/`;
+    open.id = "grid-page-link";
+    panel.append(open);
     const path = grid.ancestors.map((a) => a.name).join(" › ");
     if (path) panel.append(text("p", path, "hint"));
     const facts = document.createElement("dl");
@@ -77,9 +81,14 @@
     }).addTo(map).eachLayer((layer) => bounds.extend(layer.getBounds()));
   }
 
+  // /grids/map/?grid=<code> (the link on a grid's page) opens on that grid.
+  const wanted = new URLSearchParams(window.location.search).get("grid");
   Promise.all(roots.map(load)).then(() => {
-    if (bounds.isValid()) map.fitBounds(bounds);
+    const focus = wanted && Object.hasOwn(layers, wanted);
+    if (focus) map.fitBounds(layers[wanted].getBounds());
+    else if (bounds.isValid()) map.fitBounds(bounds);
     else map.setView([31.3, 120.5], 11);
+    if (focus) showGrid(wanted);
     document.getElementById("grid-map").dataset.loaded = String(Object.keys(layers).length);
   });
 })();
