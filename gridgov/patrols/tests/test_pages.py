@@ -4,8 +4,7 @@ import json
 
 import pytest
 
-from gridgov.accounts.models import Role
-from gridgov.core.testing import admin_user, staff
+from gridgov.core.testing import admin_user
 from gridgov.patrols import services
 from gridgov.patrols.tests.conftest import walk
 
