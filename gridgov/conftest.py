@@ -2,7 +2,7 @@ import pytest
 from django.test import Client
 from django.utils import translation
 
-from gridgov.core.testing import make_district
+from gridgov.core.testing import PASSWORD, make_district
 
 
 @pytest.fixture(autouse=True)
@@ -114,6 +114,33 @@ def page(chromium):
     page.on("response", lambda r: r.status >= 400 and print(f"[browser http {r.status}] {r.url}"))
     yield page
     context.close()
+
+
+GPS = {"latitude": 31.305, "longitude": 120.505}  # inside community 1, grid 2 of the test district
+
+
+@pytest.fixture
+def browser_for(chromium, live_server):
+    """A logged-in browser tab per person, on a phone-sized screen for the mobile roles."""
+    contexts = []
+
+    def open_as(user, phone: bool = False):
+        size = {"width": 390, "height": 844} if phone else {"width": 1366, "height": 900}
+        context = chromium.new_context(locale="zh-CN", viewport=size, geolocation=GPS,
+                                       permissions=["geolocation"], service_workers="allow")
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: print(f"[browser error] {exc}"))
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("用户名").fill(user.username)
+        page.get_by_label("密码").fill(PASSWORD)
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(f"{live_server.url}/")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

@@ -305,7 +305,7 @@ def service_worker(request):
     return response
 
 
-SHELL_STATIC = ("app.css", "outbox.js", "report.js", "home-grid.js", "icon.svg")
+SHELL_STATIC = ("app.css", "forms.js", "outbox.js", "report.js", "home-grid.js", "icon.svg")
 SHELL_VENDOR = ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/alpinejs/cdn.min.js")
 
 

@@ -4,15 +4,14 @@ registered and dispatched case; a leader's instruction then heads the handler's 
 import pytest
 
 from gridgov.cases.models import Case
-from gridgov.consoles.tests.test_browser_journeys import act_on_case_page, browser_for, shot  # noqa: F401
+from gridgov.consoles.tests.test_browser_journeys import act_on_case_page, shot
 from gridgov.population.models import Compound
 from gridgov.population.testing import building
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def test_a_call_with_only_an_address_becomes_a_located_dispatched_case(
-        world, live_server, browser_for):  # noqa: F811 (the fixture imported above)
+def test_a_call_with_only_an_address_becomes_a_located_dispatched_case(world, live_server, browser_for):
     place = Compound.objects.create(name="惠丰花园", grid=world.grid)
     three = building(world.grid, "3幢", compound=place)
     operator = browser_for(world.district_dispatcher)

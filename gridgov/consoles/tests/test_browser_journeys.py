@@ -14,11 +14,10 @@ from PIL import Image
 from gridgov.accounts import sms
 from gridgov.cases.models import Case, Category
 from gridgov.cases.workflow import Params, act
-from gridgov.core.testing import PASSWORD
+from gridgov.conftest import GPS
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-GPS = {"latitude": 31.305, "longitude": 120.505}  # inside community 1, grid 2 of the test district
 
 
 @pytest.fixture
@@ -26,30 +25,6 @@ def photo(tmp_path):
     path = tmp_path / "rubbish.jpg"
     Image.new("RGB", (320, 240), (120, 90, 40)).save(path, "JPEG")
     return str(path)
-
-
-@pytest.fixture
-def browser_for(chromium, live_server):
-    """A logged-in browser tab per person, on a phone-sized screen for the mobile roles."""
-    contexts = []
-
-    def open_as(user, phone: bool = False):
-        size = {"width": 390, "height": 844} if phone else {"width": 1366, "height": 900}
-        context = chromium.new_context(locale="zh-CN", viewport=size, geolocation=GPS,
-                                       permissions=["geolocation"], service_workers="allow")
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: print(f"[browser error] {exc}"))
-        page.goto(f"{live_server.url}/login/")
-        page.get_by_label("用户名").fill(user.username)
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{live_server.url}/")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def shot(page, name: str):

@@ -3,28 +3,15 @@ tick it, publish; its head reads it in the app and the neighbour without an acco
 
 import pytest
 
-from gridgov.core.testing import PASSWORD
 from gridgov.engagement.models import Notice, NoticeDelivery
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
-def log_in(chromium, live_server, user):
-    context = chromium.new_context(locale="zh-CN", viewport={"width": 1366, "height": 900})
-    page = context.new_page()
-    page.on("pageerror", lambda exc: print(f"[browser error] {exc}"))
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("用户名").fill(user.username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{live_server.url}/")
-    return context, page
-
-
-def test_a_worker_publishes_to_a_building(chromium, live_server, world, registry, sms_outbox):
+def test_a_worker_publishes_to_a_building(browser_for, live_server, world, registry, sms_outbox):
     from gridgov.conftest import ARTIFACTS
 
-    context, page = log_in(chromium, live_server, world.worker_a)
+    page = browser_for(world.worker_a)
     page.goto(f"{live_server.url}/notices/new/")
     page.get_by_label("标题").fill("3幢停水通知")
     page.locator("#notice-body").fill("明天上午9点至12点3幢停水，请提前储水。")
@@ -43,10 +30,8 @@ def test_a_worker_publishes_to_a_building(chromium, live_server, world, registry
     assert set(NoticeDelivery.objects.filter(channel="app").values_list("user_id", flat=True)) == {
         world.head_1.pk, world.resident_1.pk}
     assert [phone for phone, _text in sms_outbox] == ["13600000001"]
-    context.close()
 
-    context, page = log_in(chromium, live_server, world.head_1)
+    page = browser_for(world.head_1)
     page.goto(f"{live_server.url}/notices/")
     page.get_by_role("link", name="3幢停水通知").click()
     assert "请提前储水" in page.content()
-    context.close()

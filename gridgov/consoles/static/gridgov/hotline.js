@@ -12,30 +12,19 @@
   const status = document.getElementById("hotline-status");
   const where = document.getElementById("location-status");
 
-  function csrfToken() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
   async function api(path, body) {
     const init = { credentials: "same-origin", headers: { Accept: "application/json" } };
     if (body) {
       init.method = "POST";
       init.headers["Content-Type"] = "application/json";
-      init.headers["X-CSRFToken"] = csrfToken();
+      init.headers["X-CSRFToken"] = window.gridgovForms.csrfToken();
       init.body = JSON.stringify(body);
     }
     const response = await fetch(path, init);
     return { ok: response.ok, status: response.status, data: await response.json().catch(() => ({})) };
   }
 
-  function showErrors(errors) {
-    form.querySelectorAll("[data-error-for]").forEach((el) => { el.textContent = ""; });
-    for (const [name, messages] of Object.entries(errors || {})) {
-      const slot = form.querySelector(`[data-error-for="${name}"]`) || form.querySelector('[data-error-for="__all__"]');
-      slot.textContent = [].concat(messages).join(" ");
-    }
-  }
+  const showErrors = (errors) => window.gridgovForms.showErrors(form, errors);
 
   function item(text, href) {
     const li = document.createElement("li");
@@ -143,42 +132,8 @@
 
   // --- category search ----------------------------------------------------------------------------
   const search = document.getElementById("category-search");
-  const suggestions = document.getElementById("category-suggestions");
-  const norm = (text) => text.toLowerCase();
-  function matches(query) {
-    const words = norm(query).split(/\s+/).filter(Boolean);
-    if (!words.length) return [];
-    return categories.filter((c) => words.every((w) => norm(c.name).includes(w) || c.code.startsWith(w)
-                                                        || norm(c.parent).includes(w))).slice(0, 12);
-  }
-  function choose(category) {
-    field("category_id").value = category.id;
-    search.value = category.name;
-    suggestions.replaceChildren();
-    search.setAttribute("aria-expanded", "false");
-    checkNearby();
-  }
-  search.addEventListener("input", () => {
-    field("category_id").value = "";
-    const found = matches(search.value);
-    suggestions.replaceChildren(...found.map((c) => {
-      const li = document.createElement("li");
-      const button = document.createElement("button");
-      button.type = "button";
-      button.textContent = c.parent ? `${c.name} · ${c.parent}` : c.name;
-      button.addEventListener("click", () => choose(c));
-      li.append(button);
-      return li;
-    }));
-    search.setAttribute("aria-expanded", found.length ? "true" : "false");
-  });
-  search.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {
-      event.preventDefault();
-      const first = matches(search.value)[0];
-      if (first) choose(first);
-    }
-  });
+  window.gridgovForms.categorySearch({ search, suggestions: document.getElementById("category-suggestions"),
+                                       field: field("category_id"), categories, onChoose: () => checkNearby() });
 
   // --- duplicates and the proposed department -------------------------------------------------
   async function checkNearby() {
@@ -230,7 +185,6 @@
                                 `/cases/${answer.data.id}/`).firstChild);
     status.dataset.case = answer.data.id;
     // The next call is another case: a fresh key (a resend of this one would reuse the old key).
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    field("client_key").value = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    field("client_key").value = window.gridgovForms.newKey();
   });
 })();

@@ -37,16 +37,6 @@ window.gridgovOutbox = (function () {
     });
   }
 
-  function newKey() {
-    const bytes = crypto.getRandomValues(new Uint8Array(16));  // works on plain http too
-    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-  }
-
-  function csrfToken() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
   function body(item) {
     if (item.json) return JSON.stringify(item.fields);
     const form = new FormData();
@@ -58,7 +48,7 @@ window.gridgovOutbox = (function () {
   }
 
   async function send(item) {
-    const headers = { "X-CSRFToken": csrfToken(), Accept: "application/json" };
+    const headers = { "X-CSRFToken": window.gridgovForms.csrfToken(), Accept: "application/json" };
     if (item.json) headers["Content-Type"] = "application/json";
     const response = await fetch(item.url, { method: "POST", body: body(item), headers,
                                             credentials: "same-origin" });
@@ -112,7 +102,7 @@ window.gridgovOutbox = (function () {
   window.addEventListener("online", flush);
   document.addEventListener("visibilitychange", () => { if (!document.hidden && navigator.onLine) flush(); });
 
-  return { submit, flush, all, remove, changed, newKey };
+  return { submit, flush, all, remove, changed };
 })();
 
 // The banner that lists what is waiting, on every page that has one.

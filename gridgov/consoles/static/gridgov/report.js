@@ -13,45 +13,8 @@
   // --- category search with suggestions ---------------------------------------------------
   const search = document.getElementById("category-search");
   const suggestions = document.getElementById("category-suggestions");
-  const norm = (text) => text.toLowerCase();
-
-  function matches(query) {
-    const words = norm(query).split(/\s+/).filter(Boolean);
-    if (!words.length) return [];
-    return categories.filter((c) => words.every((w) => norm(c.name).includes(w) || c.code.startsWith(w)
-                                                        || norm(c.parent).includes(w))).slice(0, 12);
-  }
-
-  function choose(category) {
-    field("category_id").value = category.id;
-    search.value = category.name;
-    suggestions.replaceChildren();
-    search.setAttribute("aria-expanded", "false");
-  }
-
-  function suggest() {
-    field("category_id").value = "";
-    const found = matches(search.value);
-    suggestions.replaceChildren(...found.map((c) => {
-      const li = document.createElement("li");
-      const button = document.createElement("button");
-      button.type = "button";
-      button.textContent = c.parent ? `${c.name} · ${c.parent}` : c.name;
-      button.addEventListener("click", () => choose(c));
-      li.append(button);
-      return li;
-    }));
-    search.setAttribute("aria-expanded", found.length ? "true" : "false");
-  }
-  search.addEventListener("input", suggest);
-  if (search.value && !field("category_id").value) suggest();  // typed before the script loaded
-  search.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") {  // Enter takes the first suggestion instead of sending the form
-      event.preventDefault();
-      const first = matches(search.value)[0];
-      if (first) choose(first);
-    }
-  });
+  const categorySearch = window.gridgovForms.categorySearch({
+    search, suggestions, field: field("category_id"), categories });
 
   // --- location: GPS (WGS-84 from the browser) or a point picked on the map ---------------
   const where = document.getElementById("location-status");
@@ -114,13 +77,7 @@
   }
 
   // --- sending ------------------------------------------------------------------------------
-  function showErrors(errors) {
-    form.querySelectorAll("[data-error-for]").forEach((el) => { el.textContent = ""; });
-    for (const [name, messages] of Object.entries(errors || {})) {
-      const slot = form.querySelector(`[data-error-for="${name}"]`) || form.querySelector('[data-error-for="__all__"]');
-      slot.textContent = [].concat(messages).join(" ");
-    }
-  }
+  const showErrors = (errors) => window.gridgovForms.showErrors(form, errors);
 
   function item() {
     const channel = solved && solved.checked ? "self_resolved" : field("channel").value;
@@ -160,9 +117,9 @@
       status.textContent = answer.reason === "login" ? labels.queued_login : labels.queued;
       showErrors({});
       form.reset();
-      suggestions.replaceChildren();
+      categorySearch.clear();
       if (solved) solved.dispatchEvent(new Event("change"));
-      field("client_key").value = window.gridgovOutbox.newKey();
+      field("client_key").value = window.gridgovForms.newKey();
       where.textContent = "";
     }
   });

@@ -10,7 +10,7 @@
       const notes = form.elements.namedItem("notes");
       const fields = { household_id: Number(form.dataset.household), notes: notes.value,
                        visited_on: form.elements.namedItem("visited_on").value,
-                       client_key: window.gridgovOutbox.newKey() };
+                       client_key: window.gridgovForms.newKey() };
       const answer = await window.gridgovOutbox.submit({
         key: fields.client_key, url: "/api/v1/registry/visits", json: true, fields,
         label: `${form.closest("li").querySelector("a").textContent} · ${notes.value.slice(0, 20)}`,
