@@ -27,6 +27,7 @@ from gridgov.grids.api import router as grids_router
 from gridgov.patrols.api import router as patrols_router
 from gridgov.patrols.services import PatrolNotRunning
 from gridgov.population.api import router as population_router
+from gridgov.volunteers.api import router as volunteers_router
 
 
 class UnsupportedMediaType(Exception):
@@ -203,3 +204,4 @@ api.add_router("/v1/", population_router)
 api.add_router("/v1/", patrols_router)
 api.add_router("/v1/", engagement_router)
 api.add_router("/v1/", analytics_router)
+api.add_router("/v1/", volunteers_router)

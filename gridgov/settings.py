@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "gridgov.engagement",
     "gridgov.consoles",
     "gridgov.analytics",
+    "gridgov.volunteers",
     "gridgov.demo",
 ]
 

@@ -50,6 +50,7 @@ urlpatterns = [
     path("patrols/", patrol_views.patrols, name="patrols"),
     path("", include("gridgov.consoles.urls")),
     path("analytics/", include("gridgov.analytics.urls")),
+    path("volunteers/", include("gridgov.volunteers.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -11,6 +11,7 @@ from gridgov.api import api
 from gridgov.core.scope import Scope, scope_of
 from gridgov.core.testing import STREET, DepartmentFactory, admin_user, staff
 from gridgov.grids.models import Grid
+from gridgov.volunteers.tests import test_scope as volunteer_scope
 
 pytestmark = pytest.mark.django_db
 
@@ -98,6 +99,8 @@ ENDPOINTS = {
     ("GET", "/api/v1/analytics/dashboard"): "scoped",
     ("GET", "/api/v1/analytics/report/{fmt}"): "scoped",
 }
+# The volunteers app keeps its routes and grid-B requests beside its code.
+ENDPOINTS.update(volunteer_scope.ROUTES)
 ANALYTICS = ("areas", "workers", "departments", "dispatchers", "dashboard")
 # Lists: proven by their contents in test_a_grid_worker_of_grid_a_never_sees_grid_b.
 LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/map"),
@@ -107,7 +110,7 @@ LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/
          ("GET", "/api/v1/registry/organizations"), ("GET", "/api/v1/registry/visits"),
          ("GET", "/api/v1/registry/visits/due"), ("GET", "/api/v1/registry/visits/coverage"),
          ("GET", "/api/v1/registry/exports/{kind}"), ("GET", "/api/v1/patrols"),
-         ("GET", "/api/v1/registry/care/overdue")}
+         ("GET", "/api/v1/registry/care/overdue"), *volunteer_scope.LISTS}
 
 
 def registered_routes():
@@ -176,8 +179,13 @@ def scoped_requests(district, other_staff):
         "get", f"/api/v1/analytics/dashboard?grid={b.code}", None, 403)
     analytics[("GET", "/api/v1/analytics/report/{fmt}")] = (
         "get", f"/api/v1/analytics/report/xlsx?grid={b.code}", None, 403)
+    volunteers = volunteer_scope.grid_b_requests(district)
+    # A grid worker does not look after volunteers: a team is refused (403) before its organization is read.
+    team = ("POST", "/api/v1/volunteers/teams")
+    volunteers[team] = (*volunteers[team][:3], 403)
     return {
         **analytics,
+        **volunteers,
         ("GET", "/api/v1/patrols/{patrol_id}"): ("get", f"/api/v1/patrols/{patrol.pk}", None),
         ("POST", "/api/v1/patrols/{patrol_id}/points"): ("post", f"/api/v1/patrols/{patrol.pk}/points",
                                                          {"points": []}),
@@ -257,7 +265,7 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
     client = client_for(worker_a)
     for (method, path), (verb, url, body, *expected) in scoped_requests(district, other).items():
         json_body = "reveal-phone" in url or "/registry/" in url or "/patrols/" in url
-        json_body = json_body or url == "/api/v1/notices"
+        json_body = json_body or url == "/api/v1/notices" or "/volunteers/" in url
         kwargs = {"content_type": "application/json"} if json_body else {}
         response = getattr(client, verb)(url, body, **kwargs) if body else getattr(client, verb)(url)
         assert response.status_code == (expected or [404])[0], (method, path, response.content)
@@ -267,6 +275,8 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
     assert client.get("/api/v1/cases/map").json()["features"] == []
     for path in ("people", "buildings", "households", "organizations", "visits"):
         assert client.get(f"/api/v1/registry/{path}").json()["count"] == 0, path
+    for path in ("", "/teams", "/activities", "/shop/items", "/orders"):
+        assert client.get(f"/api/v1/volunteers{path}").json()["count"] == 0, path
     assert client.get("/api/v1/registry/visits/due?days=365").json() == []
     assert client.get("/api/v1/registry/visits/coverage").json() == []
     for kind in ("people", "households", "houses", "organizations"):

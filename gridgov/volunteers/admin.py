@@ -1,0 +1,195 @@
+"""Volunteers in the back office: scoped lists of everything, read-only where a rule must run.
+
+Decisions, sign-ups, attendance, orders and the points ledger are written by `services` (their
+checks, locks and logs), so here they are shown, never typed. Shop items are edited here (name,
+price, stock, pick-up point), in a grid of the user's area.
+"""
+
+from django.contrib import admin
+
+from gridgov.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin
+from gridgov.volunteers import services
+from gridgov.volunteers.models import (
+    Activity,
+    ActivityLog,
+    Attendance,
+    Order,
+    PointEntry,
+    ShopItem,
+    Signup,
+    Team,
+    Volunteer,
+    VolunteerLog,
+)
+
+
+class StaffViewMixin:
+    """Staff users open these lists (the rows are scoped); the model permissions are not needed."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+
+class ReadOnlyScoped(StaffViewMixin, ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+    pass
+
+
+class VolunteerLogInline(admin.TabularInline):
+    model = VolunteerLog
+    fields = readonly_fields = ("at", "action", "actor", "reason")
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Volunteer)
+class VolunteerAdmin(ReadOnlyScoped):
+    list_display = ("user", "grid", "state", "team", "applied_at", "decided_at")
+    list_filter = ("state", ("grid", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("user", "grid", "team__organization")
+    search_fields = ("user__name", "user__username")
+    fields = (
+        "user",
+        "grid",
+        "skills",
+        "availability",
+        "state",
+        "team",
+        "applied_at",
+        "decided_at",
+        "decided_by",
+        "reason",
+    )
+    readonly_fields = fields
+    inlines = [VolunteerLogInline]
+
+
+@admin.register(Team)
+class TeamAdmin(ReadOnlyScoped):
+    list_display = ("organization", "leader", "created_at")
+    list_select_related = ("organization", "leader__user")
+    fields = readonly_fields = ("organization", "leader", "created_at")
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnlyScoped):
+    list_display = (
+        "title",
+        "kind",
+        "grid",
+        "starts_at",
+        "ends_at",
+        "quota",
+        "points_rule",
+        "points",
+        "state",
+    )
+    list_filter = ("state", "kind", ("grid", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("grid",)
+    date_hierarchy = "starts_at"
+    search_fields = ("title",)
+    fields = readonly_fields = (
+        "title",
+        "kind",
+        "grid",
+        "description",
+        "address",
+        "lat",
+        "lon",
+        "starts_at",
+        "ends_at",
+        "signup_deadline",
+        "quota",
+        "points_rule",
+        "points",
+        "radius_m",
+        "state",
+        "organizer",
+        "created_at",
+        "closed_at",
+    )
+
+
+@admin.register(Signup)
+class SignupAdmin(ReadOnlyScoped):
+    list_display = ("activity", "volunteer", "state", "queued_at", "cancelled_at")
+    list_filter = ("state",)
+    list_select_related = ("activity", "volunteer__user")
+    fields = readonly_fields = list_display
+
+
+@admin.register(Attendance)
+class AttendanceAdmin(ReadOnlyScoped):
+    list_display = (
+        "activity",
+        "volunteer",
+        "checked_in_at",
+        "checked_out_at",
+        "check_in_method",
+        "check_out_method",
+    )
+    list_select_related = ("activity", "volunteer__user")
+    fields = readonly_fields = list_display
+
+
+@admin.register(ActivityLog)
+class ActivityLogAdmin(ReadOnlyScoped):
+    list_display = ("at", "activity", "action", "volunteer", "actor", "reason")
+    list_filter = ("action",)
+    list_select_related = ("activity", "volunteer__user", "actor")
+    fields = readonly_fields = ("at", "activity", "action", "volunteer", "actor", "reason", "data")
+
+
+@admin.register(PointEntry)
+class PointEntryAdmin(ReadOnlyScoped):
+    list_display = ("created_at", "volunteer", "amount", "kind", "reason", "approver", "activity", "order")
+    list_filter = ("kind",)
+    list_select_related = ("volunteer__user", "approver", "activity", "order")
+    date_hierarchy = "created_at"
+    fields = readonly_fields = list_display
+
+
+@admin.register(Order)
+class OrderAdmin(ReadOnlyScoped):
+    list_display = ("placed_at", "volunteer", "item", "points", "state", "closed_at", "closed_by", "reason")
+    list_filter = ("state",)
+    list_select_related = ("volunteer__user", "item", "closed_by")
+    fields = readonly_fields = list_display
+
+
+@admin.register(ShopItem)
+class ShopItemAdmin(StaffViewMixin, ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "price", "stock", "pickup_point", "grid", "is_active")
+    list_filter = ("is_active", ("grid", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("grid",)
+    fields = ("name", "price", "stock", "pickup_point", "grid", "is_active")
+
+    def _manages(self, request, obj=None) -> bool:
+        if not services.may_manage(request.user):
+            return False
+        return obj is None or services.managing_scope(request.user).covers(obj.grid.code)
+
+    def has_add_permission(self, request):
+        return request.user.is_active and request.user.is_staff and self._manages(request)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff and self._manages(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # orders point at items: take one off offer instead
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "grid":
+            kwargs["queryset"] = services.managed_grids(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -1,0 +1,27 @@
+"""Volunteer pages, included under /volunteers/ by gridgov/urls.py."""
+
+from django.urls import path
+
+from gridgov.volunteers import views
+
+urlpatterns = [
+    path("", views.portal, name="volunteers-portal"),
+    path("apply/", views.apply, name="volunteers-apply"),
+    path("checkin/", views.checkin, name="volunteers-checkin"),
+    path(
+        "activities/<int:activity_id>/<str:what>/", views.activity_action, name="volunteers-activity-action"
+    ),
+    path("orders/", views.order, name="volunteers-order"),
+    path("orders/<int:order_id>/<str:what>/", views.order_action, name="volunteers-order-action"),
+    path("staff/", views.staff, name="volunteers-staff"),
+    path("staff/volunteers/<int:volunteer_id>/<str:action>/", views.decide, name="volunteers-decide"),
+    path("staff/points/", views.award, name="volunteers-award"),
+    path("staff/activities/", views.publish, name="volunteers-publish"),
+    path("staff/activities/<int:activity_id>/", views.staff_activity, name="volunteers-staff-activity"),
+    path("staff/activities/<int:activity_id>/qr/", views.staff_qr, name="volunteers-qr"),
+    path(
+        "staff/activities/<int:activity_id>/<str:what>/",
+        views.staff_activity_action,
+        name="volunteers-staff-activity-action",
+    ),
+]

@@ -1,0 +1,334 @@
+"""Volunteer pages: the resident's portal on the phone and the staff page of the leader's workbench.
+
+Thin views: forms post here and call the same `services` the API calls; refusals come back as
+messages on the page. The check-in page is what the organizer's QR code opens
+(/volunteers/checkin/?t=TOKEN): it shows the activity and one button.
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from gridgov.accounts import residence
+from gridgov.core.text import to_int
+from gridgov.volunteers import services
+from gridgov.volunteers.api import activities_out, attendance_out, qr_out
+from gridgov.volunteers.models import Activity, Attendance, Order, PointEntry, Signup, Volunteer, balance_of
+
+LIST_LIMIT = 50
+
+
+def _refusal(exc) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or _("You do not have permission to do this.")
+
+
+def _acts(view):
+    """A form's POST: the service's answer as a message, a refusal as an error, then back."""
+
+    @wraps(view)
+    @login_required
+    @require_POST
+    def wrapped(request, *args, **kwargs):
+        back = kwargs.pop("back", None)
+        try:
+            done, back = view(request, *args, **kwargs)
+            messages.success(request, done)
+        except (ValidationError, PermissionDenied, Http404, services.Conflict) as exc:
+            messages.error(request, _refusal(exc))
+            back = request.POST.get("next") or back
+        if not back or not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+            back = reverse("volunteers-portal")
+        return redirect(back)
+
+    return wrapped
+
+
+def _float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _when(value):
+    parsed = parse_datetime(value or "")
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed
+
+
+def _proof(post) -> dict:
+    return {
+        "token": post.get("token", ""),
+        "lat": _float(post.get("lat")),
+        "lon": _float(post.get("lon")),
+        "crs": post.get("crs") or "wgs84",
+    }
+
+
+# --- the resident's portal ----------------------------------------------------------------------------
+
+
+@login_required
+def portal(request):
+    volunteer = services.profile_of(request.user)
+    context = {"volunteer": volunteer, "home": residence.home_grid(request.user)}
+    if volunteer is not None and volunteer.is_approved:
+        upcoming = (
+            services.open_to(volunteer)
+            .select_related("grid", "organizer")
+            .filter(ends_at__gte=timezone.now())
+            .order_by("starts_at", "id")[:LIST_LIMIT]
+        )
+        context.update(
+            {
+                "activities": activities_out(list(upcoming), volunteer),
+                "balance": balance_of(volunteer.pk),
+                "hours": services.hours_of(volunteer),
+                "ledger": list(PointEntry.objects.filter(volunteer=volunteer)[:20]),
+                "items": list(services.shop_for(volunteer)[:LIST_LIMIT]),
+                "orders": list(Order.objects.filter(volunteer=volunteer).select_related("item")[:20]),
+                "attended": list(
+                    Attendance.objects.filter(volunteer=volunteer)
+                    .select_related("activity")
+                    .order_by("-checked_in_at")[:20]
+                ),
+            }
+        )
+        context["attended"] = [(a, services.hours(a, a.activity)) for a in context["attended"]]
+    return render(request, "volunteers/portal.html", context)
+
+
+@_acts
+def apply(request):
+    post = request.POST
+    services.apply(
+        request.user,
+        grid_code=post.get("grid_code", ""),
+        skills=post.get("skills", ""),
+        availability=post.get("availability", ""),
+    )
+    return _("Your application is sent: the community will answer it."), reverse("volunteers-portal")
+
+
+@_acts
+def activity_action(request, activity_id: int, what: str):
+    back = request.POST.get("next") or reverse("volunteers-portal")
+    if what == "signup":
+        signup, _created = services.sign_up(request.user, activity_id)
+        if signup.state == Signup.State.WAITING:
+            return _("The activity is full: you are on the waiting list."), back
+        return _("You are signed up."), back
+    if what == "cancel":
+        services.cancel_signup(request.user, activity_id)
+        return _("Your sign-up is cancelled."), back
+    if what == "check-in":
+        services.check_in(request.user, activity_id, _proof(request.POST))
+        return _("You are checked in."), back
+    if what == "check-out":
+        services.check_out(request.user, activity_id, _proof(request.POST))
+        return _("You are checked out. Thank you!"), back
+    raise Http404
+
+
+@login_required
+def checkin(request):
+    """What the organizer's QR code opens: the activity and the button to check in (or out)."""
+    token = request.GET.get("t", "")
+    context = {"token": token, "activity": None, "error": ""}
+    try:
+        activity = services.readable_activity(request.user, services.token_activity(token))
+        context["activity"] = activities_out([activity], services.profile_of(request.user))[0]
+    except ValidationError as exc:
+        context["error"] = _refusal(exc)
+    except Http404:
+        context["error"] = _("This activity is not open to you.")
+    return render(request, "volunteers/checkin.html", context)
+
+
+@_acts
+def order(request):
+    item_id = to_int(request.POST.get("item_id"))
+    if item_id is None:
+        raise Http404(_("No such item."))
+    placed = services.place_order(request.user, item_id)
+    return _("Order placed: pick up %(item)s at %(place)s.") % {
+        "item": placed.item.name,
+        "place": placed.item.pickup_point,
+    }, reverse("volunteers-portal") + "#orders"
+
+
+@_acts
+def order_action(request, order_id: int, what: str):
+    back = request.POST.get("next") or reverse("volunteers-portal") + "#orders"
+    if what == "cancel":
+        services.cancel_order(request.user, order_id, request.POST.get("reason", ""))
+        return _("The order is cancelled and its points are back."), back
+    if what == "fulfil":
+        services.fulfil_order(request.user, order_id)
+        return _("Handed over."), back
+    raise Http404
+
+
+# --- the staff page ---------------------------------------------------------------------------------
+
+
+def staff_only(view):
+    @wraps(view)
+    @login_required
+    def wrapped(request, *args, **kwargs):
+        if not services.may_manage(request.user):
+            raise PermissionDenied(_("Only community leaders and grid leaders look after volunteers."))
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@staff_only
+def staff(request):
+    user = request.user
+    activities = Activity.objects.visible_to(user).select_related("grid", "organizer")
+    context = {
+        "applications": list(
+            Volunteer.objects.visible_to(user)
+            .filter(state=Volunteer.State.APPLIED)
+            .select_related("user", "grid")
+            .order_by("applied_at")[:LIST_LIMIT]
+        ),
+        "volunteers": list(
+            Volunteer.objects.visible_to(user)
+            .exclude(state=Volunteer.State.APPLIED)
+            .select_related("user", "grid")[:LIST_LIMIT]
+        ),
+        "activities": activities_out(
+            list(activities.filter(state=Activity.State.PUBLISHED).order_by("starts_at")[:LIST_LIMIT])
+        ),
+        "orders": list(
+            Order.objects.visible_to(user)
+            .filter(state=Order.State.PLACED)
+            .select_related("item", "volunteer__user")
+            .order_by("placed_at")[:LIST_LIMIT]
+        ),
+        "kinds": Activity.Kind.choices,
+        "grids": services.managed_grids(user),
+    }
+    return render(request, "volunteers/staff.html", context)
+
+
+@staff_only
+def staff_activity(request, activity_id: int):
+    activity = services.managed_activity(request.user, activity_id)
+    attended = {a.volunteer_id: a for a in Attendance.objects.filter(activity=activity)}
+    signups = [
+        (s, attendance_out(attended[s.volunteer_id], activity) if s.volunteer_id in attended else None)
+        for s in Signup.objects.filter(activity=activity).select_related("volunteer__user")
+    ]
+    return render(
+        request,
+        "volunteers/staff_activity.html",
+        {
+            "activity": activities_out(
+                [Activity.objects.select_related("grid", "organizer").get(pk=activity.pk)]
+            )[0],
+            "signups": signups,
+            "log": activity.log.select_related("actor", "volunteer__user"),
+        },
+    )
+
+
+@staff_only
+def staff_qr(request, activity_id: int):
+    """The QR screen: a new code every 30 seconds (the page reloads itself; no script needed)."""
+    activity = services.managed_activity(request.user, activity_id)
+    context = {"activity": activity, "code": None, "error": ""}
+    try:
+        context["code"] = qr_out(request, request.user, activity_id)
+    except services.Conflict as exc:
+        context["error"] = str(exc)
+    return render(request, "volunteers/qr.html", context)
+
+
+@_acts
+def decide(request, volunteer_id: int, action: str):
+    services.decide(request.user, volunteer_id, action, request.POST.get("reason", ""))
+    return _("Saved."), reverse("volunteers-staff")
+
+
+@_acts
+def award(request):
+    post = request.POST
+    amount = post.get("amount", "").strip()
+    number = to_int(amount.lstrip("-"))
+    if number is None:
+        raise ValidationError({"amount": _("Enter a whole number of points.")})
+    volunteer_id = to_int(post.get("volunteer_id"))
+    if volunteer_id is None:
+        raise Http404(_("No such volunteer."))
+    services.adjust_points(
+        request.user,
+        volunteer_id,
+        amount=-number if amount.startswith("-") else number,
+        reason=post.get("reason", ""),
+    )
+    return _("Points recorded."), reverse("volunteers-staff")
+
+
+@_acts
+def publish(request):
+    post = request.POST
+    activity = services.publish(
+        request.user,
+        {
+            "grid_code": post.get("grid_code", ""),
+            "title": post.get("title", ""),
+            "kind": post.get("kind", ""),
+            "description": post.get("description", ""),
+            "address": post.get("address", ""),
+            "lat": _float(post.get("lat")),
+            "lon": _float(post.get("lon")),
+            "crs": post.get("crs") or "wgs84",
+            "starts_at": _when(post.get("starts_at")),
+            "ends_at": _when(post.get("ends_at")),
+            "signup_deadline": _when(post.get("signup_deadline")),
+            "quota": to_int(post.get("quota")),
+            "points_rule": post.get("points_rule", ""),
+            "points": to_int(post.get("points")),
+            "radius_m": to_int(post.get("radius_m")) if post.get("radius_m") else None,
+        },
+    )
+    return _("Published."), reverse("volunteers-staff-activity", args=[activity.pk])
+
+
+@_acts
+def staff_activity_action(request, activity_id: int, what: str):
+    back = reverse("volunteers-staff-activity", args=[activity_id])
+    if what == "close":
+        services.close(request.user, activity_id)
+        return _("The activity is closed and its points are given."), back
+    if what == "correct":
+        post = request.POST
+        volunteer_id = to_int(post.get("volunteer_id"))
+        if volunteer_id is None:
+            raise Http404(_("No such volunteer."))
+        services.correct_times(
+            request.user,
+            activity_id,
+            volunteer_id,
+            checked_in_at=_when(post.get("checked_in_at")),
+            checked_out_at=_when(post.get("checked_out_at")),
+            reason=post.get("reason", ""),
+        )
+        return _("The times are corrected."), back
+    raise Http404
