@@ -65,5 +65,30 @@ window.gridgovForms = (function () {
     return { clear: () => suggestions.replaceChildren() };
   }
 
-  return { csrfToken, newKey, showErrors, categorySearch };
+  // A Leaflet map of the user's grids (`levels` deep) on which a point is picked: `onPick` gets it
+  // in the tiles' datum (GCJ-02 on AMap, BD-09 on Baidu); `show` puts the marker on a point.
+  function pickMap({ box, tiles, roots, levels, hasPoint, onPick }) {
+    if (!box || !window.L) return { show() {} };
+    const map = L.map(box, { maxZoom: 19 }).setView(tiles.center, 13);
+    if (tiles.url) L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: 19 }).addTo(map);
+    for (const root of roots) {
+      fetch(`/api/v1/grids/${root.code}/geojson?depth=${Math.max(0, levels - root.level)}`,
+            { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : null)).then((data) => {
+        if (!data) return;
+        const layer = L.geoJSON(data, { style: { color: "#1f4e79", weight: 1, fillOpacity: 0.03 },
+                                        interactive: false }).addTo(map);
+        if (!hasPoint()) map.fitBounds(layer.getBounds());
+      }).catch(() => {});
+    }
+    map.on("click", (event) => onPick(event.latlng.lat, event.latlng.lng, tiles.crs));
+    let marker = null;
+    return {
+      show(lat, lon) {
+        if (marker) marker.setLatLng([lat, lon]); else marker = L.marker([lat, lon]).addTo(map);
+        map.setView([lat, lon], Math.max(map.getZoom(), 16));
+      },
+    };
+  }
+
+  return { csrfToken, newKey, showErrors, categorySearch, pickMap };
 })();

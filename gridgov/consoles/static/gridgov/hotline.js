@@ -51,25 +51,10 @@
   });
 
   // --- the place: address, map or community ---------------------------------------------------
-  let map = null;
-  let marker = null;
-  const mapBox = document.getElementById("pick-map");
-  const tiles = read("tile-settings");
-  if (mapBox && window.L) {
-    map = L.map(mapBox, { maxZoom: 19 }).setView(tiles.center, 13);
-    if (tiles.url) L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: 19 }).addTo(map);
-    for (const root of read("grid-roots")) {
-      fetch(`/api/v1/grids/${root.code}/geojson?depth=${Math.max(0, 2 - root.level)}`, { credentials: "same-origin" })
-        .then((r) => (r.ok ? r.json() : null)).then((data) => {
-          if (!data) return;
-          const layer = L.geoJSON(data, { style: { color: "#1f4e79", weight: 1, fillOpacity: 0.03 },
-                                          interactive: false }).addTo(map);
-          if (!field("lat").value) map.fitBounds(layer.getBounds());
-        }).catch(() => {});
-    }
-    // A point picked on the base map is in the tiles' datum (GCJ-02 on AMap, BD-09 on Baidu).
-    map.on("click", (event) => setPoint(event.latlng.lat, event.latlng.lng, tiles.crs, labels.picked));
-  }
+  const picker = window.gridgovForms.pickMap({
+    box: document.getElementById("pick-map"), tiles: read("tile-settings"), roots: read("grid-roots"),
+    levels: 2, hasPoint: () => Boolean(field("lat").value),
+    onPick: (lat, lon, crs) => setPoint(lat, lon, crs, labels.picked) });
 
   function setPoint(lat, lon, crs, how) {
     field("lat").value = lat.toFixed(7);
@@ -77,10 +62,7 @@
     field("crs").value = crs;
     field("grid_code").value = "";
     where.textContent = `${how}: ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
-    if (map) {
-      if (marker) marker.setLatLng([lat, lon]); else marker = L.marker([lat, lon]).addTo(map);
-      map.setView([lat, lon], Math.max(map.getZoom(), 16));
-    }
+    picker.show(lat, lon);
     checkNearby();
   }
 

@@ -18,18 +18,14 @@
 
   // --- location: GPS (WGS-84 from the browser) or a point picked on the map ---------------
   const where = document.getElementById("location-status");
-  let map = null;
-  let marker = null;
+  let picker = null;
 
   function setPoint(lat, lon, crs, how) {
     field("lat").value = lat.toFixed(7);
     field("lon").value = lon.toFixed(7);
     field("crs").value = crs;
     where.textContent = `${how}: ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
-    if (map) {
-      if (marker) marker.setLatLng([lat, lon]); else marker = L.marker([lat, lon]).addTo(map);
-      map.setView([lat, lon], Math.max(map.getZoom(), 15));
-    }
+    if (picker) picker.show(lat, lon);
     if (navigator.onLine) {
       fetch(`/api/v1/locate?lat=${lat}&lon=${lon}&crs=${crs}`, { credentials: "same-origin" })
         .then((r) => r.json()).then((found) => {
@@ -49,23 +45,10 @@
       { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
   });
 
-  const mapBox = document.getElementById("pick-map");
-  if (mapBox && window.L) {
-    const tiles = read("tile-settings");
-    map = L.map(mapBox, { maxZoom: 19 }).setView(tiles.center, 13);
-    if (tiles.url) L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: 19 }).addTo(map);
-    for (const root of read("grid-roots")) {
-      fetch(`/api/v1/grids/${root.code}/geojson?depth=${Math.max(0, 3 - root.level)}`,
-            { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : null)).then((data) => {
-        if (!data) return;
-        const layer = L.geoJSON(data, { style: { color: "#1f4e79", weight: 1, fillOpacity: 0.03 },
-                                        interactive: false }).addTo(map);
-        if (!field("lat").value) map.fitBounds(layer.getBounds());
-      }).catch(() => {});
-    }
-    // A point picked on the base map is in the tiles' datum (GCJ-02 on AMap, BD-09 on Baidu).
-    map.on("click", (event) => setPoint(event.latlng.lat, event.latlng.lng, tiles.crs, labels.picked));
-  }
+  picker = window.gridgovForms.pickMap({
+    box: document.getElementById("pick-map"), tiles: read("tile-settings"), roots: read("grid-roots"),
+    levels: 3, hasPoint: () => Boolean(field("lat").value),
+    onPick: (lat, lon, crs) => setPoint(lat, lon, crs, labels.picked) });
 
   // --- solved on the spot -------------------------------------------------------------------
   const solved = field("self_resolved");
