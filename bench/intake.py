@@ -261,8 +261,8 @@ class Server:
 
 
 def children(pid: int, *, group: bool = False) -> list[int]:
-    """The processes whose parent is `pid`; with group=True, the live (not zombie) members of
-    process group `pid` instead."""
+    """The processes whose parent is `pid`; with group=True, the live members of process group
+    `pid` instead."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -270,9 +270,27 @@ def children(pid: int, *, group: bool = False) -> list[int]:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2 if group else 1]) == pid and not (group and fields[0] == "Z"):
+            if int(fields[2 if group else 1]) == pid and not (group and not _alive(entry)):
                 found.append(int(entry.name))
     return found
+
+
+def _alive(entry: Path) -> bool:
+    """Any thread of the process not yet a zombie. A killed multi-threaded process (a gthread
+    worker) shows its leader as a zombie while its other threads still exit, holding its
+    sockets: the server still answers connects until the last thread is gone."""
+    try:
+        tasks = list((entry / "task").iterdir())
+    except OSError:
+        return False
+    for task in tasks:
+        try:
+            state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 def postgres_pids(database: str) -> list[int]:

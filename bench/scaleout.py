@@ -277,8 +277,8 @@ class Proxies:
         self.next = 0
         self.down_until = [0.0] * len(self.backends)
 
-    def event(self, kind: str, backend: int, detail: str = "") -> None:
-        self.events.write(json.dumps({"t": time.time(), "event": kind, "backend": backend,
+    def event(self, kind: str, backend: int, detail: str = "", at: float | None = None) -> None:
+        self.events.write(json.dumps({"t": at or time.time(), "event": kind, "backend": backend,
                                       "detail": detail}) + "\n")
 
     async def forward(self, target: tuple, reader, writer) -> None:
@@ -298,13 +298,16 @@ class Proxies:
         # Backends that failed a moment ago go last (but are still tried when nothing else is).
         order.sort(key=lambda i: self.down_until[i] > now)
         for i in order:
+            # The time the connect began: a handshake the kernel finished for a server killed a
+            # moment later returns after the kill, but it reached the server while it was alive.
+            tried_at = time.time()
             try:
                 upstream = await asyncio.wait_for(asyncio.open_connection(*self.backends[i]), 1.0)
             except (OSError, TimeoutError) as exc:
                 self.down_until[i] = time.monotonic() + 1.0
                 self.event("fail", i, type(exc).__name__)
                 continue
-            self.event("conn", i)
+            self.event("conn", i, at=tried_at)
             await _join((reader, writer), upstream)
             return
         self.event("none", -1)
