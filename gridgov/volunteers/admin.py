@@ -1,8 +1,9 @@
 """Volunteers in the back office: scoped lists of everything, read-only where a rule must run.
 
-Decisions, sign-ups, attendance, orders and the points ledger are written by `services` (their
-checks, locks and logs), so here they are shown, never typed. Shop items are edited here (name,
-price, stock, pick-up point), in a grid of the user's area.
+Decisions, sign-ups, attendance, orders, the points ledger, interest groups (their members and
+notices, which notify) and certificates (audited, with codes) are written by `services` and
+`certificate` (their checks, locks and logs), so here they are shown, never typed. Shop items
+are edited here (name, price, stock, pick-up point), in a grid of the user's area.
 """
 
 from django.contrib import admin
@@ -13,6 +14,10 @@ from gridgov.volunteers.models import (
     Activity,
     ActivityLog,
     Attendance,
+    Certificate,
+    GroupMember,
+    GroupNotice,
+    InterestGroup,
     Order,
     PointEntry,
     ShopItem,
@@ -193,3 +198,67 @@ class ShopItemAdmin(StaffViewMixin, ScopedAdminMixin, admin.ModelAdmin):
         if db_field.name == "grid":
             kwargs["queryset"] = services.managed_grids(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class GroupMemberInline(ReadOnlyInline):
+    model = GroupMember
+    fields = readonly_fields = ("volunteer", "joined_at", "left_at")
+
+
+class GroupNoticeInline(ReadOnlyInline):
+    model = GroupNotice
+    fields = readonly_fields = ("created_at", "author", "text", "recipients")
+
+
+@admin.register(InterestGroup)
+class InterestGroupAdmin(ReadOnlyScoped):
+    list_display = ("name", "grid", "organizer", "state", "created_at")
+    list_filter = ("state", ("grid", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("grid", "organizer")
+    search_fields = ("name",)
+    fields = readonly_fields = (
+        "name",
+        "grid",
+        "description",
+        "organizer",
+        "state",
+        "created_by",
+        "created_at",
+        "closed_at",
+    )
+    inlines = [GroupMemberInline, GroupNoticeInline]
+
+
+@admin.register(Certificate)
+class CertificateAdmin(ReadOnlyScoped):
+    list_display = ("issued_at", "volunteer", "year", "hours", "points", "activities", "code", "revoked_at")
+    list_filter = ("year",)
+    list_select_related = ("volunteer__user",)
+    search_fields = ("code",)
+    fields = readonly_fields = (
+        "volunteer",
+        "year",
+        "hours",
+        "points",
+        "activities",
+        "code",
+        "issued_at",
+        "issued_by",
+        "revoked_at",
+        "revoked_by",
+        "revoke_reason",
+    )

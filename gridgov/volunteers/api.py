@@ -19,10 +19,14 @@ from gridgov.core.openapi import CONFLICT
 from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import GridRef, Schema
 from gridgov.grids.locator import CRS
-from gridgov.volunteers import services
+from gridgov.volunteers import certificate, services
 from gridgov.volunteers.models import (
     Activity,
     Attendance,
+    Certificate,
+    GroupMember,
+    GroupNotice,
+    InterestGroup,
     Order,
     PointEntry,
     ShopItem,
@@ -716,6 +720,313 @@ def fulfil_order(request, order_id: int):
     return order_out(_orders().get(pk=order_id))
 
 
+# --- interest groups ----------------------------------------------------------------------------------
+
+
+class InterestGroupOut(Schema):
+    id: int
+    name: str
+    description: str
+    grid: GridRef
+    organizer_id: int
+    organizer: str
+    state: str = Field(description="open or closed")
+    members: int = Field(description="current members")
+    is_member: bool = Field(description="whether the requesting user belongs to it")
+    may_post: bool = Field(description="whether the requesting user may send it notices")
+    created_at: datetime
+
+
+def groups_out(groups: list[InterestGroup], user) -> list[dict]:
+    """A page of groups with their member counts and the user's own membership, in two queries."""
+    ids = [g.pk for g in groups]
+    counts = dict(
+        GroupMember.objects.filter(group__in=ids, left_at__isnull=True)
+        .values("group")
+        .annotate(n=Count("id"))
+        .values_list("group", "n")
+    )
+    volunteer = services.profile_of(user)
+    mine = set()
+    if volunteer is not None:
+        mine = set(
+            GroupMember.objects.filter(group__in=ids, volunteer=volunteer, left_at__isnull=True).values_list(
+                "group", flat=True
+            )
+        )
+    return [
+        {
+            "id": g.pk,
+            "name": g.name,
+            "description": g.description,
+            "grid": grid_ref(g.grid),
+            "organizer_id": g.organizer_id,
+            "organizer": str(g.organizer),
+            "state": g.state,
+            "members": counts.get(g.pk, 0),
+            "is_member": g.pk in mine,
+            "may_post": services.may_post_notice(user, g),
+            "created_at": g.created_at,
+        }
+        for g in groups
+    ]
+
+
+def _groups():
+    return InterestGroup.objects.select_related("grid", "organizer")
+
+
+def group_out(user, group_id: int) -> dict:
+    return groups_out([_groups().get(pk=group_id)], user)[0]
+
+
+class InterestGroupIn(Schema):
+    grid_code: str = Field(description="the group's grid: it reaches the grid's line of the tree")
+    name: str
+    description: str = ""
+    organizer_volunteer_id: int | None = Field(
+        None, description="an approved volunteer who runs it; default: the creating staff member"
+    )
+
+
+@router.post("/volunteers/groups", response={201: InterestGroupOut}, summary="Set up an interest group")
+def create_group(request, payload: InterestGroupIn):
+    group = services.create_group(request.auth, **payload.dict())
+    return Status(201, group_out(request.auth, group.pk))
+
+
+class InterestGroupFilter(Schema):
+    state: str = Field("", description="open or closed")
+    grid: str = Field("", description="a grid code: the whole subtree")
+
+
+@router.get("/volunteers/groups", response=list[InterestGroupOut], summary="Interest groups in my area")
+@paginate(Pagination)
+def list_groups(request, filters: Query[InterestGroupFilter]):
+    rows = _groups().visible_to(request.auth)
+    if filters.state:
+        rows = rows.filter(state=filters.state)
+    if filters.grid:
+        rows = rows.filter(grid__code__startswith=filters.grid)
+    return LazyPage(rows, out_page=lambda page: groups_out(page, request.auth))
+
+
+@router.get(
+    "/volunteers/me/groups",
+    response=list[InterestGroupOut],
+    summary="Open groups on my grid's line of the tree, and the groups I belong to",
+)
+@paginate(Pagination)
+def my_groups(request):
+    volunteer = services.profile_of(request.auth)
+    rows = services.groups_of(volunteer) if volunteer else InterestGroup.objects.none()
+    return LazyPage(rows, out_page=lambda page: groups_out(page, request.auth))
+
+
+@router.get("/volunteers/groups/{group_id}", response=InterestGroupOut, summary="An interest group")
+def get_group(request, group_id: int):
+    return group_out(request.auth, services.readable_group(request.auth, group_id).pk)
+
+
+@router.post(
+    "/volunteers/groups/{group_id}/join",
+    response={200: InterestGroupOut, 201: InterestGroupOut},
+    summary="Join a group (201 now, 200 when already a member)",
+    openapi_extra=CONFLICT,
+)
+def join_group(request, group_id: int):
+    _member, joined = services.join_group(request.auth, group_id)
+    return Status(201 if joined else 200, group_out(request.auth, group_id))
+
+
+@router.post(
+    "/volunteers/groups/{group_id}/leave",
+    response=InterestGroupOut,
+    summary="Leave a group (leaving again changes nothing)",
+)
+def leave_group(request, group_id: int):
+    services.leave_group(request.auth, group_id)
+    return group_out(request.auth, group_id)
+
+
+@router.post(
+    "/volunteers/groups/{group_id}/close",
+    response=InterestGroupOut,
+    summary="Close a group: no new members or notices",
+)
+def close_group(request, group_id: int):
+    services.close_group(request.auth, group_id)
+    return group_out(request.auth, group_id)
+
+
+class GroupMemberOut(Schema):
+    volunteer_id: int
+    name: str
+    phone: str = Field(description="masked")
+    joined_at: datetime
+
+
+@router.get(
+    "/volunteers/groups/{group_id}/members",
+    response=list[GroupMemberOut],
+    summary="The group's current members (for its organizer and staff)",
+)
+@paginate(Pagination)
+def group_members(request, group_id: int):
+    group = services.readable_group(request.auth, group_id)
+    services.require_notice_reader(request.auth, group, members_too=False)
+    rows = GroupMember.objects.filter(group=group, left_at__isnull=True).select_related("volunteer__user")
+    return LazyPage(
+        rows,
+        lambda m: {
+            "volunteer_id": m.volunteer_id,
+            "name": str(m.volunteer.user),
+            "phone": m.volunteer.user.phone_masked,
+            "joined_at": m.joined_at,
+        },
+    )
+
+
+class GroupNoticeOut(Schema):
+    id: int
+    group_id: int
+    author: str
+    text: str
+    recipients: int = Field(description="members notified in the app")
+    created_at: datetime
+
+
+def notice_out(notice: GroupNotice) -> dict:
+    return {
+        "id": notice.pk,
+        "group_id": notice.group_id,
+        "author": str(notice.author),
+        "text": notice.text,
+        "recipients": notice.recipients,
+        "created_at": notice.created_at,
+    }
+
+
+@router.get(
+    "/volunteers/groups/{group_id}/notices",
+    response=list[GroupNoticeOut],
+    summary="The group's notices, newest first (members, organizer, staff)",
+)
+@paginate(Pagination)
+def group_notices(request, group_id: int):
+    group = services.readable_group(request.auth, group_id)
+    services.require_notice_reader(request.auth, group)
+    return LazyPage(GroupNotice.objects.filter(group=group).select_related("author"), notice_out)
+
+
+class GroupNoticeIn(Schema):
+    text: str = Field(description="at most 300 characters")
+
+
+@router.post(
+    "/volunteers/groups/{group_id}/notices",
+    response={201: GroupNoticeOut},
+    summary="Send the members a notice (each gets an in-app notification)",
+    openapi_extra=CONFLICT,
+)
+def post_group_notice(request, group_id: int, payload: GroupNoticeIn):
+    notice = services.post_group_notice(request.auth, group_id, payload.text)
+    return Status(201, notice_out(notice))
+
+
+# --- points certificates --------------------------------------------------------------------------------
+
+
+class CertificateOut(Schema):
+    id: int
+    volunteer_id: int
+    name: str
+    year: int
+    hours: float
+    points: int = Field(description="service points of the year: earned, awarded, deducted")
+    activities: int
+    code: str = Field(description="the verification code")
+    verify_url: str
+    pdf_url: str
+    issued_at: datetime
+    valid: bool
+    revoked_at: datetime | None
+    revoke_reason: str
+
+
+def certificate_out(request, c: Certificate) -> dict:
+    return {
+        "id": c.pk,
+        "volunteer_id": c.volunteer_id,
+        "name": str(c.volunteer.user),
+        "year": c.year,
+        "hours": float(c.hours),
+        "points": c.points,
+        "activities": c.activities,
+        "code": c.code,
+        "verify_url": request.build_absolute_uri(reverse("volunteers-certificate-verify", args=[c.code])),
+        "pdf_url": f"/api/v1/volunteers/certificates/{c.pk}/pdf",
+        "issued_at": c.issued_at,
+        "valid": c.is_valid,
+        "revoked_at": c.revoked_at,
+        "revoke_reason": c.revoke_reason,
+    }
+
+
+def _certificates():
+    return Certificate.objects.select_related("volunteer__user")
+
+
+class CertificateIn(Schema):
+    year: int
+
+
+@router.post(
+    "/volunteers/me/certificates",
+    response={200: CertificateOut, 201: CertificateOut},
+    summary="Issue my points certificate of a year (200: the same figures, the same certificate)",
+)
+def issue_my_certificate(request, payload: CertificateIn):
+    made, created = certificate.issue(
+        request.auth, year=payload.year, ip_address=request.META.get("REMOTE_ADDR")
+    )
+    return Status(201 if created else 200, certificate_out(request, _certificates().get(pk=made.pk)))
+
+
+@router.get("/volunteers/me/certificates", response=list[CertificateOut], summary="My certificates")
+@paginate(Pagination)
+def my_certificates(request):
+    volunteer = services.profile_of(request.auth)
+    rows = _certificates().filter(volunteer=volunteer) if volunteer else Certificate.objects.none()
+    return LazyPage(rows, lambda c: certificate_out(request, c))
+
+
+@router.get(
+    "/volunteers/certificates/{certificate_id}/pdf",
+    summary="The certificate as a PDF (its volunteer or staff of the area; audited)",
+    response={200: None, 503: dict},
+    openapi_extra=CONFLICT,
+)
+def certificate_pdf(request, certificate_id: int):
+    """503 when no Chinese font is installed on the server; 409 for a revoked certificate."""
+    return certificate.pdf_response(request, request.auth, certificate_id)
+
+
+class CertificateRevokeIn(Schema):
+    reason: str
+
+
+@router.post(
+    "/volunteers/certificates/{certificate_id}/revoke",
+    response=CertificateOut,
+    summary="Revoke a certificate: its code no longer verifies",
+    openapi_extra=CONFLICT,
+)
+def revoke_certificate(request, certificate_id: int, payload: CertificateRevokeIn):
+    revoked = certificate.revoke(request.auth, certificate_id, payload.reason)
+    return certificate_out(request, _certificates().get(pk=revoked.pk))
+
+
 # --- one volunteer ------------------------------------------------------------------------------------
 # Last: Django tries the routes in order, and /volunteers/{volunteer_id} would take /volunteers/teams.
 
@@ -803,3 +1114,30 @@ def adjust_points(request, volunteer_id: int, payload: PointsAdjustIn):
     """The acting staff member is the approver; a deduction never takes the balance below zero."""
     entry = services.adjust_points(request.auth, volunteer_id, amount=payload.amount, reason=payload.reason)
     return Status(201, entry_out(entry))
+
+
+class VolunteerCertificateIn(Schema):
+    year: int
+
+
+@router.post(
+    "/volunteers/{volunteer_id}/certificates",
+    response={200: CertificateOut, 201: CertificateOut},
+    summary="Issue a volunteer's points certificate of a year",
+)
+def issue_certificate(request, volunteer_id: int, payload: VolunteerCertificateIn):
+    made, created = certificate.issue(
+        request.auth, year=payload.year, volunteer_id=volunteer_id, ip_address=request.META.get("REMOTE_ADDR")
+    )
+    return Status(201 if created else 200, certificate_out(request, _certificates().get(pk=made.pk)))
+
+
+@router.get(
+    "/volunteers/{volunteer_id}/certificates",
+    response=list[CertificateOut],
+    summary="A volunteer's certificates, newest first",
+)
+@paginate(Pagination)
+def volunteer_certificates(request, volunteer_id: int):
+    volunteer = get_object_or_404(Volunteer.objects.visible_to(request.auth), pk=volunteer_id)
+    return LazyPage(_certificates().filter(volunteer=volunteer), lambda c: certificate_out(request, c))

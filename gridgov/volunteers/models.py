@@ -526,3 +526,153 @@ def balance_of(volunteer_id: int) -> int:
     """The volunteer's points: the sum of their ledger, never a stored figure."""
     total = PointEntry.objects.filter(volunteer_id=volunteer_id).aggregate(total=Sum("amount"))["total"]
     return total or 0
+
+
+# --- interest groups (兴趣小组) ------------------------------------------------------------------------
+
+
+class InterestGroupQuerySet(VolunteerScopedQuerySet):
+    scope_grid_field = "grid"
+
+
+class InterestGroup(models.Model):
+    """A group of volunteers around one interest, set up by staff for a grid (it reaches the
+    grid's line of the tree, like an activity) and run by its organizer: an approved volunteer
+    or a staff member."""
+
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("group", "Open")
+        CLOSED = "closed", pgettext_lazy("group", "Closed")
+
+    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("grid"))
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    organizer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("organizer")
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    closed_at = models.DateTimeField(pgettext_lazy("group", "closed"), null=True, blank=True)
+
+    objects = InterestGroupQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("interest group")
+        verbose_name_plural = _("interest groups")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GroupMemberQuerySet(VolunteerScopedQuerySet):
+    scope_grid_field = "group__grid"
+
+
+class GroupMember(models.Model):
+    """A volunteer in a group. Leaving keeps the row (with `left_at`): joining again reopens it."""
+
+    group = models.ForeignKey(
+        InterestGroup, on_delete=models.CASCADE, related_name="members", verbose_name=_("interest group")
+    )
+    volunteer = models.ForeignKey(
+        Volunteer, on_delete=models.PROTECT, related_name="groups", verbose_name=_("volunteer")
+    )
+    joined_at = models.DateTimeField(_("joined"))
+    left_at = models.DateTimeField(_("left"), null=True, blank=True)
+
+    objects = GroupMemberQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("group member")
+        verbose_name_plural = _("group members")
+        ordering = ["joined_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["group", "volunteer"], name="group_member_once")]
+
+    def __str__(self) -> str:
+        return f"{self.volunteer} · {self.group}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.left_at is None
+
+
+class GroupNoticeQuerySet(VolunteerScopedQuerySet):
+    scope_grid_field = "group__grid"
+
+
+class GroupNotice(models.Model):
+    """A short message from the organizer or staff to the group's members."""
+
+    group = models.ForeignKey(
+        InterestGroup, on_delete=models.CASCADE, related_name="notices", verbose_name=_("interest group")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    text = models.CharField(_("text"), max_length=300)
+    recipients = models.PositiveIntegerField(_("recipients"), default=0)
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    objects = GroupNoticeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("group notice")
+        verbose_name_plural = _("group notices")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.group}: {self.text[:30]}"
+
+
+# --- points certificates (积分入学) ---------------------------------------------------------------------
+
+
+class CertificateQuerySet(VolunteerScopedQuerySet):
+    scope_grid_field = "volunteer__grid"
+
+
+class Certificate(models.Model):
+    """A points certificate for school-entry credit: a volunteer's hours and points of one year,
+    as they stood when it was issued, with a random code anyone can verify. The figures are kept
+    so that the code confirms what the paper says; a revoked certificate no longer verifies."""
+
+    volunteer = models.ForeignKey(
+        Volunteer, on_delete=models.PROTECT, related_name="certificates", verbose_name=_("volunteer")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    code = models.CharField(_("verification code"), max_length=32, unique=True)
+    hours = models.DecimalField(_("hours"), max_digits=8, decimal_places=2)
+    points = models.IntegerField(pgettext_lazy("volunteer", "points"))
+    activities = models.PositiveIntegerField(_("activities attended"))
+    issued_at = models.DateTimeField(_("issued"), auto_now_add=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("issued by")
+    )
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("revoked by"),
+    )
+    revoke_reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    objects = CertificateQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("points certificate")
+        verbose_name_plural = _("points certificates")
+        ordering = ["-issued_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.volunteer} {self.year} {self.code}"
+
+    @property
+    def is_valid(self) -> bool:
+        return self.revoked_at is None

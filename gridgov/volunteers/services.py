@@ -26,6 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,6 +42,9 @@ from gridgov.volunteers.models import (
     Activity,
     ActivityLog,
     Attendance,
+    GroupMember,
+    GroupNotice,
+    InterestGroup,
     Order,
     PointEntry,
     ShopItem,
@@ -51,6 +55,7 @@ from gridgov.volunteers.models import (
     balance_of,
     line_q,
     managing_scope,
+    reading_scope,
 )
 
 State = Volunteer.State
@@ -867,3 +872,217 @@ def fulfil_order(user, order_id: int) -> Order:
         order.state, order.closed_at, order.closed_by = Order.State.FULFILLED, timezone.now(), user
         order.save(update_fields=["state", "closed_at", "closed_by"])
     return order
+
+
+# --- interest groups (兴趣小组) ----------------------------------------------------------------------
+# Staff set a group up for a grid in their area; it reaches the approved volunteers on the
+# grid's line of the tree (`line_q`, as activities do). The organizer is the staff member who
+# made it or an approved volunteer on that line; they and the grid's managers send notices to
+# the members, each one also an in-app notification (`cases.Notification`).
+
+NOTICE_MAX = 300
+GROUP_NAME_MAX = 100
+DESCRIPTION_MAX = 2000
+
+
+def groups_open_to(volunteer: Volunteer):
+    """The open groups a volunteer may see and join: on one line of the tree with their grid."""
+    return InterestGroup.objects.filter(line_q(volunteer.grid.code), state=InterestGroup.State.OPEN)
+
+
+def _group_organizer(user, grid: Grid, organizer_volunteer_id) -> object:
+    """The organizer's user: the creating staff member, or the approved volunteer named (who
+    must serve on the group's line of the tree, in the creator's area)."""
+    if organizer_volunteer_id is None:
+        return user
+    found = (
+        Volunteer.objects.visible_to(user)
+        .filter(line_q(grid.code), pk=organizer_volunteer_id, state=State.APPROVED)
+        .select_related("user")
+        .first()
+    )
+    if found is None:
+        raise ValidationError(
+            {"organizer_volunteer_id": _("Choose an approved volunteer who serves this grid.")}
+        )
+    return found.user
+
+
+def create_group(user, *, grid_code: str, name: str, description: str = "", organizer_volunteer_id=None):
+    """A new group for a grid the user manages; a volunteer organizer joins it at once."""
+    _require_manager(user)
+    errors: dict = {}
+    name, description = (name or "").strip(), (description or "").strip()
+    if not name:
+        errors["name"] = _("Give the group a name.")
+    elif len(name) > GROUP_NAME_MAX:
+        errors["name"] = _("At most %d characters.") % GROUP_NAME_MAX
+    if len(description) > DESCRIPTION_MAX:
+        errors["description"] = _("At most %d characters.") % DESCRIPTION_MAX
+    grid = _grid(grid_code, errors)
+    if errors:
+        raise ValidationError(errors)
+    _require_managed(user, grid)
+    organizer = _group_organizer(user, grid, organizer_volunteer_id)
+    with transaction.atomic():
+        group = InterestGroup.objects.create(
+            grid=grid, name=name, description=description, organizer=organizer, created_by=user
+        )
+        volunteer = Volunteer.objects.filter(user=organizer).first()
+        if volunteer is not None:
+            GroupMember.objects.create(group=group, volunteer=volunteer, joined_at=timezone.now())
+    return group
+
+
+def managed_group(user, group_id: int, *, lock: bool = False) -> InterestGroup:
+    """A group in the user's area (404 outside it) whose grid the user manages (403 for readers)."""
+    found = InterestGroup.objects.visible_to(user).select_related("grid").filter(pk=group_id).first()
+    if found is None:
+        raise Http404(_("No such group."))
+    _require_managed(user, found.grid)
+    if lock:
+        InterestGroup.objects.select_for_update().filter(pk=found.pk).values_list("pk").first()
+        found.refresh_from_db()
+    return found
+
+
+def readable_group(user, group_id: int) -> InterestGroup:
+    """A group in the staff member's area, or one the user organizes, or (open, on their line of
+    the tree, or one they belong to) the volunteer's; else 404."""
+    rows = InterestGroup.objects.select_related("grid", "organizer")
+    found = rows.visible_to(user).filter(pk=group_id).first()
+    if found is None:
+        found = rows.filter(pk=group_id, organizer_id=user.pk).first() if user.is_authenticated else None
+    if found is None:
+        volunteer = profile_of(user)
+        if volunteer is not None:
+            mine = GroupMember.objects.filter(volunteer=volunteer, left_at__isnull=True).values("group")
+            reachable = rows.filter(pk__in=mine)
+            if volunteer.is_approved:
+                reachable = reachable | rows.filter(
+                    line_q(volunteer.grid.code), state=InterestGroup.State.OPEN
+                )
+            found = reachable.filter(pk=group_id).first()
+    if found is None:
+        raise Http404(_("No such group."))
+    return found
+
+
+def is_member(user, group: InterestGroup) -> bool:
+    volunteer = profile_of(user)
+    return volunteer is not None and (
+        GroupMember.objects.filter(group=group, volunteer=volunteer, left_at__isnull=True).exists()
+    )
+
+
+def may_post_notice(user, group: InterestGroup) -> bool:
+    """The organizer and the managers of the group's grid speak to the members."""
+    return group.organizer_id == user.pk or managing_scope(user).covers(group.grid.code)
+
+
+def require_notice_reader(user, group: InterestGroup, *, members_too: bool = True) -> None:
+    """Notices are for the members (`members_too`); the organizer and staff who read the grid's
+    volunteers see them, and the member list, too. Others who see the group: 403."""
+    if may_post_notice(user, group) or reading_scope(user).covers(group.grid.code):
+        return
+    if members_too and is_member(user, group):
+        return
+    raise PermissionDenied(_("Only the group's members read its notices."))
+
+
+def join_group(user, group_id: int) -> tuple[GroupMember, bool]:
+    """Join an open group on one's line of the tree: (membership, joined now). Joining again
+    returns the membership held; one who left comes back."""
+    volunteer = approved_volunteer(user)
+    with transaction.atomic():
+        group = InterestGroup.objects.filter(line_q(volunteer.grid.code), pk=group_id).first()
+        if group is None:
+            raise Http404(_("No such group."))
+        InterestGroup.objects.select_for_update().filter(pk=group.pk).values_list("pk").first()
+        group.refresh_from_db()
+        member = GroupMember.objects.filter(group=group, volunteer=volunteer).first()
+        if member is not None and member.is_active:
+            return member, False
+        if group.state != InterestGroup.State.OPEN:
+            raise Conflict(_("This group is closed."))
+        if member is None:
+            member = GroupMember(group=group, volunteer=volunteer)
+        member.joined_at, member.left_at = timezone.now(), None
+        member.save()
+    return member, True
+
+
+def leave_group(user, group_id: int) -> InterestGroup:
+    """Leave a group; leaving one already left (or never joined, on one's line) changes nothing."""
+    volunteer = profile_of(user)
+    if volunteer is None:
+        raise Http404(_("No such group."))
+    # Any group the volunteer ever belonged to (open or closed), or may see on their line.
+    been = GroupMember.objects.filter(volunteer=volunteer).values("group")
+    group = (
+        InterestGroup.objects.filter(Q(pk__in=been) | line_q(volunteer.grid.code))
+        .select_related("grid", "organizer")
+        .filter(pk=group_id)
+        .first()
+    )
+    if group is None:
+        raise Http404(_("No such group."))
+    GroupMember.objects.filter(group=group, volunteer=volunteer, left_at__isnull=True).update(
+        left_at=timezone.now()
+    )
+    return group
+
+
+def close_group(user, group_id: int) -> InterestGroup:
+    """Close a group (staff of its grid): it takes no new members or notices. Closing twice is one close."""
+    with transaction.atomic():
+        group = managed_group(user, group_id, lock=True)
+        if group.state == InterestGroup.State.OPEN:
+            group.state, group.closed_at = InterestGroup.State.CLOSED, timezone.now()
+            group.save(update_fields=["state", "closed_at"])
+    return group
+
+
+def group_notice_text(group: InterestGroup, text: str) -> str:
+    return (_("%(group)s: %(text)s") % {"group": group.name, "text": text})[:300]
+
+
+def post_group_notice(user, group_id: int, text: str) -> GroupNotice:
+    """A message from the organizer or staff to the group's current members, each of whom (but
+    the author) also gets an in-app notification. The notice and its notifications are one write."""
+    from gridgov.cases.models import Notification
+
+    group = readable_group(user, group_id)
+    if not may_post_notice(user, group):
+        raise PermissionDenied(_("Only the group's organizer and the grid's staff send notices."))
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": _("Write the message.")})
+    if len(text) > NOTICE_MAX:
+        raise ValidationError({"text": _("At most %d characters.") % NOTICE_MAX})
+    with transaction.atomic():
+        InterestGroup.objects.select_for_update().filter(pk=group.pk).values_list("pk").first()
+        group.refresh_from_db()
+        if group.state != InterestGroup.State.OPEN:
+            raise Conflict(_("This group is closed."))
+        users = set(
+            GroupMember.objects.filter(group=group, left_at__isnull=True).values_list(
+                "volunteer__user_id", flat=True
+            )
+        ) - {user.pk}
+        notice = GroupNotice.objects.create(group=group, author=user, text=text, recipients=len(users))
+        message = group_notice_text(group, text)
+        Notification.objects.bulk_create(
+            [Notification(user_id=u, kind="volunteer_group", text=message) for u in sorted(users)]
+        )
+    return notice
+
+
+def groups_of(volunteer: Volunteer):
+    """What the portal and /me/groups list: the groups the volunteer belongs to and, while
+    approved, the open ones on their line of the tree."""
+    belong = GroupMember.objects.filter(volunteer=volunteer, left_at__isnull=True).values("group")
+    rows = Q(pk__in=belong)
+    if volunteer.is_approved:
+        rows |= Q(pk__in=groups_open_to(volunteer).values("pk"))
+    return InterestGroup.objects.filter(rows).select_related("grid", "organizer").order_by("name", "id")

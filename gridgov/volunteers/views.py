@@ -10,7 +10,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,9 +21,18 @@ from django.views.decorators.http import require_POST
 
 from gridgov.accounts import residence
 from gridgov.core.text import to_int
-from gridgov.volunteers import services
-from gridgov.volunteers.api import activities_out, attendance_out, qr_out
-from gridgov.volunteers.models import Activity, Attendance, Order, PointEntry, Signup, Volunteer, balance_of
+from gridgov.volunteers import certificate, services
+from gridgov.volunteers.api import activities_out, attendance_out, groups_out, qr_out
+from gridgov.volunteers.models import (
+    Activity,
+    Attendance,
+    InterestGroup,
+    Order,
+    PointEntry,
+    Signup,
+    Volunteer,
+    balance_of,
+)
 
 LIST_LIMIT = 50
 
@@ -108,6 +117,10 @@ def portal(request):
             }
         )
         context["attended"] = [(a, services.hours(a, a.activity)) for a in context["attended"]]
+        context["groups"] = groups_out(list(services.groups_of(volunteer)[:LIST_LIMIT]), request.user)
+    if volunteer is not None and volunteer.state in certificate.CERTIFIABLE:
+        context["service_years"] = [f.year for f in reversed(certificate.yearly_figures(volunteer))]
+        context["certificates"] = list(volunteer.certificates.all()[:20])
     return render(request, "volunteers/portal.html", context)
 
 
@@ -221,6 +234,15 @@ def staff(request):
             .select_related("item", "volunteer__user")
             .order_by("placed_at")[:LIST_LIMIT]
         ),
+        "groups": groups_out(
+            list(
+                InterestGroup.objects.visible_to(user)
+                .filter(state=InterestGroup.State.OPEN)
+                .select_related("grid", "organizer")[:LIST_LIMIT]
+            ),
+            user,
+        ),
+        "years": list(range(timezone.localdate().year, timezone.localdate().year - 6, -1)),
         "kinds": Activity.Kind.choices,
         "grids": services.managed_grids(user),
     }
@@ -332,3 +354,99 @@ def staff_activity_action(request, activity_id: int, what: str):
         )
         return _("The times are corrected."), back
     raise Http404
+
+
+# --- interest groups ------------------------------------------------------------------------------
+
+
+@login_required
+def group_page(request, group_id: int):
+    """A group: what it is, its notices (for members, the organizer and staff), the member list
+    and the notice form (for the organizer and staff)."""
+    user = request.user
+    group = services.readable_group(user, group_id)
+    context = {"group": groups_out([group], user)[0], "notices": None, "members": None}
+    try:
+        services.require_notice_reader(user, group)
+        context["notices"] = list(group.notices.select_related("author")[:LIST_LIMIT])
+        services.require_notice_reader(user, group, members_too=False)
+        context["members"] = list(
+            group.members.filter(left_at__isnull=True).select_related("volunteer__user")[:LIST_LIMIT]
+        )
+    except PermissionDenied:
+        pass  # a volunteer who may join sees what the group is, not what it says to its members
+    context["may_close"] = group.state == "open" and services.managing_scope(user).covers(group.grid.code)
+    return render(request, "volunteers/group.html", context)
+
+
+@_acts
+def group_action(request, group_id: int, what: str):
+    back = reverse("volunteers-group", args=[group_id])
+    if what == "join":
+        services.join_group(request.user, group_id)
+        return _("You have joined the group."), back
+    if what == "leave":
+        services.leave_group(request.user, group_id)
+        return _("You have left the group."), reverse("volunteers-portal") + "#vol-groups"
+    if what == "notice":
+        notice = services.post_group_notice(request.user, group_id, request.POST.get("text", ""))
+        return _("Notice sent to %d members.") % notice.recipients, back
+    if what == "close":
+        services.close_group(request.user, group_id)
+        return _("The group is closed."), back
+    raise Http404
+
+
+@_acts
+def create_group(request):
+    post = request.POST
+    organizer = to_int(post.get("organizer_volunteer_id")) if post.get("organizer_volunteer_id") else None
+    group = services.create_group(
+        request.user,
+        grid_code=post.get("grid_code", ""),
+        name=post.get("name", ""),
+        description=post.get("description", ""),
+        organizer_volunteer_id=organizer,
+    )
+    return _("The group is set up."), reverse("volunteers-group", args=[group.pk])
+
+
+# --- points certificates --------------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def issue_certificate(request):
+    """Issue (the volunteer's own, or with volunteer_id a managed volunteer's) and go to the PDF."""
+    back = request.POST.get("next") or reverse("volunteers-portal")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("volunteers-portal")
+    volunteer_id = to_int(request.POST.get("volunteer_id")) if request.POST.get("volunteer_id") else None
+    try:
+        made, _created = certificate.issue(
+            request.user,
+            year=to_int(request.POST.get("year")),
+            volunteer_id=volunteer_id,
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )
+    except (ValidationError, PermissionDenied, Http404) as exc:
+        messages.error(request, _refusal(exc))
+        return redirect(back)
+    return redirect("volunteers-certificate-pdf", certificate_id=made.pk)
+
+
+@login_required
+def certificate_pdf(request, certificate_id: int):
+    try:
+        return certificate.pdf_response(request, request.user, certificate_id)
+    except services.Conflict as exc:
+        return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
+
+
+def verify_certificate(request, code: str):
+    """Public (a school checks a paper): valid or not, the masked name, year, hours and points."""
+    response = render(
+        request, "volunteers/verify.html", {"result": certificate.verification(code), "code": code[:40]}
+    )
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -5,12 +5,13 @@ shaped like `core/tests/test_scope.py::scoped_requests` so that test can include
 """
 
 import pytest
+from django.utils import timezone
 
 from gridgov.accounts.models import Assignment, Role
 from gridgov.api import api
 from gridgov.core.testing import staff
 from gridgov.population import testing as registry
-from gridgov.volunteers import services
+from gridgov.volunteers import certificate, services
 from gridgov.volunteers.models import ShopItem
 from gridgov.volunteers.tests.conftest import activity, volunteer
 
@@ -54,6 +55,25 @@ ROUTES = {
     ("GET", "/api/v1/volunteers/orders"): "scoped",
     ("POST", "/api/v1/volunteers/orders/{order_id}/cancel"): "scoped",
     ("POST", "/api/v1/volunteers/orders/{order_id}/fulfil"): "scoped",
+    ("POST", "/api/v1/volunteers/groups"): "scoped",
+    ("GET", "/api/v1/volunteers/groups"): "scoped",
+    (
+        "GET",
+        "/api/v1/volunteers/me/groups",
+    ): "own account only: the volunteer's groups and the open ones on their line of the tree",
+    ("GET", "/api/v1/volunteers/groups/{group_id}"): "scoped",
+    ("POST", "/api/v1/volunteers/groups/{group_id}/join"): "scoped",
+    ("POST", "/api/v1/volunteers/groups/{group_id}/leave"): "scoped",
+    ("POST", "/api/v1/volunteers/groups/{group_id}/close"): "scoped",
+    ("GET", "/api/v1/volunteers/groups/{group_id}/members"): "scoped",
+    ("GET", "/api/v1/volunteers/groups/{group_id}/notices"): "scoped",
+    ("POST", "/api/v1/volunteers/groups/{group_id}/notices"): "scoped",
+    ("POST", "/api/v1/volunteers/me/certificates"): "own account only: a volunteer's own certificate",
+    ("GET", "/api/v1/volunteers/me/certificates"): "own account only",
+    ("GET", "/api/v1/volunteers/certificates/{certificate_id}/pdf"): "scoped",
+    ("POST", "/api/v1/volunteers/certificates/{certificate_id}/revoke"): "scoped",
+    ("POST", "/api/v1/volunteers/{volunteer_id}/certificates"): "scoped",
+    ("GET", "/api/v1/volunteers/{volunteer_id}/certificates"): "scoped",
 }
 # Lists: proven by their contents below.
 LISTS = {
@@ -62,6 +82,7 @@ LISTS = {
     ("GET", "/api/v1/volunteers/activities"),
     ("GET", "/api/v1/volunteers/shop/items"),
     ("GET", "/api/v1/volunteers/orders"),
+    ("GET", "/api/v1/volunteers/groups"),
 }
 
 
@@ -79,7 +100,13 @@ def grid_b_requests(district) -> dict:
     team = services.create_team(leader_b, organization_id=org.pk, leader_id=someone.pk)
     gift = ShopItem.objects.create(name="乙网格礼品", price=10, stock=5, pickup_point="乙驿站", grid=b)
     order = services.place_order(someone.user, gift.pk)
+    club = services.create_group(leader_b, grid_code=b.code, name="乙网格书法小组")
+    services.join_group(someone.user, club.pk)
+    services.post_group_notice(leader_b, club.pk, "周六练字")
+    paper, _new = certificate.issue(leader_b, year=timezone.localdate().year, volunteer_id=someone.pk)
     v, a = f"/api/v1/volunteers/{someone.pk}", f"/api/v1/volunteers/activities/{event.pk}"
+    g, c = f"/api/v1/volunteers/groups/{club.pk}", f"/api/v1/volunteers/certificates/{paper.pk}"
+    year = {"year": timezone.localdate().year}
     return {
         ("GET", "/api/v1/volunteers/{volunteer_id}"): ("get", v, None, 404),
         ("POST", "/api/v1/volunteers/{volunteer_id}/decide"): (
@@ -174,6 +201,35 @@ def grid_b_requests(district) -> dict:
             None,
             404,
         ),
+        # Setting up a group in grid B: the grid is public, managing it is not (403).
+        ("POST", "/api/v1/volunteers/groups"): (
+            "post",
+            "/api/v1/volunteers/groups",
+            {"grid_code": b.code, "name": "越权小组"},
+            403,
+        ),
+        ("GET", "/api/v1/volunteers/groups/{group_id}"): ("get", g, None, 404),
+        # Joining is for approved volunteers (403 for staff who are not one).
+        ("POST", "/api/v1/volunteers/groups/{group_id}/join"): ("post", f"{g}/join", None, 403),
+        ("POST", "/api/v1/volunteers/groups/{group_id}/leave"): ("post", f"{g}/leave", None, 404),
+        ("POST", "/api/v1/volunteers/groups/{group_id}/close"): ("post", f"{g}/close", None, 404),
+        ("GET", "/api/v1/volunteers/groups/{group_id}/members"): ("get", f"{g}/members", None, 404),
+        ("GET", "/api/v1/volunteers/groups/{group_id}/notices"): ("get", f"{g}/notices", None, 404),
+        ("POST", "/api/v1/volunteers/groups/{group_id}/notices"): (
+            "post",
+            f"{g}/notices",
+            {"text": "越权"},
+            404,
+        ),
+        ("GET", "/api/v1/volunteers/certificates/{certificate_id}/pdf"): ("get", f"{c}/pdf", None, 404),
+        ("POST", "/api/v1/volunteers/certificates/{certificate_id}/revoke"): (
+            "post",
+            f"{c}/revoke",
+            {"reason": "越权"},
+            404,
+        ),
+        ("POST", "/api/v1/volunteers/{volunteer_id}/certificates"): ("post", f"{v}/certificates", year, 404),
+        ("GET", "/api/v1/volunteers/{volunteer_id}/certificates"): ("get", f"{v}/certificates", None, 404),
     }
 
 
@@ -207,7 +263,7 @@ def test_a_grid_a_volunteer_manager_never_sees_or_acts_on_grid_b(district, clien
         # Volunteer-only routes refuse staff who are not volunteers (403); the rest are 404/403 above.
         assert response.status_code == expected, (key, response.content)
     assert _row_counts() == before
-    for path in ("", "/teams", "/activities", "/shop/items", "/orders"):
+    for path in ("", "/teams", "/activities", "/shop/items", "/orders", "/groups"):
         assert client.get(f"/api/v1/volunteers{path}").json()["count"] == 0, path
 
 
