@@ -153,11 +153,16 @@ def create_case(request, payload: Form[CaseIn], photos: list[UploadedFile] = Fil
     return Status(201 if created else 200, body)
 
 
+def candidate_out(c: duplicates.Candidate) -> dict:
+    """A possible duplicate as the case page and the hotline desk show it."""
+    return {"id": c.case.pk, "number": c.case.number, "state": c.case.state,
+            "state_label": c.case.get_state_display(), "category": c.case.category.name,
+            "distance_m": round(c.distance_m, 1), "similarity": round(c.similarity, 2),
+            "description": c.case.description[:100]}
+
+
 def _duplicates(case: Case) -> list[dict]:
-    return [{"id": c.case.pk, "number": c.case.number, "state": c.case.state,
-             "category": c.case.category.name, "distance_m": round(c.distance_m, 1),
-             "similarity": round(c.similarity, 2), "description": c.case.description[:100]}
-            for c in duplicates.find_candidates(case)]
+    return [candidate_out(c) for c in duplicates.find_candidates(case)]
 
 
 # --- lists and detail --------------------------------------------------------------------
@@ -483,10 +488,7 @@ def hotline_nearby(request, query: Query[NearbyIn]):
     department = hotline.proposed_department(query.category_id, grid)
     return {"grid": {"code": grid.code, "name": grid.name},
             "proposed_department": {"id": department.pk, "name": department.name} if department else None,
-            "duplicates": [{"id": c.case.pk, "number": c.case.number, "state": c.case.state,
-                            "state_label": c.case.get_state_display(), "category": c.case.category.name,
-                            "distance_m": round(c.distance_m, 1), "similarity": round(c.similarity, 2),
-                            "description": c.case.description[:100]} for c in found]}
+            "duplicates": [candidate_out(c) for c in found]}
 
 
 class CallIn(Schema):
