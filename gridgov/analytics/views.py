@@ -19,6 +19,7 @@ from django.utils.translation import pgettext_lazy
 
 from gridgov.analytics import dashboard, kpis, periods, report
 from gridgov.grids.models import Grid
+from gridgov.volunteers import figures as volunteer_figures
 
 # Counts take the "count" context: "reported" is a number of cases here, not a time.
 # (header, kind of cell, figure or rate name): "count" links to its cases, "rate" is a share.
@@ -129,7 +130,9 @@ def _dashboard_context(request) -> dict:
         period = periods.period_of("month", timezone.localdate())
     board = dashboard.build(request.user, period, grid_code)
     board["period"] = period.as_dict()
-    return {"board": board, "period": period, "kinds": PERIOD_KINDS, "grids": _pickable(request.user),
+    return {"board": board,
+            "volunteer_figures": volunteer_figures.build(request.user, period, grid_code),
+            "period": period, "kinds": PERIOD_KINDS, "grids": _pickable(request.user),
             "grid_code": grid_code, "errors": errors, "params": request.GET,
             "rates": {name: show_rate(value) for name, value in board["rates"].items()},
             "api_query": urlencode({**period.query(), **({"grid": grid_code} if grid_code else {})})}

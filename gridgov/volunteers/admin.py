@@ -3,7 +3,7 @@
 Decisions, sign-ups, attendance, orders, the points ledger, interest groups (their members and
 notices, which notify) and certificates (audited, with codes) are written by `services` and
 `certificate` (their checks, locks and logs), so here they are shown, never typed. Shop items
-are edited here (name, price, stock, pick-up point), in a grid of the user's area.
+and the points expiry rules are edited here, in a grid of the user's area.
 """
 
 from django.contrib import admin
@@ -15,6 +15,7 @@ from gridgov.volunteers.models import (
     ActivityLog,
     Attendance,
     Certificate,
+    ExpiryPolicy,
     GroupMember,
     GroupNotice,
     InterestGroup,
@@ -173,12 +174,8 @@ class OrderAdmin(ReadOnlyScoped):
     fields = readonly_fields = list_display
 
 
-@admin.register(ShopItem)
-class ShopItemAdmin(StaffViewMixin, ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("name", "price", "stock", "pickup_point", "grid", "is_active")
-    list_filter = ("is_active", ("grid", admin.RelatedOnlyFieldListFilter))
-    list_select_related = ("grid",)
-    fields = ("name", "price", "stock", "pickup_point", "grid", "is_active")
+class ManagedInAreaAdmin(StaffViewMixin, ScopedAdminMixin, admin.ModelAdmin):
+    """Rows edited here by those who manage volunteers, in a grid of their own area."""
 
     def _manages(self, request, obj=None) -> bool:
         if not services.may_manage(request.user):
@@ -191,13 +188,34 @@ class ShopItemAdmin(StaffViewMixin, ScopedAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff and self._manages(request, obj)
 
-    def has_delete_permission(self, request, obj=None):
-        return False  # orders point at items: take one off offer instead
-
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "grid":
             kwargs["queryset"] = services.managed_grids(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(ShopItem)
+class ShopItemAdmin(ManagedInAreaAdmin):
+    list_display = ("name", "price", "stock", "pickup_point", "grid", "is_active")
+    list_filter = ("is_active", ("grid", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("grid",)
+    fields = ("name", "price", "stock", "pickup_point", "grid", "is_active")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # orders point at items: take one off offer instead
+
+
+@admin.register(ExpiryPolicy)
+class ExpiryPolicyAdmin(ManagedInAreaAdmin):
+    """The rule of the nearest grid up the tree applies; deleting one lets the points of its
+    area last (those already expired stay expired: the ledger is not rewritten)."""
+
+    list_display = ("grid", "valid_months", "at_year_end", "updated_at")
+    list_select_related = ("grid",)
+    fields = ("grid", "valid_months", "at_year_end")
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff and self._manages(request, obj)
 
 
 class ReadOnlyInline(admin.TabularInline):

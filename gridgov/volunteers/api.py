@@ -5,13 +5,15 @@ own rows (`/volunteers/me/...`) through their profile. 409 (`services.Conflict`)
 object's state or the time does not allow the action.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 import segno
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Status
 from ninja.pagination import paginate
 
@@ -19,7 +21,7 @@ from gridgov.core.openapi import CONFLICT
 from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import GridRef, Schema
 from gridgov.grids.locator import CRS
-from gridgov.volunteers import certificate, services
+from gridgov.volunteers import certificate, expiry, figures, services
 from gridgov.volunteers.models import (
     Activity,
     Attendance,
@@ -81,10 +83,16 @@ class VolunteerDetail(VolunteerOut):
     log: list[VolunteerLogOut]
 
 
+class ExpiringOut(Schema):
+    points: int
+    by: date = Field(description="these points lapse by this day unless spent first")
+
+
 class VolunteerMeOut(Schema):
     volunteer: VolunteerOut | None = Field(description="null before the first application")
     balance: int
     hours: float
+    expiring: ExpiringOut | None = Field(None, description="points about to lapse (expiry rules)")
 
 
 def volunteer_out(volunteer: Volunteer) -> dict:
@@ -139,6 +147,7 @@ def me(request):
         "volunteer": volunteer_out(volunteer),
         "balance": balance_of(volunteer.pk),
         "hours": float(services.hours_of(volunteer)),
+        "expiring": expiry.expiring(volunteer),
     }
 
 
@@ -244,6 +253,33 @@ def add_member(request, team_id: int, payload: TeamMemberIn):
     return team_out(_teams().get(pk=team_id))
 
 
+class TeamMemberRemoveIn(Schema):
+    reason: str
+
+
+@router.post(
+    "/volunteers/teams/{team_id}/members/{volunteer_id}/remove",
+    response=VolunteerTeamOut,
+    summary="Take a volunteer out of a team, with the reason",
+    openapi_extra=CONFLICT,
+)
+def remove_member(request, team_id: int, volunteer_id: int, payload: TeamMemberRemoveIn):
+    services.remove_member(request.auth, team_id, volunteer_id, payload.reason)
+    return team_out(_teams().get(pk=team_id))
+
+
+class TeamLeaderIn(Schema):
+    leader_id: int = Field(description="an approved member of the team")
+
+
+@router.post(
+    "/volunteers/teams/{team_id}/leader", response=VolunteerTeamOut, summary="Change a team's leader"
+)
+def change_leader(request, team_id: int, payload: TeamLeaderIn):
+    services.change_leader(request.auth, team_id, payload.leader_id)
+    return team_out(_teams().get(pk=team_id))
+
+
 # --- activities ---------------------------------------------------------------------------------------
 
 
@@ -276,7 +312,8 @@ class VolunteerActivityOut(Schema):
     points_rule: str = Field(description="per_hour or fixed")
     points: int
     radius_m: int
-    state: str = Field(description="published or closed")
+    state: str = Field(description="published, closed or cancelled")
+    cancel_reason: str
     grid: GridRef
     organizer: str
     my_signup: str | None = Field(description="the requesting volunteer's sign-up state, if any")
@@ -336,6 +373,7 @@ def activities_out(activities: list[Activity], volunteer: Volunteer | None = Non
             "points": a.points,
             "radius_m": a.radius_m,
             "state": a.state,
+            "cancel_reason": a.cancel_reason,
             "grid": grid_ref(a.grid),
             "organizer": str(a.organizer),
             "my_signup": mine.get(a.pk),
@@ -375,8 +413,54 @@ def publish(request, payload: VolunteerActivityIn):
     return Status(201, activities_out([_activities().get(pk=activity.pk)])[0])
 
 
+class VolunteerActivityEditIn(Schema):
+    """Only the fields sent change; the grid stays (cancel and publish again to move it)."""
+
+    title: str | None = None
+    kind: str | None = None
+    description: str | None = None
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    crs: str = Field(CRS.WGS84, description="of lat/lon, when they are sent")
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    signup_deadline: datetime | None = None
+    quota: int | None = Field(None, description="not below the places taken; more moves the waiting list up")
+    points_rule: str | None = None
+    points: int | None = None
+    radius_m: int | None = None
+
+
+@router.patch(
+    "/volunteers/activities/{activity_id}",
+    response=VolunteerActivityOut,
+    summary="Change an activity before it starts (those signed up are told of a new time or place)",
+    openapi_extra=CONFLICT,
+)
+def edit_activity(request, activity_id: int, payload: VolunteerActivityEditIn):
+    changes = payload.dict(exclude_unset=True)
+    services.edit_activity(request.auth, activity_id, changes)
+    return activities_out([_activities().get(pk=activity_id)])[0]
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+@router.post(
+    "/volunteers/activities/{activity_id}/cancel-activity",
+    response=VolunteerActivityOut,
+    summary="Call an activity off, with the reason (before anyone checks in)",
+    openapi_extra=CONFLICT,
+)
+def cancel_activity(request, activity_id: int, payload: ReasonIn):
+    services.cancel_activity(request.auth, activity_id, payload.reason)
+    return activities_out([_activities().get(pk=activity_id)])[0]
+
+
 class VolunteerActivityFilter(Schema):
-    state: str = Field("", description="published or closed")
+    state: str = Field("", description="published, closed or cancelled")
     grid: str = Field("", description="a grid code: the whole subtree")
 
 
@@ -1029,6 +1113,61 @@ def revoke_certificate(request, certificate_id: int, payload: CertificateRevokeI
 
 # --- one volunteer ------------------------------------------------------------------------------------
 # Last: Django tries the routes in order, and /volunteers/{volunteer_id} would take /volunteers/teams.
+
+
+# --- figures for leaders --------------------------------------------------------------------------
+
+
+class VolunteerFigures(Schema):
+    volunteers: int = Field(description="approved volunteers (now)")
+    active: int = Field(description="volunteers who came to an activity of the period")
+    participation: float | None = Field(description="active ÷ volunteers")
+    hours: float
+    points: int = Field(description="earned and awarded, less deductions (not spending or expiry)")
+    activities: int = Field(description="activities that started in the period (not cancelled)")
+    attended: int
+    no_shows: int
+    turnout: float | None = Field(description="attended ÷ (attended + no-shows)")
+
+
+class VolunteerAreaFigures(VolunteerFigures):
+    code: str
+    name: str
+
+
+class VolunteerTopOut(Schema):
+    rank: int
+    volunteer_id: int
+    name: str
+    grid: str
+    hours: float | None = None
+    points: int | None = None
+
+
+class VolunteerFiguresOut(Schema):
+    period: dict
+    totals: VolunteerFigures
+    areas: list[VolunteerAreaFigures]
+    top_hours: list[VolunteerTopOut]
+    top_points: list[VolunteerTopOut]
+
+
+@router.get(
+    "/volunteers/figures",
+    response=VolunteerFiguresOut,
+    summary="Volunteer figures of a period: per area and the top volunteers by hours and points",
+)
+def volunteer_figures(request):
+    """The period as for the analytics rankings (period=day|week|month|quarter|year with date,
+    or custom with start and end; 400 per field) and grid=a grid code in your area. For those who
+    read volunteer data (community and grid leaders, auditors); 403 for others."""
+    from gridgov.analytics import periods
+
+    period = periods.parse(request.GET)
+    found = figures.build(request.auth, period, (request.GET.get("grid") or "").strip())
+    if found is None:
+        raise PermissionDenied(_("Only community leaders, grid leaders and auditors see volunteer figures."))
+    return {"period": period.as_dict(), **found}
 
 
 @router.get("/volunteers/{volunteer_id}", response=VolunteerDetail, summary="A volunteer with their log")

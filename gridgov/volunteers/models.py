@@ -12,6 +12,7 @@ are only ever added (`PointEntry.save` refuses to change one, `delete` to remove
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q, Sum
 from django.utils.translation import gettext_lazy as _
@@ -144,6 +145,7 @@ class VolunteerLog(models.Model):
         SUSPEND = "suspend", pgettext_lazy("volunteer", "Suspended")
         REINSTATE = "reinstate", _("Reinstated")
         TEAM = "team", _("Joined a team")
+        LEAVE_TEAM = "leave_team", _("Removed from the team")
 
     volunteer = models.ForeignKey(
         Volunteer, on_delete=models.CASCADE, related_name="log", verbose_name=_("volunteer")
@@ -218,6 +220,7 @@ class Activity(models.Model):
     class State(models.TextChoices):
         PUBLISHED = "published", _("Published")
         CLOSED = "closed", pgettext_lazy("activity", "Closed")
+        CANCELLED = "cancelled", pgettext_lazy("activity", "Cancelled")
 
     grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("grid"))
     title = models.CharField(_("title"), max_length=100)
@@ -241,6 +244,7 @@ class Activity(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     closed_at = models.DateTimeField(pgettext_lazy("activity", "closed"), null=True, blank=True)
+    cancel_reason = models.CharField(_("reason for cancelling"), max_length=300, blank=True)
 
     objects = ActivityQuerySet.as_manager()
 
@@ -335,8 +339,10 @@ class ActivityLog(models.Model):
 
     class Action(models.TextChoices):
         PUBLISH = "publish", _("Published")
+        EDIT = "edit", _("Edited")
         CORRECT = "correct", _("Times corrected")
         CLOSE = "close", pgettext_lazy("activity", "Closed")
+        CANCEL = "cancel", pgettext_lazy("activity", "Cancelled")
 
     activity = models.ForeignKey(
         Activity, on_delete=models.CASCADE, related_name="log", verbose_name=_("activity")
@@ -526,6 +532,39 @@ def balance_of(volunteer_id: int) -> int:
     """The volunteer's points: the sum of their ledger, never a stored figure."""
     total = PointEntry.objects.filter(volunteer_id=volunteer_id).aggregate(total=Sum("amount"))["total"]
     return total or 0
+
+
+class ExpiryPolicyQuerySet(VolunteerScopedQuerySet):
+    scope_grid_field = "grid"
+
+
+class ExpiryPolicy(models.Model):
+    """How long points stay valid in a part of the district. The policy of the volunteer's grid,
+    or of its nearest ancestor, applies; where none is set, points never expire. Spending takes
+    the oldest points first, so what lapses is what was earned longest ago and not yet spent."""
+
+    grid = models.OneToOneField(
+        "grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("grid")
+    )
+    valid_months = models.PositiveSmallIntegerField(
+        _("valid for (months)"), validators=[MinValueValidator(1), MaxValueValidator(120)]
+    )
+    at_year_end = models.BooleanField(
+        _("lapse at the end of the year"),
+        default=False,
+        help_text=_("Points lapse on 31 December of the year in which their validity ends."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ExpiryPolicyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("points expiry rule")
+        verbose_name_plural = _("points expiry rules")
+        ordering = ["grid__code"]
+
+    def __str__(self) -> str:
+        return f"{self.grid} {self.valid_months}"
 
 
 # --- interest groups (兴趣小组) ------------------------------------------------------------------------

@@ -264,6 +264,40 @@ def add_member(user, team_id: int, volunteer_id: int) -> Volunteer:
     return volunteer
 
 
+def remove_member(user, team_id: int, volunteer_id: int, reason: str) -> Volunteer:
+    """Take a volunteer out of a team, with the reason (kept in their log). The leader stays
+    until another member leads."""
+    team = managed_team(user, team_id)
+    reason = _reason(reason)
+    with transaction.atomic():
+        volunteer = managed_volunteer(user, volunteer_id, lock=True)
+        if volunteer.team_id != team.pk:
+            raise Http404(_("This volunteer is not in the team."))
+        if team.leader_id == volunteer.pk:
+            raise Conflict(_("The leader cannot leave the team: make another member the leader first."))
+        volunteer.team = None
+        volunteer.save(update_fields=["team"])
+        VolunteerLog.objects.create(
+            volunteer=volunteer,
+            action=VolunteerLog.Action.LEAVE_TEAM,
+            actor=user,
+            reason=f"{team.organization.name}: {reason}"[:REASON_MAX],
+        )
+    return volunteer
+
+
+def change_leader(user, team_id: int, volunteer_id: int) -> Team:
+    """Another approved member of the team leads it."""
+    team = managed_team(user, team_id)
+    with transaction.atomic():
+        volunteer = managed_volunteer(user, volunteer_id, lock=True)
+        if volunteer.team_id != team.pk or not volunteer.is_approved:
+            raise ValidationError({"leader_id": _("The leader must be an approved member of the team.")})
+        team.leader = volunteer
+        team.save(update_fields=["leader"])
+    return team
+
+
 def _join(user, volunteer: Volunteer, team: Team) -> None:
     volunteer.team = team
     volunteer.save(update_fields=["team"])
@@ -321,10 +355,15 @@ def _check_times(data: dict, now: datetime, errors: dict) -> tuple:
     return starts, ends, deadline
 
 
-def publish(user, data: dict) -> Activity:
-    """Publish an activity to a grid in the user's area. `data` holds the fields of `Activity`
-    (lat/lon in `crs`, default WGS-84) and `grid_code`."""
-    _require_manager(user)
+ACTIVITY_FIELDS = (
+    "title", "kind", "description", "address", "lat", "lon", "starts_at", "ends_at", "signup_deadline",
+    "quota", "points_rule", "points", "radius_m",
+)  # fmt: skip
+
+
+def _clean_activity(data: dict) -> dict:
+    """The fields of `Activity` from `data` (lat/lon in `crs`, default WGS-84), checked together:
+    ValidationError with every field's message at once."""
     errors: dict = {}
     title = (data.get("title") or "").strip()
     if not title:
@@ -346,30 +385,141 @@ def publish(user, data: dict) -> Activity:
     radius = _check_whole(
         {"radius_m": DEFAULT_RADIUS_M if radius is None else radius}, "radius_m", 20, 5000, errors
     )
+    if errors:
+        raise ValidationError(errors)
+    return {
+        "title": title,
+        "kind": data["kind"],
+        "description": (data.get("description") or "").strip(),
+        "address": (data.get("address") or "").strip(),
+        "lat": point[0],
+        "lon": point[1],
+        "starts_at": starts,
+        "ends_at": ends,
+        "signup_deadline": deadline,
+        "quota": quota,
+        "points_rule": data["points_rule"],
+        "points": points,
+        "radius_m": radius,
+    }
+
+
+def publish(user, data: dict) -> Activity:
+    """Publish an activity to a grid in the user's area. `data` holds the fields of `Activity`
+    (lat/lon in `crs`, default WGS-84) and `grid_code`."""
+    _require_manager(user)
+    errors: dict = {}
+    try:
+        fields = _clean_activity(data)
+    except ValidationError as exc:
+        errors = exc.message_dict
     grid = _grid(data.get("grid_code") or "", errors)
     if errors:
         raise ValidationError(errors)
     _require_managed(user, grid)
     with transaction.atomic():
-        activity = Activity.objects.create(
-            grid=grid,
-            title=title,
-            kind=data["kind"],
-            description=(data.get("description") or "").strip(),
-            address=(data.get("address") or "").strip(),
-            lat=point[0],
-            lon=point[1],
-            starts_at=starts,
-            ends_at=ends,
-            signup_deadline=deadline,
-            quota=quota,
-            points_rule=data["points_rule"],
-            points=points,
-            radius_m=radius,
-            organizer=user,
-        )
+        activity = Activity.objects.create(grid=grid, organizer=user, **fields)
         ActivityLog.objects.create(activity=activity, action=ActivityLog.Action.PUBLISH, actor=user)
     return activity
+
+
+# What the volunteers who hold a place are told about: a change of when or where.
+NOTIFIED_CHANGES = {"starts_at", "ends_at", "address", "lat", "lon"}
+
+
+def _shown(value) -> object:
+    """A value as the activity log keeps it (JSON)."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def edit_activity(user, activity_id: int, changes: dict) -> Activity:
+    """Change an activity before it starts. `changes` holds the fields to change (others keep
+    their values; lat/lon in `crs`). The quota cannot drop below the places already taken; a
+    larger one moves the waiting list up. Volunteers holding a place or waiting are told when
+    the time or place changed. The log keeps every old and new value."""
+    unknown = set(changes) - set(ACTIVITY_FIELDS) - {"crs"}
+    if unknown:
+        raise ValidationError({field: _("This field cannot be changed.") for field in sorted(unknown)})
+    with transaction.atomic():
+        activity = managed_activity(user, activity_id, lock=True)
+        _require_open(activity)
+        if timezone.now() >= activity.starts_at:
+            raise Conflict(_("The activity has started: it can no longer be edited."))
+        merged = {field: getattr(activity, field) for field in ACTIVITY_FIELDS}
+        if not {"lat", "lon"} & set(changes):
+            changes = {**changes, "crs": CRS.WGS84}  # the stored place is WGS-84 already
+        merged.update(changes)
+        fields = _clean_activity(merged)
+        held = taken(activity)
+        if fields["quota"] < held:
+            raise ValidationError(
+                {"quota": _("%d volunteers hold places: the quota cannot be lower.") % held}
+            )
+        changed = {
+            f: [_shown(getattr(activity, f)), _shown(v)]
+            for f, v in fields.items()
+            if getattr(activity, f) != v
+        }
+        if not changed:
+            return activity
+        for field, value in fields.items():
+            setattr(activity, field, value)
+        activity.save(update_fields=[*changed])
+        ActivityLog.objects.create(
+            activity=activity, action=ActivityLog.Action.EDIT, actor=user, data=changed
+        )
+        _promote(activity)
+        if NOTIFIED_CHANGES & set(changed):
+            _tell_signed_up(
+                activity, _("%(title)s: the time or place has changed, now %(when)s at %(where)s.")
+            )
+    return activity
+
+
+def cancel_activity(user, activity_id: int, reason: str) -> Activity:
+    """Call an activity off, with the reason, while nobody has checked in (after that it is
+    closed instead, so that those who came earn their points). Those holding a place or waiting
+    are told."""
+    reason = _reason(reason)
+    with transaction.atomic():
+        activity = managed_activity(user, activity_id, lock=True)
+        _require_open(activity)
+        if Attendance.objects.filter(activity=activity).exists():
+            raise Conflict(
+                _("Volunteers have checked in: close the activity instead, so they earn their points.")
+            )
+        activity.state, activity.cancel_reason = Activity.State.CANCELLED, reason
+        activity.save(update_fields=["state", "cancel_reason"])
+        ActivityLog.objects.create(
+            activity=activity, action=ActivityLog.Action.CANCEL, actor=user, reason=reason
+        )
+        _tell_signed_up(activity, _("%(title)s on %(when)s is cancelled: %(reason)s"))
+    return activity
+
+
+def _tell_signed_up(activity: Activity, template: str) -> None:
+    """An in-app notification to everyone holding a place or waiting for one."""
+    from gridgov.cases.models import Notification
+
+    users = Signup.objects.filter(
+        activity=activity, state__in=(Signup.State.SIGNED_UP, Signup.State.WAITING)
+    ).values_list("volunteer__user_id", flat=True)
+    text = template % {
+        "title": activity.title,
+        "when": timezone.localtime(activity.starts_at).strftime("%Y-%m-%d %H:%M"),
+        "where": activity.address or f"{activity.lat:.5f}, {activity.lon:.5f}",
+        "reason": activity.cancel_reason,
+    }
+    Notification.objects.bulk_create(
+        [Notification(user_id=u, kind="volunteer_activity", text=text[:300]) for u in sorted(set(users))]
+    )
+
+
+def _require_open(activity: Activity) -> None:
+    if activity.state == Activity.State.CANCELLED:
+        raise Conflict(_("This activity was cancelled."))
+    if activity.state != Activity.State.PUBLISHED:
+        raise Conflict(_("This activity is closed."))
 
 
 def open_to(volunteer: Volunteer):
@@ -425,8 +575,7 @@ def sign_up(user, activity_id: int) -> tuple[Signup, bool]:
         signup = Signup.objects.filter(activity=activity, volunteer=volunteer).first()
         if signup is not None and signup.state in (Signup.State.SIGNED_UP, Signup.State.WAITING):
             return signup, False
-        if activity.state != Activity.State.PUBLISHED:
-            raise Conflict(_("This activity is closed."))
+        _require_open(activity)
         now = timezone.now()
         if now > activity.signup_deadline:
             raise Conflict(_("Sign-up for this activity has closed."))
@@ -452,7 +601,8 @@ def cancel_signup(user, activity_id: int) -> Signup:
         signup.refresh_from_db()
         if signup.state == Signup.State.CANCELLED:
             return signup
-        if activity.state != Activity.State.PUBLISHED or timezone.now() >= activity.starts_at:
+        _require_open(activity)
+        if timezone.now() >= activity.starts_at:
             raise Conflict(_("The activity has started: the sign-up can no longer be cancelled."))
         if Attendance.objects.filter(activity=activity, volunteer=volunteer).exists():
             raise Conflict(_("You have checked in: the sign-up can no longer be cancelled."))
@@ -485,8 +635,7 @@ def _window(now_s: float | None = None) -> int:
 def qr_token(user, activity_id: int) -> dict:
     """A check-in code for the organizer's screen: signed, valid for 60 s, renewed every 30 s."""
     activity = managed_activity(user, activity_id)
-    if activity.state != Activity.State.PUBLISHED:
-        raise Conflict(_("This activity is closed."))
+    _require_open(activity)
     token = signing.TimestampSigner(salt=QR_SALT).sign(f"{activity.pk}.{_window()}")
     return {"token": token, "expires_in": QR_MAX_AGE_S, "refresh_in": QR_WINDOW_S}
 
@@ -558,8 +707,7 @@ def check_in(user, activity_id: int, proof: dict) -> tuple[Attendance, bool]:
 
 
 def _check_open_for_attendance(activity: Activity, now: datetime) -> None:
-    if activity.state != Activity.State.PUBLISHED:
-        raise Conflict(_("This activity is closed."))
+    _require_open(activity)
     if now < activity.starts_at - CHECK_IN_EARLY:
         raise Conflict(_("Check-in opens 30 minutes before the start."))
     if now > activity.ends_at:
@@ -576,8 +724,7 @@ def check_out(user, activity_id: int, proof: dict) -> Attendance:
             raise Conflict(_("Check in first."))
         if attendance.checked_out_at is not None:
             return attendance
-        if activity.state != Activity.State.PUBLISHED:
-            raise Conflict(_("This activity is closed."))
+        _require_open(activity)
         method = _check_proof(activity, proof)
         attendance.checked_out_at, attendance.check_out_method = timezone.now(), method
         attendance.save(update_fields=["checked_out_at", "check_out_method"])
@@ -616,8 +763,9 @@ def correct_times(
     reason = _reason(reason)
     with transaction.atomic():
         activity = managed_activity(user, activity_id, lock=True)
-        if activity.state != Activity.State.PUBLISHED:
+        if activity.state == Activity.State.CLOSED:
             raise Conflict(_("This activity is closed: its points are given."))
+        _require_open(activity)
         signup = Signup.objects.filter(activity=activity, volunteer_id=volunteer_id).first()
         if signup is None:
             raise Http404(_("This volunteer has not signed up for this activity."))
@@ -676,6 +824,7 @@ def close(user, activity_id: int) -> Activity:
         activity = managed_activity(user, activity_id, lock=True)
         if activity.state == Activity.State.CLOSED:
             return activity
+        _require_open(activity)
         now = timezone.now()
         if now < activity.starts_at:
             raise Conflict(_("The activity has not started yet."))

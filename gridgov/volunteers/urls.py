@@ -22,6 +22,17 @@ urlpatterns = [
     path("staff/groups/", views.create_group, name="volunteers-group-create"),
     path("staff/volunteers/<int:volunteer_id>/<str:action>/", views.decide, name="volunteers-decide"),
     path("staff/points/", views.award, name="volunteers-award"),
+    path(
+        "staff/teams/<int:team_id>/members/<int:volunteer_id>/remove/",
+        views.remove_member,
+        name="volunteers-team-remove",
+    ),
+    path("staff/teams/<int:team_id>/leader/", views.change_leader, name="volunteers-team-leader"),
+    path(
+        "staff/certificates/<int:certificate_id>/revoke/",
+        views.revoke_certificate,
+        name="volunteers-certificate-revoke",
+    ),
     path("staff/activities/", views.publish, name="volunteers-publish"),
     path("staff/activities/<int:activity_id>/", views.staff_activity, name="volunteers-staff-activity"),
     path("staff/activities/<int:activity_id>/qr/", views.staff_qr, name="volunteers-qr"),

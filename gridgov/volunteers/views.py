@@ -10,6 +10,7 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,15 +22,17 @@ from django.views.decorators.http import require_POST
 
 from gridgov.accounts import residence
 from gridgov.core.text import to_int
-from gridgov.volunteers import certificate, services
+from gridgov.volunteers import certificate, expiry, services
 from gridgov.volunteers.api import activities_out, attendance_out, groups_out, qr_out
 from gridgov.volunteers.models import (
     Activity,
     Attendance,
+    Certificate,
     InterestGroup,
     Order,
     PointEntry,
     Signup,
+    Team,
     Volunteer,
     balance_of,
 )
@@ -95,16 +98,20 @@ def portal(request):
     volunteer = services.profile_of(request.user)
     context = {"volunteer": volunteer, "home": residence.home_grid(request.user)}
     if volunteer is not None and volunteer.is_approved:
+        # A cancelled activity stays in the list of those who had signed up, with its reason.
+        mine = Signup.objects.filter(volunteer=volunteer).values("activity")
         upcoming = (
             services.open_to(volunteer)
             .select_related("grid", "organizer")
             .filter(ends_at__gte=timezone.now())
+            .filter(~Q(state=Activity.State.CANCELLED) | Q(pk__in=mine))
             .order_by("starts_at", "id")[:LIST_LIMIT]
         )
         context.update(
             {
                 "activities": activities_out(list(upcoming), volunteer),
                 "balance": balance_of(volunteer.pk),
+                "expiring": expiry.expiring(volunteer),
                 "hours": services.hours_of(volunteer),
                 "ledger": list(PointEntry.objects.filter(volunteer=volunteer)[:20]),
                 "items": list(services.shop_for(volunteer)[:LIST_LIMIT]),
@@ -242,6 +249,14 @@ def staff(request):
             ),
             user,
         ),
+        "teams": list(
+            Team.objects.visible_to(user)
+            .select_related("organization", "leader__user")
+            .prefetch_related("members__user")[:LIST_LIMIT]
+        ),
+        "certificates": list(
+            Certificate.objects.visible_to(user).select_related("volunteer__user", "revoked_by")[:LIST_LIMIT]
+        ),
         "years": list(range(timezone.localdate().year, timezone.localdate().year - 6, -1)),
         "kinds": Activity.Kind.choices,
         "grids": services.managed_grids(user),
@@ -257,6 +272,7 @@ def staff_activity(request, activity_id: int):
         (s, attendance_out(attended[s.volunteer_id], activity) if s.volunteer_id in attended else None)
         for s in Signup.objects.filter(activity=activity).select_related("volunteer__user")
     ]
+    published = activity.state == Activity.State.PUBLISHED
     return render(
         request,
         "volunteers/staff_activity.html",
@@ -266,6 +282,9 @@ def staff_activity(request, activity_id: int):
             )[0],
             "signups": signups,
             "log": activity.log.select_related("actor", "volunteer__user"),
+            "editable": published and timezone.now() < activity.starts_at,
+            "cancellable": published and not attended,
+            "kinds": Activity.Kind.choices,
         },
     )
 
@@ -289,6 +308,29 @@ def decide(request, volunteer_id: int, action: str):
 
 
 @_acts
+def remove_member(request, team_id: int, volunteer_id: int):
+    services.remove_member(request.user, team_id, volunteer_id, request.POST.get("reason", ""))
+    return _("Removed from the team."), reverse("volunteers-staff") + "#teams"
+
+
+@_acts
+def change_leader(request, team_id: int):
+    leader_id = to_int(request.POST.get("leader_id"))
+    if leader_id is None:
+        raise Http404(_("No such volunteer."))
+    services.change_leader(request.user, team_id, leader_id)
+    return _("Saved."), reverse("volunteers-staff") + "#teams"
+
+
+@_acts
+def revoke_certificate(request, certificate_id: int):
+    certificate.revoke(request.user, certificate_id, request.POST.get("reason", ""))
+    return _("The certificate is revoked: its code no longer verifies."), reverse(
+        "volunteers-staff"
+    ) + "#certificates"
+
+
+@_acts
 def award(request):
     post = request.POST
     amount = post.get("amount", "").strip()
@@ -307,29 +349,30 @@ def award(request):
     return _("Points recorded."), reverse("volunteers-staff")
 
 
+def _activity_fields(post) -> dict:
+    """The activity form's fields as `services.publish` and `services.edit_activity` take them."""
+    return {
+        "title": post.get("title", ""),
+        "kind": post.get("kind", ""),
+        "description": post.get("description", ""),
+        "address": post.get("address", ""),
+        "lat": _float(post.get("lat")),
+        "lon": _float(post.get("lon")),
+        "crs": post.get("crs") or "wgs84",
+        "starts_at": _when(post.get("starts_at")),
+        "ends_at": _when(post.get("ends_at")),
+        "signup_deadline": _when(post.get("signup_deadline")),
+        "quota": to_int(post.get("quota")),
+        "points_rule": post.get("points_rule", ""),
+        "points": to_int(post.get("points")),
+        "radius_m": to_int(post.get("radius_m")) if post.get("radius_m") else None,
+    }
+
+
 @_acts
 def publish(request):
-    post = request.POST
-    activity = services.publish(
-        request.user,
-        {
-            "grid_code": post.get("grid_code", ""),
-            "title": post.get("title", ""),
-            "kind": post.get("kind", ""),
-            "description": post.get("description", ""),
-            "address": post.get("address", ""),
-            "lat": _float(post.get("lat")),
-            "lon": _float(post.get("lon")),
-            "crs": post.get("crs") or "wgs84",
-            "starts_at": _when(post.get("starts_at")),
-            "ends_at": _when(post.get("ends_at")),
-            "signup_deadline": _when(post.get("signup_deadline")),
-            "quota": to_int(post.get("quota")),
-            "points_rule": post.get("points_rule", ""),
-            "points": to_int(post.get("points")),
-            "radius_m": to_int(post.get("radius_m")) if post.get("radius_m") else None,
-        },
-    )
+    fields = {"grid_code": request.POST.get("grid_code", ""), **_activity_fields(request.POST)}
+    activity = services.publish(request.user, fields)
     return _("Published."), reverse("volunteers-staff-activity", args=[activity.pk])
 
 
@@ -339,6 +382,12 @@ def staff_activity_action(request, activity_id: int, what: str):
     if what == "close":
         services.close(request.user, activity_id)
         return _("The activity is closed and its points are given."), back
+    if what == "edit":
+        services.edit_activity(request.user, activity_id, _activity_fields(request.POST))
+        return _("Saved."), back
+    if what == "cancel":
+        services.cancel_activity(request.user, activity_id, request.POST.get("reason", ""))
+        return _("The activity is cancelled; those signed up are told."), back
     if what == "correct":
         post = request.POST
         volunteer_id = to_int(post.get("volunteer_id"))

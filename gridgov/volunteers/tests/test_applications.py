@@ -12,7 +12,12 @@ pytestmark = pytest.mark.django_db
 
 def test_a_resident_applies_and_sees_the_application(crew, client_for):
     client = client_for(crew.resident)
-    assert client.get("/api/v1/volunteers/me").json() == {"volunteer": None, "balance": 0, "hours": 0.0}
+    assert client.get("/api/v1/volunteers/me").json() == {
+        "volunteer": None,
+        "balance": 0,
+        "hours": 0.0,
+        "expiring": None,
+    }
     response = post(
         client,
         "/api/v1/volunteers/apply",

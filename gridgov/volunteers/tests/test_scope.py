@@ -32,6 +32,11 @@ ROUTES = {
     ("GET", "/api/v1/volunteers/teams"): "scoped",
     ("POST", "/api/v1/volunteers/teams"): "scoped",
     ("POST", "/api/v1/volunteers/teams/{team_id}/members"): "scoped",
+    ("POST", "/api/v1/volunteers/teams/{team_id}/members/{volunteer_id}/remove"): "scoped",
+    ("POST", "/api/v1/volunteers/teams/{team_id}/leader"): "scoped",
+    ("GET", "/api/v1/volunteers/figures"): "scoped",
+    ("PATCH", "/api/v1/volunteers/activities/{activity_id}"): "scoped",
+    ("POST", "/api/v1/volunteers/activities/{activity_id}/cancel-activity"): "scoped",
     ("POST", "/api/v1/volunteers/activities"): "scoped",
     ("GET", "/api/v1/volunteers/activities"): "scoped",
     (
@@ -133,6 +138,31 @@ def grid_b_requests(district) -> dict:
             "post",
             f"/api/v1/volunteers/teams/{team.pk}/members",
             {"volunteer_id": someone.pk},
+            404,
+        ),
+        ("POST", "/api/v1/volunteers/teams/{team_id}/members/{volunteer_id}/remove"): (
+            "post",
+            f"/api/v1/volunteers/teams/{team.pk}/members/{someone.pk}/remove",
+            {"reason": "越权"},
+            404,
+        ),
+        ("POST", "/api/v1/volunteers/teams/{team_id}/leader"): (
+            "post",
+            f"/api/v1/volunteers/teams/{team.pk}/leader",
+            {"leader_id": someone.pk},
+            404,
+        ),
+        ("GET", "/api/v1/volunteers/figures"): (
+            "get",
+            f"/api/v1/volunteers/figures?grid={b.code}",
+            None,
+            404,
+        ),
+        ("PATCH", "/api/v1/volunteers/activities/{activity_id}"): ("patch", a, {"title": "越权"}, 404),
+        ("POST", "/api/v1/volunteers/activities/{activity_id}/cancel-activity"): (
+            "post",
+            f"{a}/cancel-activity",
+            {"reason": "越权"},
             404,
         ),
         # Publishing to grid B: the grid is public, publishing there is not (403).
