@@ -28,6 +28,7 @@ from gridgov.patrols.api import router as patrols_router
 from gridgov.patrols.services import PatrolNotRunning
 from gridgov.population.api import router as population_router
 from gridgov.volunteers.api import router as volunteers_router
+from gridgov.webhooks.api import router as webhooks_router
 
 
 class UnsupportedMediaType(Exception):
@@ -205,3 +206,4 @@ api.add_router("/v1/", patrols_router)
 api.add_router("/v1/", engagement_router)
 api.add_router("/v1/", analytics_router)
 api.add_router("/v1/", volunteers_router)
+api.add_router("/v1/", webhooks_router)

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "gridgov.consoles",
     "gridgov.analytics",
     "gridgov.volunteers",
+    "gridgov.open311",
+    "gridgov.webhooks",
     "gridgov.demo",
 ]
 

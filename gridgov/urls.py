@@ -51,6 +51,7 @@ urlpatterns = [
     path("", include("gridgov.consoles.urls")),
     path("analytics/", include("gridgov.analytics.urls")),
     path("volunteers/", include("gridgov.volunteers.urls")),
+    path("open311/v2/", include("gridgov.open311.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -32,12 +32,13 @@ class Perm:
     IMPORT_REGISTRY = "import_registry"
     VIEW_SENSITIVE_TAGS = "view_sensitive_tags"
     MANAGE_REGISTRY_SETTINGS = "manage_registry_settings"
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.ADMIN: {Perm.MANAGE_GRIDS, Perm.MANAGE_STAFF, Perm.REVEAL_STAFF_PHONE, Perm.MANAGE_CALENDAR,
                  Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL, Perm.EXPORT_PERSONAL, Perm.IMPORT_REGISTRY,
-                 Perm.VIEW_SENSITIVE_TAGS, Perm.MANAGE_REGISTRY_SETTINGS},
+                 Perm.VIEW_SENSITIVE_TAGS, Perm.MANAGE_REGISTRY_SETTINGS, Perm.MANAGE_WEBHOOKS},
     Role.AUDITOR: {Perm.VIEW_AUDIT_LOG},
     Role.LEADER: {Perm.REVEAL_STAFF_PHONE, Perm.REVEAL_PERSONAL, Perm.EXPORT_PERSONAL, Perm.IMPORT_REGISTRY,
                   Perm.VIEW_SENSITIVE_TAGS},

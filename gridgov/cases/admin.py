@@ -54,13 +54,14 @@ class RouteInline(admin.TabularInline):
 class CategoryAdmin(admin.ModelAdmin):
     list_display = ("code", "name", "kind", "standard_ref", "urgency", "handle_limit", "handle_unit",
                     "is_local_extension", "is_active")
-    list_filter = ("standard_ref", "kind", "urgency", "is_local_extension", "is_active", "level")
+    list_filter = ("standard_ref", "kind", "urgency", "is_local_extension", "is_active", "is_public", "level")
     search_fields = ("code", "name")
     autocomplete_fields = ("parent",)
     inlines = [RouteInline]
     fieldsets = (
         (None, {"fields": ("standard_ref", "kind", "code", "name", "parent", "level",
                            "is_local_extension", "is_active", "urgency")}),
+        (_("Public (Open311, the public map)"), {"fields": ("is_public", "public_location")}),
         (_("Conditions"), {"fields": ("register_condition", "closing_condition")}),
         (_("Time limits"), {"fields": (("register_limit", "register_unit"),
                                        ("dispatch_limit", "dispatch_unit"),

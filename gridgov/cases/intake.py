@@ -49,6 +49,13 @@ class Report:
 
 
 def check_actor(actor, channel: str) -> None:
+    if channel == Case.Channel.OPEN311:
+        # Open311 reports come from the service account of an API client (`open311.ApiClient`),
+        # never from a person's account.
+        client = getattr(actor, "open311_client", None)
+        if client is None or not client.is_active:
+            raise PermissionDenied(_("Only an Open311 client reports through this channel."))
+        return
     if channel not in CHANNEL_ROLES:
         raise ValidationError({"channel": _("Unknown channel %s.") % channel})
     if not actor.is_superuser and not roles_of(actor) & CHANNEL_ROLES[channel]:

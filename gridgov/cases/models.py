@@ -1,6 +1,7 @@
 """Cases (事件/工单): categories, the case itself, its log, attachments and routing."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +15,14 @@ from gridgov.worktime.models import TimeUnit
 class Urgency(models.TextChoices):
     NORMAL = "normal", _("Normal")
     URGENT = "urgent", _("Urgent")
+
+
+class PublicLocation(models.TextChoices):
+    """How much of a report's place the public sees (Open311, the public map)."""
+
+    EXACT = "exact", _("The point and the address")
+    ROUNDED = "rounded", _("The point to about 100 m, the grid's name")
+    HIDDEN = "hidden", _("Only the community's name")
 
 
 class Category(models.Model):
@@ -35,6 +44,11 @@ class Category(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     urgency = models.CharField(_("urgency"), max_length=8, choices=Urgency.choices,
                                default=Urgency.NORMAL)
+    # Open to the public: an Open311 service, on the public map. Where its reports are shown.
+    is_public = models.BooleanField(_("open to the public"), default=False,
+                                    help_text=_("Offered as an Open311 service and shown on the public map."))
+    public_location = models.CharField(
+        _("public location"), max_length=8, choices=PublicLocation.choices, default=PublicLocation.ROUNDED)
     register_condition = models.TextField(_("registration condition"), blank=True)
     closing_condition = models.TextField(_("closing condition"), blank=True)
     register_limit = models.FloatField(_("time to register"), default=1)
@@ -59,6 +73,14 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    def clean(self):
+        # An Open311 service is named by its kind and code: two public ones may not share both.
+        if self.is_public and self.is_active:
+            twins = Category.objects.filter(is_public=True, is_active=True, kind=self.kind, code=self.code)
+            if twins.exclude(pk=self.pk).exists():
+                message = _("Another public category has the code %s.") % self.code
+                raise ValidationError({"is_public": message})
 
     def lineage(self) -> list["Category"]:
         """This category and its ancestors, most specific first."""
@@ -134,6 +156,7 @@ class Case(models.Model):
         RESIDENT = "resident", _("Resident request")
         HOTLINE = "hotline", _("Hotline")
         SELF_RESOLVED = "self_resolved", _("Solved on the spot")
+        OPEN311 = "open311", _("Open311 client")
 
     class State(models.TextChoices):
         REPORTED = "reported", _("Reported")

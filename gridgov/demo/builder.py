@@ -291,21 +291,75 @@ def demo_exists() -> bool:
 
 
 def reset_registry() -> None:
-    """Delete the population registry, the rows that point at others first."""
+    """Delete the population registry, the rows that point at others first. Volunteer teams
+    are registry organizations (a protected link): they go with them, their members stay."""
     from gridgov.population import models as registry
+    from gridgov.volunteers.models import Team
 
+    Team.objects.only("id").delete()
     for model in (registry.ImportJob, registry.Visit, registry.SurveyItem, registry.BuildingSurvey,
                   registry.PersonTag, registry.Person, registry.Household, registry.House, registry.Unit,
                   registry.Organization, registry.Building, registry.Compound):
         model.objects.only("id").delete()
 
 
+def reset_volunteers() -> None:
+    """Delete the volunteers and all that hangs on them, the rows that point at others first."""
+    from gridgov.volunteers import models as volunteers
+
+    volunteers.Certificate.objects.all().delete()
+    volunteers.ExpiryPolicy.objects.all().delete()
+    for model in (volunteers.GroupNotice, volunteers.GroupMember, volunteers.InterestGroup):
+        model.objects.only("id").delete()
+    # The points ledger is append-only: its manager's delete() raises, so that no code path
+    # takes points away by deleting entries. Wiping the whole demo is not such a path; the
+    # queryset's private _raw_delete sends one DELETE without going through that guard (or
+    # loading the rows), and the guard stays in place for everything else.
+    entries = volunteers.PointEntry.objects.all()
+    entries._raw_delete(entries.db)
+    for model in (volunteers.Order, volunteers.ShopItem, volunteers.ActivityLog, volunteers.Attendance,
+                  volunteers.Signup, volunteers.Activity, volunteers.Team, volunteers.VolunteerLog,
+                  volunteers.Volunteer):
+        model.objects.only("id").delete()
+
+
+DEMO_OPEN311_KEY = "gg311_demo_fengqiao"
+
+
+def open_to_the_public() -> int:
+    """The city-management categories of the national standard become Open311 services (their
+    reports on the public map: components exactly, matters to about 100 m); the local
+    social-governance ones (disputes, special groups) stay internal. A demo client gets a known
+    key. Returns the number of public categories."""
+    from gridgov.cases.categories import STANDARD
+    from gridgov.cases.models import Category, PublicLocation
+    from gridgov.open311 import services
+
+    public = Category.objects.filter(standard_ref=STANDARD, is_active=True)
+    public.filter(kind=Category.Kind.COMPONENT).update(is_public=True, public_location=PublicLocation.EXACT)
+    public.exclude(kind=Category.Kind.COMPONENT).update(is_public=True)
+    services.create_client("演示App", contact="demo@gridgov.example", key=DEMO_OPEN311_KEY)
+    return public.count()
+
+
+def reset_outward() -> None:
+    """Open311 links, calls and clients (their service accounts go with the users), and the
+    webhook subscriptions with their events and deliveries."""
+    from gridgov.open311.models import ApiClient, CallLog, ServiceRequest
+    from gridgov.webhooks.models import Delivery, Event, Subscription
+
+    for model in (ServiceRequest, CallLog, ApiClient, Delivery, Event, Subscription):
+        model.objects.all().delete()
+
+
 @transaction.atomic
 def reset() -> None:
-    """Delete the whole district: the registry, then cases and what hangs on them, then
-    people, grids."""
+    """Delete the whole district: the volunteers, the registry, then cases and what hangs on
+    them, then people, grids."""
     from gridgov.cases.models import Attachment, Case, CaseLog, CategoryRoute, Notification
 
+    reset_volunteers()
+    reset_outward()
     reset_registry()
     Notification.objects.all().delete()
     Attachment.objects.all().delete()

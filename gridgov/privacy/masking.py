@@ -52,3 +52,21 @@ def mask_name(value: str | None) -> str:
     if len(value) == 2:
         return value[0] + "*"
     return value[0] + "*" * (len(value) - 2) + value[-1]
+
+
+# An ID number (17 digits and a digit or X) or a mainland mobile inside free text, not inside a
+# longer run of digits; fixed-line numbers with an area code too.
+_ID_IN_TEXT = re.compile(r"(?<![0-9])[1-9][0-9]{5}(?:19|20)[0-9]{9}[0-9Xx](?![0-9])")
+_MOBILE_IN_TEXT = re.compile(r"(?<![0-9])(?:\+?86[- ]?)?1[3-9][0-9](?:[- ]?[0-9]{4}){2}(?![0-9])")
+_WIDE_DIGITS = str.maketrans("０１２３４５６７８９ｘＸ", "0123456789xX")
+_LANDLINE_IN_TEXT = re.compile(r"(?<![0-9])0[1-9][0-9]{1,2}-?[2-9][0-9]{6,7}(?![0-9])")
+
+
+def mask_text(text: str | None) -> str:
+    """Free text as the public may read it: ID numbers and phone numbers inside it masked."""
+    if not text:
+        return ""
+    text = text.translate(_WIDE_DIGITS)  # full-width digits are digits too
+    text = _ID_IN_TEXT.sub(lambda m: mask_id_number(m.group(0)), text)
+    text = _MOBILE_IN_TEXT.sub(lambda m: mask_phone(m.group(0)), text)
+    return _LANDLINE_IN_TEXT.sub(lambda m: m.group(0)[:4] + "****" + m.group(0)[-2:], text)

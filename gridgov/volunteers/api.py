@@ -253,8 +253,8 @@ def add_member(request, team_id: int, payload: TeamMemberIn):
     return team_out(_teams().get(pk=team_id))
 
 
-class TeamMemberRemoveIn(Schema):
-    reason: str
+class ReasonIn(Schema):
+    reason: str = Field(description="why: kept in the log")
 
 
 @router.post(
@@ -263,7 +263,7 @@ class TeamMemberRemoveIn(Schema):
     summary="Take a volunteer out of a team, with the reason",
     openapi_extra=CONFLICT,
 )
-def remove_member(request, team_id: int, volunteer_id: int, payload: TeamMemberRemoveIn):
+def remove_member(request, team_id: int, volunteer_id: int, payload: ReasonIn):
     services.remove_member(request.auth, team_id, volunteer_id, payload.reason)
     return team_out(_teams().get(pk=team_id))
 
@@ -442,10 +442,6 @@ def edit_activity(request, activity_id: int, payload: VolunteerActivityEditIn):
     changes = payload.dict(exclude_unset=True)
     services.edit_activity(request.auth, activity_id, changes)
     return activities_out([_activities().get(pk=activity_id)])[0]
-
-
-class ReasonIn(Schema):
-    reason: str
 
 
 @router.post(
@@ -1096,17 +1092,13 @@ def certificate_pdf(request, certificate_id: int):
     return certificate.pdf_response(request, request.auth, certificate_id)
 
 
-class CertificateRevokeIn(Schema):
-    reason: str
-
-
 @router.post(
     "/volunteers/certificates/{certificate_id}/revoke",
     response=CertificateOut,
     summary="Revoke a certificate: its code no longer verifies",
     openapi_extra=CONFLICT,
 )
-def revoke_certificate(request, certificate_id: int, payload: CertificateRevokeIn):
+def revoke_certificate(request, certificate_id: int, payload: ReasonIn):
     revoked = certificate.revoke(request.auth, certificate_id, payload.reason)
     return certificate_out(request, _certificates().get(pk=revoked.pk))
 

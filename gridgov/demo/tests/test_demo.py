@@ -166,7 +166,9 @@ def test_the_demo_accounts_find_their_work(fengqiao):
     assert Case.objects.filter(department=department).count() >= 100
     assert CaseLog.objects.filter(actor=accounts["handler"]).exists()
     assert CaseLog.objects.filter(actor=accounts["dispatcher"], action="dispatch").exists()
-    assert User.objects.filter(assignments__role=Role.RESIDENT).count() == 201
+    # Residents who report, beside the demo's volunteers (accounts v00001…).
+    residents = User.objects.filter(assignments__role=Role.RESIDENT)
+    assert residents.exclude(username__startswith="v").count() == 201
 
 
 def test_the_demo_dispatcher_carries_on_with_a_generated_open_case(fengqiao):
@@ -195,3 +197,20 @@ def test_the_demo_shows_every_step_around_the_loop(fengqiao):
     for entry in CaseLog.objects.filter(action__in=("instruct", "copy", "call_back")).select_related(
             "actor")[:50]:
         assert entry.actor is not None and entry.from_state == entry.to_state
+
+
+def test_the_demo_is_an_open311_endpoint_with_a_known_key(fengqiao, client):
+    from gridgov.demo.builder import DEMO_OPEN311_KEY
+
+    services = client.get("/open311/v2/services.json").json()
+    codes = {s["service_code"] for s in services}
+    assert len(services) > 100 and "06010" in codes and any(c.startswith("component-") for c in codes)
+    grid = Grid.objects.filter(level=3, code__startswith="320505003").first()
+    centre = shapely.geometry.shape(grid.boundary).representative_point()
+    filed = client.post("/open311/v2/requests.json", {
+        "api_key": DEMO_OPEN311_KEY, "service_code": "06010", "lat": centre.y, "long": centre.x,
+        "description": "路边有一堆建筑垃圾"})
+    assert filed.status_code == 201, filed.content
+    number = filed.json()[0]["service_request_id"]
+    assert client.get(f"/open311/v2/requests/{number}.json").json()[0]["status"] == "open"
+    assert Case.objects.get(pk=Case.id_from_number(number)).grid.code.startswith(grid.code)

@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from gridgov.accounts.models import Role
 from gridgov.analytics import rollups
-from gridgov.demo import builder, history, loop, registry
+from gridgov.demo import builder, history, loop, registry, volunteers
 
 # Where each role starts its day (its workbench).
 START_PAGES = {Role.ADMIN: "/admin/", Role.LEADER: "/console/leader/", Role.DISPATCHER: "/console/dispatch/",
@@ -18,7 +18,7 @@ START_PAGES = {Role.ADMIN: "/admin/", Role.LEADER: "/console/leader/", Role.DISP
 
 class Command(BaseCommand):
     help = ("Build the demo district (grids, departments, staff, demo accounts, routing rules, the "
-            "population registry and a year of cases) and print the accounts.")
+            "population registry, a year of cases and the volunteers) and print the accounts.")
 
     def add_arguments(self, parser):
         parser.add_argument("--profile", choices=sorted(builder.PROFILES), default="fengqiao")
@@ -58,6 +58,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{report.created} grids in {time.monotonic() - started:.1f} s.")
             routes = history.build_routes()
             self.stdout.write(f"{routes} routing rules.")
+            public = builder.open_to_the_public()
+            self.stdout.write(f"{public} categories open to the public (Open311 services).")
             if registry_wanted:
                 self._registry(chosen, quiet=quiet)
             if history_wanted:
@@ -76,6 +78,9 @@ class Command(BaseCommand):
                 started = time.monotonic()
                 rows = rollups.rebuild()  # the dashboards read these; huey keeps them fresh afterwards
                 self.stdout.write(f"{rows} daily rollup rows in {time.monotonic() - started:.1f} s.")
+            # After the registry (teams are its organizations) and the cases (whose residents
+            # would otherwise be drawn from the volunteers' accounts too).
+            self._volunteers(chosen)
 
     def _registry(self, chosen, *, quiet: bool):
         started = time.monotonic()
@@ -94,11 +99,27 @@ class Command(BaseCommand):
             f"{counts['households']} households, {counts['people']} people, {counts['buildings']} buildings, "
             f"{counts['organizations']} organizations, {counts['tags']} tags, {counts['visits']} visits.")
 
+    def _volunteers(self, chosen):
+        started = time.monotonic()
+        try:
+            counts = volunteers.build_volunteers(chosen)
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(
+            f"Volunteers in {time.monotonic() - started:.1f} s: {counts['volunteers']} volunteers "
+            f"({counts['approved']} approved), {counts['teams']} teams, {counts['activities']} activities "
+            f"({counts['upcoming']} open for sign-up), {counts['signups']} sign-ups, "
+            f"{counts['attendance']} attendances, {counts['ledger']} points entries, {counts['items']} shop "
+            f"items, {counts['orders']} orders, {counts['groups']} interest groups with {counts['members']} "
+            f"members and {counts['notices']} notices.")
+
     def _print_accounts(self):
         labels = dict(Role.choices)
         self.stdout.write(f"\nDemo accounts (password: {builder.DEMO_PASSWORD}), log in at /login/:")
         for account in builder.demo_accounts():
             self.stdout.write(f"  {account.username:<13} {str(labels.get(account.role, '')):<8} "
                               f"{START_PAGES.get(account.role, '/'):<20} {account.where}")
+        self.stdout.write(f"Open311 (GeoReport v2) at /open311/v2/discovery.json; demo api_key: "
+                          f"{builder.DEMO_OPEN311_KEY}")
         self.stdout.write("Residents also log in at /resident/login/ with any mobile number; with the "
                           "default console SMS backend the code appears in the server's log.\n")

@@ -1,0 +1,1 @@
+from gridgov.cases.tests.conftest import POINT, report, world  # noqa: F401  (fixtures and the point they use)
