@@ -11,6 +11,7 @@ from gridgov.cases import views as case_views
 from gridgov.core import views as core_views
 from gridgov.engagement import views as notice_views
 from gridgov.grids import views as grid_views
+from gridgov.open311 import urls as open311_urls
 from gridgov.patrols import views as patrol_views
 from gridgov.population import views as registry_views
 
@@ -52,6 +53,7 @@ urlpatterns = [
     path("analytics/", include("gridgov.analytics.urls")),
     path("volunteers/", include("gridgov.volunteers.urls")),
     path("open311/v2/", include("gridgov.open311.urls")),
+    path("public/", include(open311_urls.public_urlpatterns)),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -14,3 +14,10 @@ urlpatterns = [
     path("requests/<str:request_id>.<str:fmt>", views.one_request, name="open311-request"),
     path("tokens/<str:token>.<str:fmt>", views.token, name="open311-token"),
 ]
+
+# The public map and its feeds, included under /public/.
+public_urlpatterns = [
+    path("map/", views.public_map, name="public-map"),
+    path("reports.geojson", views.reports_geojson, name="public-reports"),
+    path("grids.geojson", views.grids_geojson, name="public-grids"),
+]

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
-from gridgov.open311 import render, services
+from gridgov.open311 import public, render, services
 from gridgov.open311.models import CallLog, Endpoint
 
 SPEC = "http://wiki.open311.org/GeoReport_v2"
@@ -136,3 +136,35 @@ def one_request(request, fmt, *, request_id, **_):
 @georeport()
 def token(request, fmt, *, token, **_):
     return render.respond(fmt, "service_requests", [services.token_lookup(token)])
+
+
+# --- the public map (no login) -------------------------------------------------------------------
+
+
+def _geojson(build):
+    @wraps(build)
+    @require_GET
+    def view(request):
+        try:
+            data = build(request.GET)
+        except services.Refused as refused:
+            return render.errors("json", refused.status, refused.messages)
+        response = render.respond("json", "", data)
+        response["Content-Type"] = "application/geo+json; charset=utf-8"
+        return response
+
+    return view
+
+
+reports_geojson = _geojson(public.reports)
+grids_geojson = _geojson(public.grids)
+
+
+@require_GET
+def public_map(request):
+    """Recent reports near you on a map, with their status: anyone may look."""
+    from django.conf import settings
+    from django.shortcuts import render as page
+
+    return page(request, "open311/public_map.html", {
+        "tile_url": settings.GRIDGOV_TILE_URL, "tile_attribution": settings.GRIDGOV_TILE_ATTRIBUTION})
