@@ -343,13 +343,17 @@ def open_to_the_public() -> int:
 
 
 def reset_outward() -> None:
-    """Open311 links, calls and clients (their service accounts go with the users), and the
-    webhook subscriptions with their events and deliveries."""
+    """Open311 links, calls and clients (their service accounts go with the users), the public
+    categories, and the webhook subscriptions with their events and deliveries."""
     from gridgov.open311.models import ApiClient, CallLog, ServiceRequest
     from gridgov.webhooks.models import Delivery, Event, Subscription
 
     for model in (ServiceRequest, CallLog, ApiClient, Delivery, Event, Subscription):
         model.objects.all().delete()
+    from gridgov.cases.models import Category, PublicLocation
+
+    # The categories stay (they come with the migrations), closed to the public again.
+    Category.objects.filter(is_public=True).update(is_public=False, public_location=PublicLocation.ROUNDED)
 
 
 @transaction.atomic

@@ -94,6 +94,20 @@ def test_filing_a_request_makes_a_case_in_its_grid(world, key):
     assert link.email == "zhang@example.com" and link.media_url == "https://img.example.com/1.jpg"
     token = Client().get(f"{BASE}/tokens/{answer['token']}.json").json()
     assert token == [{"service_request_id": case.number, "token": answer["token"]}]
+    as_xml = xml(Client().get(f"{BASE}/tokens/{answer['token']}.xml"))
+    assert as_xml.find("request/service_request_id").text == case.number
+    assert Client().get(f"{BASE}/tokens/nope.json").status_code == 404
+    filed = Client().post(
+        f"{BASE}/requests.xml",
+        {
+            "api_key": key,
+            "service_code": "06010",
+            "lat": POINT[0],
+            "long": POINT[1],
+            "description": "又有一堆垃圾",
+        },
+    )
+    assert filed.status_code == 201 and xml(filed).find("request/token").text
 
 
 def test_a_request_as_the_public_sees_it(world, key):
