@@ -11,10 +11,10 @@ hundredths.
 """
 
 from datetime import timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from django.db.models import Count, DurationField, ExpressionWrapper, Sum
-from django.db.models.functions import Greatest, Least, Substr
+from django.db.models import Count, Sum
+from django.db.models.functions import Substr
 
 from gridgov.analytics import kpis
 from gridgov.analytics.periods import Period
@@ -26,6 +26,7 @@ from gridgov.volunteers.models import (
     Volunteer,
     reading_scope,
 )
+from gridgov.volunteers.services import as_hours, credited_time
 
 TOP = 10
 GAINS = (PointEntry.Kind.EARN, PointEntry.Kind.AWARD, PointEntry.Kind.DEDUCT)  # not spending or expiry
@@ -37,16 +38,8 @@ def may_read(user) -> bool:
     return scope.everything or bool(scope.roots)
 
 
-def _credited():
-    """An attendance's credited time, as `services.hours` counts it."""
-    start = Greatest("checked_in_at", "activity__starts_at")
-    end = Least("checked_out_at", "activity__ends_at")
-    return ExpressionWrapper(end - start, output_field=DurationField())
-
-
 def _hours(value: timedelta | None) -> Decimal:
-    seconds = value.total_seconds() if value else 0
-    return (Decimal(seconds) / 3600).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return as_hours(value, "0.1")
 
 
 class _Rows:
@@ -62,7 +55,7 @@ class _Rows:
                 ),
                 "volunteer__grid__code",
             )
-            .annotate(credited=_credited())
+            .annotate(credited=credited_time())
             .filter(credited__gt=timedelta(0))
         )
         self.came = self._in(

@@ -26,7 +26,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import DurationField, ExpressionWrapper, Q, Sum
+from django.db.models.functions import Greatest, Least
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -864,10 +865,29 @@ def close(user, activity_id: int) -> Activity:
     return activity
 
 
+def credited_time():
+    """An attendance's credited time as a database expression, the rule of `hours`: from the later
+    of check-in and start to the earlier of check-out and end (negative when outside: filter > 0)."""
+    start = Greatest("checked_in_at", "activity__starts_at")
+    end = Least("checked_out_at", "activity__ends_at")
+    return ExpressionWrapper(end - start, output_field=DurationField())
+
+
+def as_hours(value: timedelta | None, places: str = "0.01") -> Decimal:
+    seconds = value.total_seconds() if value else 0
+    return (Decimal(seconds) / 3600).quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
 def hours_of(volunteer: Volunteer) -> Decimal:
-    """A volunteer's hours over every attendance (credited hours, see `hours`)."""
-    rows = Attendance.objects.filter(volunteer=volunteer).select_related("activity")
-    return sum((hours(a, a.activity) for a in rows), Decimal("0.00"))
+    """A volunteer's credited hours over every attendance, summed in the database (a volunteer
+    of many years has thousands of attendances; the portal and /me show this on every visit)."""
+    rows = Attendance.objects.filter(volunteer=volunteer, checked_out_at__isnull=False)
+    total = (
+        rows.annotate(credited=credited_time())
+        .filter(credited__gt=timedelta(0))
+        .aggregate(total=Sum("credited"))["total"]
+    )
+    return as_hours(total)
 
 
 # --- points -----------------------------------------------------------------------------------------

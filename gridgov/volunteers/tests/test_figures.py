@@ -1,6 +1,7 @@
 """Volunteer figures of a period, per area and the top volunteers, for leaders (API and dashboard)."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -102,3 +103,21 @@ def test_the_leaders_dashboard_shows_the_volunteer_section(crew, client_for, yea
     assert 'data-figure="participation">50%' in section
     assert "甲" in section.split('id="top-hours"')[1].split("</ol>")[0]
     assert f'data-key="{crew.grid_a.code}"' in section
+
+
+def test_a_volunteers_hours_are_summed_in_the_database_as_credited(crew, year):
+    first, second, third = year
+    assert services.hours_of(first) == Decimal("2.00") and services.hours_of(third) == Decimal("1.00")
+    assert services.hours_of(second) == Decimal("0.00")  # signed up, never came
+    late = activity(crew.grid_leader, crew.grid_a)
+    attend(crew.grid_leader, late, first, 1, PLACE_A)
+    # Checked in before the start: only the activity's own time counts (as `services.hours`).
+    services.correct_times(
+        crew.grid_leader,
+        late.pk,
+        first.pk,
+        checked_in_at=late.starts_at - timedelta(minutes=20),
+        checked_out_at=late.starts_at + timedelta(minutes=30),
+        reason="提前到",
+    )
+    assert services.hours_of(first) == Decimal("2.50")
