@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "gridgov.volunteers",
     "gridgov.open311",
     "gridgov.webhooks",
+    "gridgov.participation",
     "gridgov.demo",
 ]
 
@@ -273,5 +274,7 @@ GRIDGOV_ESCALATE_OVERDUE_SHARE = float(os.environ.get("GRIDGOV_ESCALATE_OVERDUE_
 GRIDGOV_RECURRENCE_DAYS = float(os.environ.get("GRIDGOV_RECURRENCE_DAYS", "30"))
 # An unsatisfied rating or call-back may send a closed case back for rework (重办) this long.
 GRIDGOV_REOPEN_WINDOW_DAYS = float(os.environ.get("GRIDGOV_REOPEN_WINDOW_DAYS", "15"))
+# Working days within which staff must reply to a message-board post (民意直通车).
+GRIDGOV_BOARD_REPLY_DAYS = int(os.environ.get("GRIDGOV_BOARD_REPLY_DAYS", "3"))
 # How often a process checks whether another process changed the working calendar (seconds).
 GRIDGOV_CALENDAR_CHECK_SECONDS = float(os.environ.get("GRIDGOV_CALENDAR_CHECK_SECONDS", "2"))

@@ -344,11 +344,13 @@ def open_to_the_public() -> int:
 
 def reset_outward() -> None:
     """Open311 links, calls and clients (their service accounts go with the users), the public
-    categories, and the webhook subscriptions with their events and deliveries."""
+    categories, the webhook subscriptions with their events and deliveries, and the message
+    board."""
     from gridgov.open311.models import ApiClient, CallLog, ServiceRequest
+    from gridgov.participation.models import Post
     from gridgov.webhooks.models import Delivery, Event, Subscription
 
-    for model in (ServiceRequest, CallLog, ApiClient, Delivery, Event, Subscription):
+    for model in (ServiceRequest, CallLog, ApiClient, Delivery, Event, Subscription, Post):
         model.objects.all().delete()
     from gridgov.cases.models import Category, PublicLocation
 

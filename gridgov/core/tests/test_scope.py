@@ -11,6 +11,7 @@ from gridgov.api import api
 from gridgov.core.scope import Scope, scope_of
 from gridgov.core.testing import STREET, DepartmentFactory, admin_user, staff
 from gridgov.grids.models import Grid
+from gridgov.participation.tests import test_scope as board_scope
 from gridgov.volunteers.tests import test_scope as volunteer_scope
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +107,7 @@ ENDPOINTS = {
 }
 # The volunteers app keeps its routes and grid-B requests beside its code.
 ENDPOINTS.update(volunteer_scope.ROUTES)
+ENDPOINTS.update(board_scope.ROUTES)
 ANALYTICS = ("areas", "workers", "departments", "dispatchers", "dashboard")
 # Lists: proven by their contents in test_a_grid_worker_of_grid_a_never_sees_grid_b.
 LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/map"),
@@ -115,7 +117,7 @@ LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/
          ("GET", "/api/v1/registry/organizations"), ("GET", "/api/v1/registry/visits"),
          ("GET", "/api/v1/registry/visits/due"), ("GET", "/api/v1/registry/visits/coverage"),
          ("GET", "/api/v1/registry/exports/{kind}"), ("GET", "/api/v1/patrols"),
-         ("GET", "/api/v1/registry/care/overdue"), *volunteer_scope.LISTS}
+         ("GET", "/api/v1/registry/care/overdue"), *volunteer_scope.LISTS, *board_scope.LISTS}
 
 
 def registered_routes():
@@ -188,7 +190,9 @@ def scoped_requests(district, other_staff):
     # A grid worker does not look after volunteers: a team is refused (403) before its organization is read.
     team = ("POST", "/api/v1/volunteers/teams")
     volunteers[team] = (*volunteers[team][:3], 403)
+    board = board_scope.grid_b_requests(district)
     return {
+        **board,
         **analytics,
         **volunteers,
         ("GET", "/api/v1/patrols/{patrol_id}"): ("get", f"/api/v1/patrols/{patrol.pk}", None),
@@ -270,7 +274,7 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
     client = client_for(worker_a)
     for (method, path), (verb, url, body, *expected) in scoped_requests(district, other).items():
         json_body = "reveal-phone" in url or "/registry/" in url or "/patrols/" in url
-        json_body = json_body or url == "/api/v1/notices" or "/volunteers/" in url
+        json_body = json_body or url == "/api/v1/notices" or "/volunteers/" in url or "/board/" in url
         kwargs = {"content_type": "application/json"} if json_body else {}
         response = getattr(client, verb)(url, body, **kwargs) if body else getattr(client, verb)(url)
         assert response.status_code == (expected or [404])[0], (method, path, response.content)

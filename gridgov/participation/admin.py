@@ -1,0 +1,67 @@
+"""Residents' voice in the back office: the blocked words (kept here), posts and replies
+(scoped, read-only: replies, hiding and cases go through `board`)."""
+
+from django.contrib import admin
+
+from gridgov.accounts.roles import Perm, has_perm
+from gridgov.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin
+from gridgov.participation.models import BlockedWord, Post, Reply
+
+
+@admin.register(BlockedWord)
+class BlockedWordAdmin(admin.ModelAdmin):
+    list_display = ("word", "created_at")
+    search_fields = ("word",)
+
+    def _keeps(self, request) -> bool:
+        return has_perm(request.user, Perm.MANAGE_REGISTRY_SETTINGS)
+
+    def has_module_permission(self, request):
+        return self._keeps(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._keeps(request)
+
+    def has_add_permission(self, request):
+        return self._keeps(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._keeps(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._keeps(request)
+
+
+class ReplyInline(admin.TabularInline):
+    model = Reply
+    fields = readonly_fields = ("created_at", "author", "text")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Post)
+class PostAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "title_public",
+        "grid",
+        "kind",
+        "state",
+        "light",
+        "created_at",
+        "replied_on_time",
+        "rating",
+    )
+    list_filter = ("state", "light", "kind", "replied_on_time")
+    search_fields = ("title_public",)
+    list_select_related = ("grid",)
+    exclude = ("title", "body")  # staff read what the public reads
+    inlines = [ReplyInline]
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff

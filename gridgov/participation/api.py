@@ -1,0 +1,210 @@
+"""The message board over HTTP: residents post, add "me too" and rate; staff reply, hide and take
+posts up as cases. Thin handlers over `board`."""
+
+from datetime import datetime
+
+from django.db.models import Count
+from ninja import Field, Query, Router, Status
+from ninja.pagination import paginate
+
+from gridgov.core.pagination import LazyPage, Pagination
+from gridgov.core.schemas import GridRef, Schema
+from gridgov.participation import board
+from gridgov.participation.models import Post, Reply
+from gridgov.privacy.masking import mask_name, mask_text
+
+router = Router(tags=["message board"])
+
+
+class BoardReplyOut(Schema):
+    author: str
+    text: str
+    created_at: datetime
+
+
+class BoardPostCaseOut(Schema):
+    number: str
+    state: str
+    state_label: str
+    result: str = Field(description="once closed; ID numbers and phones masked")
+
+
+class BoardPostOut(Schema):
+    id: int
+    kind: str
+    kind_label: str
+    title: str
+    body: str = Field(description="as the public reads it; the author reads their own words")
+    grid: GridRef
+    author: str = Field(description="masked, or 'me'")
+    mine: bool
+    is_public: bool
+    state: str = Field(description="waiting, replied or hidden")
+    state_label: str
+    hidden_reason: str = Field(description="to the author and the staff only")
+    created_at: datetime
+    reply_due: datetime
+    light: str
+    replied_at: datetime | None
+    replied_on_time: bool | None
+    rating: str
+    me_too: int
+    case: BoardPostCaseOut | None
+    replies: list[BoardReplyOut]
+
+
+def _case_out(post: Post) -> dict | None:
+    case = post.case
+    if case is None:
+        return None
+    result = mask_text(case.result) if case.state == case.State.CLOSED else ""
+    return {
+        "number": case.number,
+        "state": case.state,
+        "state_label": case.get_state_display(),
+        "result": result,
+    }
+
+
+def posts_out(user, posts) -> list[dict]:
+    """A page of posts with their counts and replies in three queries."""
+    ids = [p.pk for p in posts]
+    counts = dict(Post.objects.filter(pk__in=ids).annotate(n=Count("me_too")).values_list("pk", "n"))
+    replies: dict[int, list] = {}
+    for r in Reply.objects.filter(post__in=ids).select_related("author"):
+        replies.setdefault(r.post_id, []).append(
+            {"author": str(r.author), "text": r.text_public, "created_at": r.created_at}
+        )
+    rows = []
+    for p in posts:
+        mine = p.author_id == user.pk
+        rows.append(
+            {
+                "id": p.pk,
+                "kind": p.kind,
+                "kind_label": p.get_kind_display(),
+                "title": p.title if mine else p.title_public,
+                "body": p.body if mine else p.body_public,
+                "grid": {"code": p.grid.code, "name": p.grid.name},
+                "author": "me" if mine else mask_name(p.author.name or p.author.username),
+                "mine": mine,
+                "is_public": p.is_public,
+                "state": p.state,
+                "state_label": p.get_state_display(),
+                "hidden_reason": p.hidden_reason if (mine or board.may_answer(user, p)) else "",
+                "created_at": p.created_at,
+                "reply_due": p.reply_due,
+                "light": p.light,
+                "replied_at": p.replied_at,
+                "replied_on_time": p.replied_on_time,
+                "rating": p.rating,
+                "me_too": counts.get(p.pk, 0),
+                "case": _case_out(p),
+                "replies": replies.get(p.pk, []),
+            }
+        )
+    return rows
+
+
+def _one(request, post_id: int) -> dict:
+    return posts_out(request.auth, [board.readable_post(request.auth, post_id)])[0]
+
+
+class BoardPostIn(Schema):
+    kind: str = Field(description="suggestion, complaint or question")
+    title: str
+    body: str
+    grid_code: str = Field("", description="default: my home grid; or a grid above it")
+    is_public: bool = True
+
+
+class BoardPostFilter(Schema):
+    state: str = Field("", description="waiting, replied or hidden")
+    light: str = Field("", description="green, yellow or red")
+    grid: str = Field("", description="a grid code: the whole subtree")
+    mine: bool = False
+
+
+@router.get(
+    "/board/posts", response=list[BoardPostOut], summary="Message-board posts I may read, newest first"
+)
+@paginate(Pagination)
+def list_posts(request, filters: Query[BoardPostFilter]):
+    """Staff: the posts of their grids (hidden ones too). Residents: the public posts of their
+    grid's line of the tree and their own."""
+    rows = board.readable(request.auth).select_related("grid", "author", "case")
+    for field in ("state", "light"):
+        if getattr(filters, field):
+            rows = rows.filter(**{field: getattr(filters, field)})
+    if filters.grid:
+        rows = rows.filter(grid__code__startswith=filters.grid)
+    if filters.mine:
+        rows = rows.filter(author=request.auth)
+    return LazyPage(rows, out_page=lambda page: posts_out(request.auth, page))
+
+
+@router.post("/board/posts", response={201: BoardPostOut}, summary="Post to the message board (residents)")
+def create_post(request, payload: BoardPostIn):
+    created = board.post(request.auth, **payload.dict())
+    return Status(201, _one(request, created.pk))
+
+
+@router.get("/board/posts/{post_id}", response=BoardPostOut, summary="A post with its replies")
+def get_post(request, post_id: int):
+    return _one(request, post_id)
+
+
+@router.post(
+    "/board/posts/{post_id}/me-too", response={200: BoardPostOut, 201: BoardPostOut}, summary="Me too"
+)
+def me_too(request, post_id: int):
+    _post, added = board.me_too(request.auth, post_id)
+    return Status(201 if added else 200, _one(request, post_id))
+
+
+class BoardTextIn(Schema):
+    text: str
+
+
+@router.post(
+    "/board/posts/{post_id}/replies", response={201: BoardPostOut}, summary="Reply (staff of the grid)"
+)
+def reply(request, post_id: int, payload: BoardTextIn):
+    board.reply(request.auth, post_id, payload.text)
+    return Status(201, _one(request, post_id))
+
+
+class BoardRatingIn(Schema):
+    rating: str = Field(description="satisfied, basically or unsatisfied")
+
+
+@router.post("/board/posts/{post_id}/rate", response=BoardPostOut, summary="Rate the reply (the author)")
+def rate(request, post_id: int, payload: BoardRatingIn):
+    board.rate(request.auth, post_id, payload.rating)
+    return _one(request, post_id)
+
+
+class BoardReasonIn(Schema):
+    reason: str
+
+
+@router.post(
+    "/board/posts/{post_id}/hide", response=BoardPostOut, summary="Hide a post, with the reason (staff)"
+)
+def hide(request, post_id: int, payload: BoardReasonIn):
+    board.hide(request.auth, post_id, payload.reason)
+    return _one(request, post_id)
+
+
+class BoardCaseIn(Schema):
+    category_id: int
+
+
+@router.post(
+    "/board/posts/{post_id}/case",
+    response={201: BoardPostOut},
+    summary="Take a post up as a case, reported for its author (staff)",
+)
+def to_case(request, post_id: int, payload: BoardCaseIn):
+    board.to_case(request.auth, post_id, payload.category_id)
+    return Status(201, _one(request, post_id))

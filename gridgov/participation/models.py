@@ -1,0 +1,145 @@
+"""Residents' voice. The message board (民意直通车): residents post to their grid or community, and
+every post must get a staff reply within a time limit on the working calendar, watched by lights
+like cases."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from gridgov.core.scope import ScopedQuerySet
+
+
+class BlockedWord(models.Model):
+    """A word no post may contain (kept by administrators)."""
+
+    word = models.CharField(_("word"), max_length=50, unique=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("blocked word")
+        verbose_name_plural = _("blocked words")
+        ordering = ["word"]
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class PostQuerySet(ScopedQuerySet):
+    scope_grid_field = "grid"
+
+
+class Post(models.Model):
+    class Kind(models.TextChoices):
+        SUGGESTION = "suggestion", _("Suggestion")
+        COMPLAINT = "complaint", _("Complaint")
+        QUESTION = "question", _("Question")
+
+    class State(models.TextChoices):
+        WAITING = "waiting", _("Waiting for a reply")
+        REPLIED = "replied", _("Replied")
+        HIDDEN = "hidden", _("Hidden")
+
+    class Light(models.TextChoices):
+        GREEN = "green", _("Green")
+        YELLOW = "yellow", _("Yellow")
+        RED = "red", _("Red")
+
+    class Rating(models.TextChoices):
+        SATISFIED = "satisfied", _("Satisfied")
+        BASICALLY = "basically", _("Basically satisfied")
+        UNSATISFIED = "unsatisfied", _("Not satisfied")
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("grid"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    title = models.CharField(_("title"), max_length=100)
+    body = models.TextField(_("text"))
+    # What others read: ID numbers and phones masked (the author reads their own text).
+    title_public = models.CharField(_("title as shown"), max_length=100)
+    body_public = models.TextField(_("text as shown"))
+    is_public = models.BooleanField(_("public"), default=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.WAITING, db_index=True
+    )
+    created_at = models.DateTimeField(_("posted"), db_index=True)
+    reply_due = models.DateTimeField(_("reply due"))
+    reply_unit = models.CharField(_("unit"), max_length=16)
+    light = models.CharField(_("light"), max_length=8, choices=Light.choices, default=Light.GREEN)
+    escalated_at = models.DateTimeField(_("escalated"), null=True, blank=True)
+    replied_at = models.DateTimeField(_("replied"), null=True, blank=True)
+    replied_on_time = models.BooleanField(_("replied on time"), null=True)
+    rating = models.CharField(_("rating"), max_length=12, choices=Rating.choices, blank=True)
+    rated_at = models.DateTimeField(_("rated"), null=True, blank=True)
+    hidden_reason = models.CharField(_("why it is hidden"), max_length=300, blank=True)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("hidden by"),
+    )
+    state_before_hiding = models.CharField(max_length=10, blank=True, editable=False)
+    case = models.ForeignKey(
+        "cases.Case",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="board_posts",
+        verbose_name=_("case"),
+    )
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("message board post")
+        verbose_name_plural = _("message board")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["grid", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.title_public
+
+
+class ReplyQuerySet(ScopedQuerySet):
+    scope_grid_field = "post__grid"
+
+
+class Reply(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="replies", verbose_name=_("post"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+    )
+    text = models.TextField(_("text"))
+    text_public = models.TextField(_("text as shown"))
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    objects = ReplyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("reply")
+        verbose_name_plural = _("replies")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.post} · {self.author}"
+
+
+class MeToo(models.Model):
+    """ "Me too": another resident with the same concern (once each)."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="me_too", verbose_name=_("post"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("user")
+    )
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("me too")
+        verbose_name_plural = _("me too")
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="me_too_once")]
+
+    def __str__(self) -> str:
+        return f"{self.post} · {self.user}"

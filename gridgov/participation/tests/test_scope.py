@@ -1,0 +1,58 @@
+"""The data scope of every message-board route: staff of grid A never see or answer grid B's
+posts, and residents read only their own line of the tree. Shaped like the volunteers' scope
+module so that `core/tests/test_scope.py` includes it."""
+
+import pytest
+
+from gridgov.accounts.models import Role
+from gridgov.api import api
+from gridgov.core.testing import staff
+from gridgov.participation import board
+
+pytestmark = pytest.mark.django_db
+
+ROUTES = {
+    ("GET", "/api/v1/board/posts"): "scoped",
+    ("POST", "/api/v1/board/posts"): "own account only: a resident posts to their own grid's line",
+    ("GET", "/api/v1/board/posts/{post_id}"): "scoped",
+    ("POST", "/api/v1/board/posts/{post_id}/me-too"): "scoped",
+    ("POST", "/api/v1/board/posts/{post_id}/replies"): "scoped",
+    ("POST", "/api/v1/board/posts/{post_id}/rate"): "own account only: the author rates",
+    ("POST", "/api/v1/board/posts/{post_id}/hide"): "scoped",
+    ("POST", "/api/v1/board/posts/{post_id}/case"): "scoped",
+}
+LISTS = {("GET", "/api/v1/board/posts")}
+
+
+def grid_b_requests(district) -> dict:
+    """(method, route) → (verb, url, JSON body or None, status for a grid-A staff member)."""
+    b = district.grids[3]
+    author = staff(Role.RESIDENT, b, name="乙居民")
+    found = board.post(author, kind="question", title="乙网格的问题", body="乙网格楼道堵塞")
+    p = f"/api/v1/board/posts/{found.pk}"
+    return {
+        ("GET", "/api/v1/board/posts/{post_id}"): ("get", p, None, 404),
+        ("POST", "/api/v1/board/posts/{post_id}/me-too"): ("post", f"{p}/me-too", {}, 404),
+        ("POST", "/api/v1/board/posts/{post_id}/replies"): ("post", f"{p}/replies", {"text": "越权"}, 404),
+        ("POST", "/api/v1/board/posts/{post_id}/hide"): ("post", f"{p}/hide", {"reason": "越权"}, 404),
+        ("POST", "/api/v1/board/posts/{post_id}/case"): ("post", f"{p}/case", {"category_id": 1}, 404),
+    }
+
+
+def test_every_board_route_is_classified_and_every_scoped_one_exercised(district):
+    routes = set()
+    for path, operations in api.get_openapi_schema()["paths"].items():
+        routes |= {(method.upper(), path) for method in operations if path.startswith("/api/v1/board")}
+    assert routes == set(ROUTES)
+    scoped = {key for key, how in ROUTES.items() if how == "scoped"}
+    assert scoped - LISTS == set(grid_b_requests(district))
+
+
+def test_grid_a_staff_and_residents_never_see_grid_b(district, client_for):
+    requests = grid_b_requests(district)
+    for user in (staff(Role.GRID_WORKER, district.grids[0]), staff(Role.RESIDENT, district.grids[0])):
+        client = client_for(user)
+        for (method, path), (verb, url, body, status) in requests.items():
+            response = getattr(client, verb)(url, body or {}, content_type="application/json")
+            assert response.status_code == status, (user, method, path, response.content)
+        assert client.get("/api/v1/board/posts").json()["count"] == 0
