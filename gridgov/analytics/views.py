@@ -19,6 +19,7 @@ from django.utils.translation import pgettext_lazy
 
 from gridgov.analytics import dashboard, kpis, periods, report
 from gridgov.grids.models import Grid
+from gridgov.participation import figures as board_figures
 from gridgov.volunteers import figures as volunteer_figures
 
 # Counts take the "count" context: "reported" is a number of cases here, not a time.
@@ -132,6 +133,7 @@ def _dashboard_context(request) -> dict:
     board["period"] = period.as_dict()
     return {"board": board,
             "volunteer_figures": volunteer_figures.build(request.user, period, grid_code),
+            "board_figures": board_figures.build(request.user, period, grid_code),
             "period": period, "kinds": PERIOD_KINDS, "grids": _pickable(request.user),
             "grid_code": grid_code, "errors": errors, "params": request.GET,
             "rates": {name: show_rate(value) for name, value in board["rates"].items()},

@@ -208,3 +208,46 @@ class BoardCaseIn(Schema):
 def to_case(request, post_id: int, payload: BoardCaseIn):
     board.to_case(request.auth, post_id, payload.category_id)
     return Status(201, _one(request, post_id))
+
+
+class BoardFigures(Schema):
+    posts: int
+    replied: int
+    on_time: int
+    rated: int
+    satisfied: int = Field(description="satisfied or basically satisfied")
+    reply_rate: float | None
+    on_time_rate: float | None = Field(description="replied in time ÷ posts")
+    satisfaction: float | None = Field(description="satisfied ÷ rated")
+
+
+class BoardAreaFigures(BoardFigures):
+    code: str
+    name: str
+
+
+class BoardFiguresOut(Schema):
+    period: dict
+    totals: BoardFigures
+    areas: list[BoardAreaFigures]
+
+
+@router.get(
+    "/board/figures",
+    response=BoardFiguresOut,
+    summary="Message-board figures of a period: posts, reply and on-time rates, satisfaction per area",
+)
+def board_figures(request):
+    """The period as for the analytics rankings, grid=a grid code in your area; for staff with
+    grids (403 for others)."""
+    from django.core.exceptions import PermissionDenied
+    from django.utils.translation import gettext as _
+
+    from gridgov.analytics import periods
+    from gridgov.participation import figures
+
+    period = periods.parse(request.GET)
+    found = figures.build(request.auth, period, (request.GET.get("grid") or "").strip())
+    if found is None:
+        raise PermissionDenied(_("Only staff with grids see the message board's figures."))
+    return {"period": period.as_dict(), **found}

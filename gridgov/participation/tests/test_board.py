@@ -163,3 +163,23 @@ def test_a_post_taken_up_as_a_case_shows_the_cases_progress(town, client_for):
     Case.objects.filter(pk=case.pk).update(state="closed", result="已更换路灯，联系人13900001111")
     shown = client_for(town.neighbour).get(f"{POSTS}/{post_id}").json()
     assert shown["case"]["state"] == "closed" and "139****1111" in shown["case"]["result"]
+
+
+def test_figures_per_area_on_the_api_and_the_leaders_dashboard(town, client_for):
+    author = client_for(town.resident)
+    first, second, third = (posted(author, title=f"第{n}条").json()["id"] for n in range(3))
+    send(client_for(town.worker), f"{POSTS}/{first}/replies", {"text": "已处理"})
+    Post.objects.filter(pk=second).update(reply_due=timezone.now() - timedelta(minutes=1))
+    send(client_for(town.worker), f"{POSTS}/{second}/replies", {"text": "晚了"})
+    send(author, f"{POSTS}/{first}/rate", {"rating": "satisfied"})
+    send(author, f"{POSTS}/{second}/rate", {"rating": "unsatisfied"})
+    body = client_for(town.leader).get("/api/v1/board/figures?period=month").json()
+    totals = body["totals"]
+    assert (totals["posts"], totals["replied"], totals["on_time"]) == (3, 2, 1)
+    assert totals["satisfaction"] == 0.5 and round(totals["reply_rate"], 3) == 0.667
+    grid_a = next(a for a in body["areas"] if a["code"] == town.grid_a.code)
+    assert grid_a["posts"] == 3
+    assert client_for(town.resident).get("/api/v1/board/figures").status_code == 403
+    page = client_for(town.leader).get("/analytics/").content.decode()
+    assert 'id="board-figures"' in page and 'data-figure="posts">3<' in page
+    assert third

@@ -20,6 +20,7 @@ ROUTES = {
     ("POST", "/api/v1/board/posts/{post_id}/rate"): "own account only: the author rates",
     ("POST", "/api/v1/board/posts/{post_id}/hide"): "scoped",
     ("POST", "/api/v1/board/posts/{post_id}/case"): "scoped",
+    ("GET", "/api/v1/board/figures"): "scoped",
 }
 LISTS = {("GET", "/api/v1/board/posts")}
 
@@ -36,6 +37,7 @@ def grid_b_requests(district) -> dict:
         ("POST", "/api/v1/board/posts/{post_id}/replies"): ("post", f"{p}/replies", {"text": "越权"}, 404),
         ("POST", "/api/v1/board/posts/{post_id}/hide"): ("post", f"{p}/hide", {"reason": "越权"}, 404),
         ("POST", "/api/v1/board/posts/{post_id}/case"): ("post", f"{p}/case", {"category_id": 1}, 404),
+        ("GET", "/api/v1/board/figures"): ("get", f"/api/v1/board/figures?grid={b.code}", None, 404),
     }
 
 
