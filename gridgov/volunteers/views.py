@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridgov.accounts import residence
+from gridgov.core.actions import form_action, refusal
 from gridgov.core.text import to_int
 from gridgov.volunteers import certificate, expiry, services
 from gridgov.volunteers.api import activities_out, attendance_out, groups_out, qr_out
@@ -40,31 +41,7 @@ from gridgov.volunteers.models import (
 LIST_LIMIT = 50
 
 
-def _refusal(exc) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or _("You do not have permission to do this.")
-
-
-def _acts(view):
-    """A form's POST: the service's answer as a message, a refusal as an error, then back."""
-
-    @wraps(view)
-    @login_required
-    @require_POST
-    def wrapped(request, *args, **kwargs):
-        back = kwargs.pop("back", None)
-        try:
-            done, back = view(request, *args, **kwargs)
-            messages.success(request, done)
-        except (ValidationError, PermissionDenied, Http404, services.Conflict) as exc:
-            messages.error(request, _refusal(exc))
-            back = request.POST.get("next") or back
-        if not back or not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
-            back = reverse("volunteers-portal")
-        return redirect(back)
-
-    return wrapped
+_acts = form_action("volunteers-portal")
 
 
 def _float(value):
@@ -172,7 +149,7 @@ def checkin(request):
         activity = services.readable_activity(request.user, services.token_activity(token))
         context["activity"] = activities_out([activity], services.profile_of(request.user))[0]
     except ValidationError as exc:
-        context["error"] = _refusal(exc)
+        context["error"] = refusal(exc)
     except Http404:
         context["error"] = _("This activity is not open to you.")
     return render(request, "volunteers/checkin.html", context)
@@ -479,7 +456,7 @@ def issue_certificate(request):
             ip_address=request.META.get("REMOTE_ADDR"),
         )
     except (ValidationError, PermissionDenied, Http404) as exc:
-        messages.error(request, _refusal(exc))
+        messages.error(request, refusal(exc))
         return redirect(back)
     return redirect("volunteers-certificate-pdf", certificate_id=made.pk)
 

@@ -2,35 +2,16 @@
 lights and escalation, rating, moderation, "me too" and posts taken up as cases."""
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
 
-from gridgov.accounts.models import Role
 from gridgov.cases.models import Case, Category, Notification
-from gridgov.core.testing import staff
 from gridgov.participation import board
 from gridgov.participation.models import BlockedWord, Post
 
 pytestmark = pytest.mark.django_db
 POSTS = "/api/v1/board/posts"
-
-
-@pytest.fixture
-def town(district):
-    grid_a, grid_b = district.grids[0], district.grids[3]
-    return SimpleNamespace(
-        district=district,
-        grid_a=grid_a,
-        grid_b=grid_b,
-        resident=staff(Role.RESIDENT, grid_a, name="陈居民"),
-        neighbour=staff(Role.RESIDENT, grid_a, name="林邻居"),
-        far=staff(Role.RESIDENT, grid_b, name="远方"),
-        worker=staff(Role.GRID_WORKER, grid_a, name="张网格"),
-        worker_b=staff(Role.GRID_WORKER, grid_b, name="赵网格"),
-        leader=staff(Role.LEADER, district.communities[0], name="王书记"),
-    )
 
 
 def send(client, url, body=None):

@@ -1,0 +1,12 @@
+"""Message-board pages, included under /board/ by gridgov/urls.py."""
+
+from django.urls import path
+
+from gridgov.participation import views
+
+urlpatterns = [
+    path("", views.board_page, name="board"),
+    path("new/", views.new_post, name="board-new"),
+    path("<int:post_id>/", views.post_page, name="board-post"),
+    path("<int:post_id>/<str:what>/", views.post_action, name="board-post-action"),
+]
