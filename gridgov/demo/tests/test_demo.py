@@ -214,3 +214,18 @@ def test_the_demo_is_an_open311_endpoint_with_a_known_key(fengqiao, client):
     number = filed.json()[0]["service_request_id"]
     assert client.get(f"/open311/v2/requests/{number}.json").json()[0]["status"] == "open"
     assert Case.objects.get(pk=Case.id_from_number(number)).grid.code.startswith(grid.code)
+
+
+def test_the_demo_has_a_year_of_the_message_board(fengqiao, client_for):
+    from gridgov.participation.models import MeToo, Post
+
+    posts = Post.objects.all()
+    assert posts.count() >= 12 * 50
+    replied = posts.filter(state="replied")
+    assert replied.count() > 0.8 * posts.count() and replied.filter(replied_on_time=False).exists()
+    assert posts.filter(state="hidden").exclude(hidden_reason="").exists() and MeToo.objects.exists()
+    assert all(p.replied_at >= p.created_at for p in replied[:200])
+    worker = User.objects.get(username="worker")
+    figures = client_for(User.objects.get(username="leader")).get("/api/v1/board/figures?period=year").json()
+    assert figures["totals"]["posts"] > 0 and 0.8 < figures["totals"]["reply_rate"] <= 1
+    assert client_for(worker).get("/board/").status_code == 200

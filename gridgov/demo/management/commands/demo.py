@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from gridgov.accounts.models import Role
 from gridgov.analytics import rollups
-from gridgov.demo import builder, history, loop, registry, volunteers
+from gridgov.demo import board, builder, history, loop, registry, volunteers
 
 # Where each role starts its day (its workbench).
 START_PAGES = {Role.ADMIN: "/admin/", Role.LEADER: "/console/leader/", Role.DISPATCHER: "/console/dispatch/",
@@ -81,6 +81,10 @@ class Command(BaseCommand):
             # After the registry (teams are its organizations) and the cases (whose residents
             # would otherwise be drawn from the volunteers' accounts too).
             self._volunteers(chosen)
+            started = time.monotonic()
+            posts = board.build_board(chosen)
+            self.stdout.write(f"Message board in {time.monotonic() - started:.1f} s: "
+                              + ", ".join(f"{n} {k}" for k, n in posts.items()) + ".")
 
     def _registry(self, chosen, *, quiet: bool):
         started = time.monotonic()
