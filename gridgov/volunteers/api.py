@@ -139,10 +139,9 @@ def _volunteers():
 
 @router.get("/volunteers/me", response=VolunteerMeOut, summary="My volunteer profile, points and hours")
 def me(request):
-    volunteer = services.profile_of(request.auth)
+    volunteer = _volunteers().filter(user=request.auth).first()  # one query: read on every portal visit
     if volunteer is None:
         return {"volunteer": None, "balance": 0, "hours": 0.0}
-    volunteer = _volunteers().get(pk=volunteer.pk)
     return {
         "volunteer": volunteer_out(volunteer),
         "balance": balance_of(volunteer.pk),
