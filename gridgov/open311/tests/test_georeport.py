@@ -77,6 +77,10 @@ def test_a_service_definition_and_unknown_services(public):
     Category.objects.filter(pk=component.pk).update(is_public=True)
     attributes = Client().get(f"{BASE}/services/component-01001.json").json()["attributes"]
     assert attributes[0]["code"] == "component_id" and attributes[0]["required"] is False
+    definition = xml(Client().get(f"{BASE}/services/component-01001.xml"))
+    assert definition.tag == "service_definition"
+    assert definition.find("attributes/attribute/code").text == "component_id"
+    assert definition.find("attributes/attribute/required").text == "false"
     missing = Client().get(f"{BASE}/services/99999.xml")
     assert missing.status_code == 404
     assert xml(missing).find("error/code").text == "404"
