@@ -30,7 +30,9 @@ class SubscriptionCreated(SubscriptionOut):
 class SubscriptionIn(Schema):
     name: str
     url: str
-    events: list[str] = Field(description="case.created, case.state_changed, case.rated")
+    events: list[str] = Field(
+        description="case.created, case.state_changed, case.rated, board.posted, board.replied"
+    )
 
 
 class SubscriptionPatch(Schema):

@@ -16,6 +16,8 @@ class EventType(models.TextChoices):
     CASE_CREATED = "case.created", _("A case was reported")
     CASE_STATE_CHANGED = "case.state_changed", _("A case changed state")
     CASE_RATED = "case.rated", _("A case was rated")
+    BOARD_POSTED = "board.posted", _("A public message was posted on the board")
+    BOARD_REPLIED = "board.replied", _("A public message got a reply")
 
 
 class Subscription(models.Model):

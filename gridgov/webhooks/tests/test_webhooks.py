@@ -135,3 +135,27 @@ def test_replay_sends_the_same_event_again(
 def test_nothing_is_written_without_subscribers(world, report):
     report()
     assert not Event.objects.exists() and not Subscription.objects.exists()
+
+
+def test_public_board_posts_and_their_replies_are_events_private_ones_are_not(
+    district, receiver, django_capture_on_commit_callbacks
+):
+    from gridgov.accounts.models import Role
+    from gridgov.core.testing import staff
+    from gridgov.participation import board
+
+    services.create(admin_user(), name="城市大脑", url=receiver.url, events=["board.posted", "board.replied"])
+    author, worker = staff(Role.RESIDENT, district.grids[0]), staff(Role.GRID_WORKER, district.grids[0])
+    with django_capture_on_commit_callbacks(execute=True):
+        posted = board.post(author, kind="complaint", title="噪音", body="夜里施工，电话13812345678")
+        board.post(author, kind="question", title="私下问", body="不公开的问题", is_public=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        board.reply(worker, posted.pk, "已联系施工方")
+    assert [s.json["type"] for s in receiver.seen] == ["board.posted", "board.replied"]
+    first = receiver.seen[0].json["data"]["post"]
+    assert (
+        first["title"] == "噪音"
+        and "138****5678" in first["text"]
+        and "13812345678" not in receiver.seen[0].body.decode()
+    )
+    assert receiver.seen[1].json["data"]["reply"]["text"] == "已联系施工方"
