@@ -5,7 +5,7 @@ from django.contrib import admin
 
 from gridgov.accounts.roles import Perm, has_perm
 from gridgov.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin
-from gridgov.participation.models import BlockedWord, Post, Reply
+from gridgov.participation.models import BlockedWord, Post, Proposal, Reply, Representative, Vote
 
 
 @admin.register(BlockedWord)
@@ -65,3 +65,44 @@ class PostAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff
+
+
+@admin.register(Proposal)
+class ProposalAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ("title", "grid", "state", "created_at", "decided_at")
+    list_filter = ("state",)
+    list_select_related = ("grid",)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+
+@admin.register(Vote)
+class VoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Votes are opened, cast and counted through the API: shown here, never typed."""
+
+    list_display = ("question", "proposal", "electorate", "secret", "state", "eligible", "closes_at")
+    list_filter = ("state", "electorate", "secret")
+    list_select_related = ("proposal",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(proposal__in=Proposal.objects.visible_to(request.user))
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+
+@admin.register(Representative)
+class RepresentativeAdmin(admin.ModelAdmin):
+    """Residents' representatives and their terms, kept by the administrators."""
+
+    list_display = ("user", "grid", "starts_on", "ends_on")
+    list_select_related = ("user", "grid")
+    autocomplete_fields = ("grid",)
+    raw_id_fields = ("user",)

@@ -7,9 +7,10 @@ from django.db.models import Count
 from ninja import Field, Query, Router, Status
 from ninja.pagination import paginate
 
+from gridgov.core.openapi import CONFLICT
 from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import GridRef, Schema
-from gridgov.participation import board
+from gridgov.participation import board, deliberation
 from gridgov.participation.models import Post, Reply
 from gridgov.privacy.masking import mask_name, mask_text
 
@@ -251,3 +252,203 @@ def board_figures(request):
     if found is None:
         raise PermissionDenied(_("Only staff with grids see the message board's figures."))
     return {"period": period.as_dict(), **found}
+
+
+# --- deliberation ------------------------------------------------------------------------------------
+
+
+class ProposalIn(Schema):
+    title: str
+    body: str
+    grid_code: str = Field("", description="a resident's: default my home grid, or a grid above it")
+    post_id: int | None = Field(None, description="staff: a message-board post this proposal comes from")
+
+
+class VoteResultOut(Schema):
+    votes: list[dict] = Field(description="each option with its count")
+    cast: int
+    eligible: int
+    turnout: float | None
+    quorum_met: bool
+    winner: str | None = Field(description="the option that carried, if quorum and majority were met")
+
+
+class VoteOut(Schema):
+    id: int
+    question: str
+    options: list[str]
+    abstain: int | None
+    electorate: str
+    secret: bool
+    quorum: int
+    majority: str
+    eligible: int
+    closes_at: datetime
+    state: str
+    i_voted: bool
+    result: VoteResultOut | None = Field(description="once closed")
+
+
+class ProposalOut(Schema):
+    id: int
+    title: str
+    body: str
+    grid: GridRef
+    state: str
+    state_label: str
+    reason: str
+    decision: str
+    post_id: int | None
+    created_at: datetime
+    decided_at: datetime | None
+    votes: list[VoteOut]
+
+
+def proposal_out(user, proposal) -> dict:
+    from gridgov.participation.models import Ballot
+
+    votes = list(proposal.votes.all())
+    mine = set(Ballot.objects.filter(vote__in=votes, voter=user).values_list("vote_id", flat=True))
+    return {
+        "id": proposal.pk,
+        "title": proposal.title,
+        "body": proposal.body,
+        "grid": {"code": proposal.grid.code, "name": proposal.grid.name},
+        "state": proposal.state,
+        "state_label": proposal.get_state_display(),
+        "reason": proposal.reason,
+        "decision": proposal.decision,
+        "post_id": proposal.post_id,
+        "created_at": proposal.created_at,
+        "decided_at": proposal.decided_at,
+        "votes": [
+            {
+                "id": v.pk,
+                "question": v.question,
+                "options": v.options,
+                "abstain": v.abstain,
+                "electorate": v.electorate,
+                "secret": v.secret,
+                "quorum": v.quorum,
+                "majority": v.majority,
+                "eligible": v.eligible,
+                "closes_at": v.closes_at,
+                "state": v.state,
+                "i_voted": v.pk in mine,
+                "result": v.result or None,
+            }
+            for v in votes
+        ],
+    }
+
+
+def _proposal(request, proposal_id: int) -> dict:
+    return proposal_out(request.auth, deliberation.readable_proposal(request.auth, proposal_id))
+
+
+@router.post("/board/proposals", response={201: ProposalOut}, summary="Propose a matter for deliberation")
+def propose(request, payload: ProposalIn):
+    made = deliberation.propose(request.auth, **payload.dict())
+    return Status(201, _proposal(request, made.pk))
+
+
+@router.get("/board/proposals", response=list[ProposalOut], summary="Proposals of my area, newest first")
+@paginate(Pagination)
+def list_proposals(request):
+    rows = deliberation.readable_proposals(request.auth).prefetch_related("votes")
+    return LazyPage(rows, out=lambda p: proposal_out(request.auth, p))
+
+
+@router.get("/board/proposals/{proposal_id}", response=ProposalOut, summary="A proposal with its votes")
+def get_proposal(request, proposal_id: int):
+    return _proposal(request, proposal_id)
+
+
+class DeclineIn(Schema):
+    reason: str
+
+
+class DecisionIn(Schema):
+    decision: str
+
+
+@router.post(
+    "/board/proposals/{proposal_id}/accept",
+    response=ProposalOut,
+    openapi_extra=CONFLICT,
+    summary="Accept a proposal for discussion (staff of the area)",
+)
+def accept(request, proposal_id: int):
+    deliberation.accept(request.auth, proposal_id)
+    return _proposal(request, proposal_id)
+
+
+@router.post(
+    "/board/proposals/{proposal_id}/decline",
+    response=ProposalOut,
+    openapi_extra=CONFLICT,
+    summary="Decline a proposal, with the reason (staff of the area)",
+)
+def decline(request, proposal_id: int, payload: DeclineIn):
+    deliberation.decline(request.auth, proposal_id, payload.reason)
+    return _proposal(request, proposal_id)
+
+
+@router.post(
+    "/board/proposals/{proposal_id}/decide",
+    response=ProposalOut,
+    openapi_extra=CONFLICT,
+    summary="Publish the decision (staff of the area, no vote open)",
+)
+def decide(request, proposal_id: int, payload: DecisionIn):
+    deliberation.decide(request.auth, proposal_id, payload.decision)
+    return _proposal(request, proposal_id)
+
+
+class VoteIn(Schema):
+    question: str
+    options: list[str] | None = Field(None, description="default 赞成 / 反对 / 弃权")
+    abstain: int | None = Field(None, description="the option that counts for turnout only (default 弃权)")
+    electorate: str = Field(description="residents or representatives")
+    secret: bool = False
+    quorum: int = Field(50, description="% of those eligible who must vote")
+    majority: str = Field("simple", description="simple or two_thirds of the votes for or against")
+    days: int = Field(7, description="open for this many days")
+
+
+@router.post(
+    "/board/proposals/{proposal_id}/votes",
+    response={201: ProposalOut},
+    openapi_extra=CONFLICT,
+    summary="Put a proposal to a vote (staff of the area)",
+)
+def open_vote(request, proposal_id: int, payload: VoteIn):
+    data = payload.dict(exclude_unset=True)
+    deliberation.open_vote(request.auth, proposal_id, data)
+    return Status(201, _proposal(request, proposal_id))
+
+
+class BallotIn(Schema):
+    choice: int = Field(description="the option's number, from 0")
+
+
+@router.post(
+    "/board/votes/{vote_id}/ballots",
+    response={201: dict},
+    openapi_extra=CONFLICT,
+    summary="Vote (once; a secret ballot keeps only that you voted)",
+)
+def cast(request, vote_id: int, payload: BallotIn):
+    deliberation.cast(request.auth, vote_id, payload.choice)
+    return Status(201, {"voted": True})
+
+
+@router.post(
+    "/board/votes/{vote_id}/close",
+    response=ProposalOut,
+    openapi_extra=CONFLICT,
+    summary="Close a vote and count it (staff of the area)",
+)
+def close_vote(request, vote_id: int):
+    vote = deliberation.close(request.auth, vote_id)
+    return _proposal(request, vote.proposal_id)

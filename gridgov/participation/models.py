@@ -143,3 +143,153 @@ class MeToo(models.Model):
 
     def __str__(self) -> str:
         return f"{self.post} · {self.user}"
+
+
+# --- deliberation (议事协商) ---------------------------------------------------------------------------
+
+
+class ProposalQuerySet(ScopedQuerySet):
+    scope_grid_field = "grid"
+
+
+class Proposal(models.Model):
+    """A matter put to the residents of an area: submitted, accepted for discussion (or declined
+    with a reason), voted on, decided."""
+
+    class State(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        DISCUSSION = "discussion", _("In discussion")
+        DECLINED = "declined", _("Declined")
+        VOTING = "voting", _("Being voted on")
+        DECIDED = "decided", _("Decided")
+
+    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("grid"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    title = models.CharField(_("title"), max_length=100)
+    body = models.TextField(_("text"))
+    post = models.ForeignKey(
+        Post,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="proposals",
+        verbose_name=_("from the message"),
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.SUBMITTED)
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    decision = models.TextField(_("decision"), blank=True)
+    created_at = models.DateTimeField(_("submitted"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    objects = ProposalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("proposal")
+        verbose_name_plural = _("proposals")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Representative(models.Model):
+    """A residents' representative of an area for a term (1 per 1,000 residents)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("representative")
+    )
+    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("area"))
+    starts_on = models.DateField(_("term starts"))
+    ends_on = models.DateField(_("term ends"))
+
+    class Meta:
+        verbose_name = _("residents' representative")
+        verbose_name_plural = _("residents' representatives")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "grid", "starts_on"], name="representative_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.grid}"
+
+
+class Vote(models.Model):
+    """One question put to a proposal's electorate. Options are labels; when `abstain` names one,
+    it counts for turnout but not for the majority."""
+
+    class Electorate(models.TextChoices):
+        RESIDENTS = "residents", _("All residents of the area")
+        REPRESENTATIVES = "representatives", _("The area's representatives")
+
+    class Majority(models.TextChoices):
+        SIMPLE = "simple", _("More than half of the votes for or against")
+        TWO_THIRDS = "two_thirds", _("Two thirds of the votes for or against")
+
+    class State(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLOSED = "closed", _("Closed")
+
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.CASCADE, related_name="votes", verbose_name=_("proposal")
+    )
+    question = models.CharField(_("question"), max_length=200)
+    options = models.JSONField(_("options"))
+    abstain = models.PositiveSmallIntegerField(_("the abstain option"), null=True, blank=True)
+    electorate = models.CharField(_("who votes"), max_length=16, choices=Electorate.choices)
+    secret = models.BooleanField(_("secret ballot"), default=False)
+    quorum = models.PositiveSmallIntegerField(_("quorum (% of those eligible)"), default=50)
+    majority = models.CharField(
+        _("majority"), max_length=12, choices=Majority.choices, default=Majority.SIMPLE
+    )
+    eligible = models.PositiveIntegerField(_("eligible voters"), default=0)
+    closes_at = models.DateTimeField(_("closes"))
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.OPEN)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("opened by")
+    )
+    opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("vote")
+        verbose_name_plural = _("votes")
+        ordering = ["-opened_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.question
+
+
+class Ballot(models.Model):
+    """That a person voted, and — in an open vote only — how. A secret vote's choice goes only
+    into the tally, so nothing links it to the voter."""
+
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="ballots", verbose_name=_("vote"))
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("voter")
+    )
+    choice = models.PositiveSmallIntegerField(_("choice"), null=True, blank=True)
+    cast_at = models.DateField(_("voted on"), auto_now_add=True)  # the day only: no order to link
+
+    class Meta:
+        verbose_name = _("ballot")
+        verbose_name_plural = _("ballots")
+        constraints = [models.UniqueConstraint(fields=["vote", "voter"], name="one_person_one_vote")]
+
+    def __str__(self) -> str:
+        return f"{self.vote} · {self.voter}"
+
+
+class Tally(models.Model):
+    vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="tallies", verbose_name=_("vote"))
+    option = models.PositiveSmallIntegerField(_("option"))
+    count = models.PositiveIntegerField(_("votes"), default=0)
+
+    class Meta:
+        verbose_name = _("tally")
+        verbose_name_plural = _("tallies")
+        constraints = [models.UniqueConstraint(fields=["vote", "option"], name="tally_once")]
+
+    def __str__(self) -> str:
+        return f"{self.vote} #{self.option}: {self.count}"

@@ -7,7 +7,7 @@ import pytest
 from gridgov.accounts.models import Role
 from gridgov.api import api
 from gridgov.core.testing import staff
-from gridgov.participation import board
+from gridgov.participation import board, deliberation
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +21,17 @@ ROUTES = {
     ("POST", "/api/v1/board/posts/{post_id}/hide"): "scoped",
     ("POST", "/api/v1/board/posts/{post_id}/case"): "scoped",
     ("GET", "/api/v1/board/figures"): "scoped",
+    ("POST", "/api/v1/board/proposals"): "own account only: a resident proposes to their own grid's line",
+    ("GET", "/api/v1/board/proposals"): "scoped",
+    ("GET", "/api/v1/board/proposals/{proposal_id}"): "scoped",
+    ("POST", "/api/v1/board/proposals/{proposal_id}/accept"): "scoped",
+    ("POST", "/api/v1/board/proposals/{proposal_id}/decline"): "scoped",
+    ("POST", "/api/v1/board/proposals/{proposal_id}/decide"): "scoped",
+    ("POST", "/api/v1/board/proposals/{proposal_id}/votes"): "scoped",
+    ("POST", "/api/v1/board/votes/{vote_id}/ballots"): "scoped",
+    ("POST", "/api/v1/board/votes/{vote_id}/close"): "scoped",
 }
-LISTS = {("GET", "/api/v1/board/posts")}
+LISTS = {("GET", "/api/v1/board/posts"), ("GET", "/api/v1/board/proposals")}
 
 
 def grid_b_requests(district) -> dict:
@@ -31,7 +40,34 @@ def grid_b_requests(district) -> dict:
     author = staff(Role.RESIDENT, b, name="乙居民")
     found = board.post(author, kind="question", title="乙网格的问题", body="乙网格楼道堵塞")
     p = f"/api/v1/board/posts/{found.pk}"
+    worker_b = staff(Role.GRID_WORKER, b)
+    proposal = deliberation.propose(author, title="乙网格的提议", body="乙网格加装电梯")
+    deliberation.accept(worker_b, proposal.pk)
+    vote = deliberation.open_vote(worker_b, proposal.pk, {"question": "同意吗？", "electorate": "residents"})
+    q, v = f"/api/v1/board/proposals/{proposal.pk}", f"/api/v1/board/votes/{vote.pk}"
     return {
+        ("GET", "/api/v1/board/proposals/{proposal_id}"): ("get", q, None, 404),
+        ("POST", "/api/v1/board/proposals/{proposal_id}/accept"): ("post", f"{q}/accept", {}, 404),
+        ("POST", "/api/v1/board/proposals/{proposal_id}/decline"): (
+            "post",
+            f"{q}/decline",
+            {"reason": "越权"},
+            404,
+        ),
+        ("POST", "/api/v1/board/proposals/{proposal_id}/decide"): (
+            "post",
+            f"{q}/decide",
+            {"decision": "越权"},
+            404,
+        ),
+        ("POST", "/api/v1/board/proposals/{proposal_id}/votes"): (
+            "post",
+            f"{q}/votes",
+            {"question": "越权", "electorate": "residents"},
+            404,
+        ),
+        ("POST", "/api/v1/board/votes/{vote_id}/ballots"): ("post", f"{v}/ballots", {"choice": 0}, 404),
+        ("POST", "/api/v1/board/votes/{vote_id}/close"): ("post", f"{v}/close", {}, 404),
         ("GET", "/api/v1/board/posts/{post_id}"): ("get", p, None, 404),
         ("POST", "/api/v1/board/posts/{post_id}/me-too"): ("post", f"{p}/me-too", {}, 404),
         ("POST", "/api/v1/board/posts/{post_id}/replies"): ("post", f"{p}/replies", {"text": "越权"}, 404),
@@ -58,3 +94,4 @@ def test_grid_a_staff_and_residents_never_see_grid_b(district, client_for):
             response = getattr(client, verb)(url, body or {}, content_type="application/json")
             assert response.status_code == status, (user, method, path, response.content)
         assert client.get("/api/v1/board/posts").json()["count"] == 0
+        assert client.get("/api/v1/board/proposals").json()["count"] == 0

@@ -1,0 +1,278 @@
+"""Deliberation (议事协商): proposals put to an area, accepted for discussion or declined, voted on
+and decided; who may vote, one person one vote, secret or open ballots, quorum and majority.
+
+Counting is exact: each ballot adds one to its option's tally under the vote's row lock, and the
+result is computed from the tallies when the vote closes. A secret ballot stores that a person
+voted (so nobody votes twice) and puts the choice only into the tally.
+"""
+
+from datetime import timedelta
+from fractions import Fraction
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja.errors import HttpError
+
+from gridgov.accounts import residence
+from gridgov.accounts.models import Assignment, Role
+from gridgov.accounts.roles import roles_of
+from gridgov.grids.codes import lineage
+from gridgov.participation import board
+from gridgov.participation.models import Ballot, Proposal, Representative, Tally, Vote
+from gridgov.privacy.masking import mask_text
+
+DEFAULT_OPTIONS = ["赞成", "反对", "弃权"]
+MAX_OPTIONS = 10
+MAX_DAYS = 60
+
+
+class Conflict(HttpError):
+    """409: the vote's state refuses the step."""
+
+    def __init__(self, message: str):
+        super().__init__(409, message)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _staff(user) -> bool:
+    return bool(roles_of(user) & board.ANSWERING_ROLES)
+
+
+def readable_proposals(user):
+    """Staff: their areas' proposals. Residents: those of their home grid's line, and their own."""
+    from django.db.models import Q
+
+    staff = Proposal.objects.visible_to(user)
+    rows = Q(pk__in=staff.values("pk")) | Q(author=user)
+    home = residence.home_grid(user)
+    if home is not None:
+        rows |= Q(grid__code__in=lineage(home.code))
+    return Proposal.objects.filter(rows).select_related("grid")
+
+
+def readable_proposal(user, proposal_id: int) -> Proposal:
+    found = readable_proposals(user).filter(pk=proposal_id).first()
+    if found is None:
+        raise Http404(_("No such proposal."))
+    return found
+
+
+def _managed(user, proposal_id: int) -> Proposal:
+    found = readable_proposal(user, proposal_id)
+    if not _staff(user) or not Proposal.objects.visible_to(user).filter(pk=found.pk).exists():
+        raise PermissionDenied(_("Only the area's staff run its deliberation."))
+    return Proposal.objects.select_for_update().select_related("grid").get(pk=found.pk)
+
+
+def propose(user, *, title: str, body: str, grid_code: str = "", post_id: int | None = None) -> Proposal:
+    """A resident proposes to their area (or staff, from a message-board post)."""
+    errors: dict = {}
+    texts = board._check_text({"title": (title, board.TITLE_MAX), "body": (body, board.BODY_MAX)}, errors)
+    post = None
+    if post_id is not None:
+        post = board.readable_post(user, post_id)
+        if not board.may_answer(user, post):
+            raise PermissionDenied(_("Only the staff of the post's grid answer it."))
+        grid = post.grid
+    else:
+        grid = board._where(user, grid_code, errors)
+    if errors:
+        raise ValidationError(errors)
+    author = post.author if post is not None else user
+    return Proposal.objects.create(
+        grid=grid, author=author, title=texts["title"], body=mask_text(texts["body"]), post=post
+    )
+
+
+@transaction.atomic
+def accept(user, proposal_id: int) -> Proposal:
+    found = _managed(user, proposal_id)
+    if found.state != Proposal.State.SUBMITTED:
+        raise Conflict(_("Only a submitted proposal is accepted or declined."))
+    found.state = Proposal.State.DISCUSSION
+    found.save(update_fields=["state"])
+    return found
+
+
+@transaction.atomic
+def decline(user, proposal_id: int, reason: str) -> Proposal:
+    reason = (reason or "").strip()
+    if not reason or len(reason) > board.REASON_MAX:
+        raise ValidationError({"reason": _("Give the reason, at most %d characters.") % board.REASON_MAX})
+    found = _managed(user, proposal_id)
+    if found.state != Proposal.State.SUBMITTED:
+        raise Conflict(_("Only a submitted proposal is accepted or declined."))
+    found.state, found.reason = Proposal.State.DECLINED, reason
+    found.save(update_fields=["state", "reason"])
+    return found
+
+
+# --- who votes ----------------------------------------------------------------------------------------
+
+
+def electorate(vote: Vote) -> set[int]:
+    """The users who may vote now: the area's residents (by their home grid) or its serving
+    representatives."""
+    code = vote.proposal.grid.code
+    if vote.electorate == Vote.Electorate.REPRESENTATIVES:
+        today = timezone.localdate()
+        rows = Representative.objects.filter(
+            grid__code__startswith=code, starts_on__lte=today, ends_on__gte=today
+        )
+        return set(rows.values_list("user_id", flat=True))
+    rows = Assignment.objects.filter(role=Role.RESIDENT, is_active=True, grid__code__startswith=code)
+    return set(rows.values_list("user_id", flat=True))
+
+
+def representative_seats(grid) -> int:
+    """1 per 1,000 residents of the area (the registry's count), at least one."""
+    from gridgov.population.models import Person
+
+    people = Person.objects.filter(grid__code__startswith=grid.code, is_active=True).count()
+    return max(1, -(-people // 1000))
+
+
+# --- votes -------------------------------------------------------------------------------------------
+
+
+def _check_vote(data: dict, errors: dict) -> dict:
+    options = data.get("options") or DEFAULT_OPTIONS
+    if (
+        not isinstance(options, list)
+        or not 2 <= len(options) <= MAX_OPTIONS
+        or any(not isinstance(o, str) or not o.strip() or len(o) > 50 for o in options)
+    ):
+        errors["options"] = _("Give 2 to %d options of at most 50 characters.") % MAX_OPTIONS
+    elif len(set(options)) != len(options):
+        errors["options"] = _("The options must differ.")
+    abstain = data.get("abstain", 2 if options == DEFAULT_OPTIONS else None)
+    if abstain is not None and (not isinstance(abstain, int) or not 0 <= abstain < len(options or [])):
+        errors["abstain"] = _("The number of one of the options, from 0.")
+    question = (data.get("question") or "").strip()
+    if not question or len(question) > 200:
+        errors["question"] = _("Ask the question in at most 200 characters.")
+    if data.get("electorate") not in Vote.Electorate.values:
+        errors["electorate"] = _("Choose one of: %s.") % ", ".join(Vote.Electorate.values)
+    if data.get("majority", Vote.Majority.SIMPLE) not in Vote.Majority.values:
+        errors["majority"] = _("Choose one of: %s.") % ", ".join(Vote.Majority.values)
+    quorum = data.get("quorum", 50)
+    if not isinstance(quorum, int) or isinstance(quorum, bool) or not 0 <= quorum <= 100:
+        errors["quorum"] = _("A whole percentage from 0 to 100.")
+    days = data.get("days", 7)
+    if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_DAYS:
+        errors["days"] = _("Enter a whole number from %(low)d to %(high)d.") % {"low": 1, "high": MAX_DAYS}
+    return {
+        "question": question,
+        "options": [o.strip() for o in options] if "options" not in errors else [],
+        "abstain": abstain,
+        "electorate": data.get("electorate"),
+        "secret": bool(data.get("secret")),
+        "quorum": quorum,
+        "majority": data.get("majority", Vote.Majority.SIMPLE),
+        "days": days,
+    }
+
+
+@transaction.atomic
+def open_vote(user, proposal_id: int, data: dict) -> Vote:
+    """Put a question to the proposal's electorate; the number eligible is fixed now."""
+    errors: dict = {}
+    fields = _check_vote(data, errors)
+    if errors:
+        raise ValidationError(errors)
+    found = _managed(user, proposal_id)
+    if found.state not in (Proposal.State.DISCUSSION, Proposal.State.VOTING):
+        raise Conflict(_("Accept the proposal for discussion before putting it to a vote."))
+    if found.votes.filter(state=Vote.State.OPEN).exists():
+        raise Conflict(_("A vote on this proposal is already open."))
+    days = fields.pop("days")
+    vote = Vote(proposal=found, opened_by=user, closes_at=timezone.now() + timedelta(days=days), **fields)
+    vote.eligible = len(electorate(vote))
+    if vote.eligible == 0:
+        raise ValidationError({"electorate": _("Nobody may vote in this area yet.")})
+    vote.save()
+    Tally.objects.bulk_create([Tally(vote=vote, option=i) for i in range(len(vote.options))])
+    found.state = Proposal.State.VOTING
+    found.save(update_fields=["state"])
+    return vote
+
+
+def _open_vote(vote_id: int) -> Vote:
+    vote = Vote.objects.select_for_update().select_related("proposal__grid").filter(pk=vote_id).first()
+    if vote is None:
+        raise Http404(_("No such vote."))
+    return vote
+
+
+def cast(user, vote_id: int, choice) -> Ballot:
+    """One person, one vote: refused when not eligible, after closing, or the second time (409)."""
+    with transaction.atomic():
+        vote = _open_vote(vote_id)
+        readable_proposal(user, vote.proposal_id)  # 404 outside the area
+        if vote.state != Vote.State.OPEN or timezone.now() >= vote.closes_at:
+            raise Conflict(_("This vote has closed."))
+        if not isinstance(choice, int) or isinstance(choice, bool) or not 0 <= choice < len(vote.options):
+            raise ValidationError({"choice": _("Choose one of the options, numbered from 0.")})
+        if user.pk not in electorate(vote):
+            raise PermissionDenied(_("You are not among those who vote on this."))
+        try:
+            with transaction.atomic():
+                ballot = Ballot.objects.create(vote=vote, voter=user, choice=None if vote.secret else choice)
+        except IntegrityError:
+            raise Conflict(_("You have already voted.")) from None
+        Tally.objects.filter(vote=vote, option=choice).update(count=F("count") + 1)
+    return ballot
+
+
+def count(vote: Vote) -> dict:
+    """Turnout, quorum and the outcome from the tallies (exact fractions, shown as floats)."""
+    tallies = dict(Tally.objects.filter(vote=vote).values_list("option", "count"))
+    cast_votes = sum(tallies.values())
+    counted = {i: n for i, n in tallies.items() if i != vote.abstain}
+    decisive = sum(counted.values())
+    quorum_met = vote.eligible > 0 and Fraction(cast_votes, vote.eligible) * 100 >= vote.quorum
+    need = Fraction(1, 2) if vote.majority == Vote.Majority.SIMPLE else Fraction(2, 3)
+    top = max(counted, key=lambda i: (counted[i], -i)) if counted else None
+    share = Fraction(counted.get(top, 0), decisive) if decisive else Fraction(0)
+    wins = share > need if vote.majority == Vote.Majority.SIMPLE else share >= need
+    return {
+        "votes": [{"option": label, "count": tallies.get(i, 0)} for i, label in enumerate(vote.options)],
+        "cast": cast_votes,
+        "eligible": vote.eligible,
+        "turnout": float(Fraction(cast_votes, vote.eligible)) if vote.eligible else None,
+        "quorum_met": quorum_met,
+        "winner": vote.options[top] if (quorum_met and wins and top is not None) else None,
+    }
+
+
+@transaction.atomic
+def close(user, vote_id: int) -> Vote:
+    vote = _open_vote(vote_id)
+    _managed(user, vote.proposal_id)
+    if vote.state == Vote.State.CLOSED:
+        return vote
+    vote.state, vote.result = Vote.State.CLOSED, count(vote)
+    vote.save(update_fields=["state", "result"])
+    return vote
+
+
+@transaction.atomic
+def decide(user, proposal_id: int, decision: str) -> Proposal:
+    """Publish the decision once no vote is open; its text goes to the proposal's page."""
+    decision = (decision or "").strip()
+    if not decision or len(decision) > board.BODY_MAX:
+        raise ValidationError({"decision": _("Write the decision, at most %d characters.") % board.BODY_MAX})
+    found = _managed(user, proposal_id)
+    if found.state not in (Proposal.State.DISCUSSION, Proposal.State.VOTING):
+        raise Conflict(_("Only a proposal under discussion or voted on is decided."))
+    if found.votes.filter(state=Vote.State.OPEN).exists():
+        raise Conflict(_("Close the vote first."))
+    found.state, found.decision, found.decided_at = Proposal.State.DECIDED, decision, timezone.now()
+    found.save(update_fields=["state", "decision", "decided_at"])
+    return found
