@@ -289,6 +289,23 @@ class VoteOut(Schema):
     result: VoteResultOut | None = Field(description="once closed")
 
 
+class MeetingOut(Schema):
+    id: int
+    kind: str
+    place: str
+    starts_at: datetime
+    invited: int
+    attended: int
+    minutes: str
+
+
+class FollowUpOut(Schema):
+    number: str
+    state: str
+    state_label: str
+    result: str = Field(description="once closed; masked")
+
+
 class ProposalOut(Schema):
     id: int
     title: str
@@ -302,6 +319,8 @@ class ProposalOut(Schema):
     created_at: datetime
     decided_at: datetime | None
     votes: list[VoteOut]
+    meetings: list[MeetingOut]
+    follow_ups: list[FollowUpOut]
 
 
 def proposal_out(user, proposal) -> dict:
@@ -339,6 +358,29 @@ def proposal_out(user, proposal) -> dict:
             }
             for v in votes
         ],
+        "meetings": [
+            {
+                "id": m.pk,
+                "kind": m.kind,
+                "place": m.place,
+                "starts_at": m.starts_at,
+                "invited": m.invited.count(),
+                "attended": m.attended.count(),
+                "minutes": m.minutes,
+            }
+            for m in proposal.meetings.all()
+        ],
+        "follow_ups": [_follow_up_out(f.case) for f in proposal.follow_ups.select_related("case")],
+    }
+
+
+def _follow_up_out(case) -> dict:
+    result = mask_text(case.result) if case.state == case.State.CLOSED else ""
+    return {
+        "number": case.number,
+        "state": case.state,
+        "state_label": case.get_state_display(),
+        "result": result,
     }
 
 
@@ -452,3 +494,51 @@ def cast(request, vote_id: int, payload: BallotIn):
 def close_vote(request, vote_id: int):
     vote = deliberation.close(request.auth, vote_id)
     return _proposal(request, vote.proposal_id)
+
+
+class MeetingIn(Schema):
+    kind: str = Field(description="meeting or hearing")
+    place: str
+    starts_at: datetime
+    invited: list[int] = Field(description="user ids of people of the area")
+
+
+@router.post(
+    "/board/proposals/{proposal_id}/meetings",
+    response={201: ProposalOut},
+    openapi_extra=CONFLICT,
+    summary="Schedule a meeting or hearing on a proposal (staff of the area)",
+)
+def schedule_meeting(request, proposal_id: int, payload: MeetingIn):
+    deliberation.schedule(request.auth, proposal_id, **payload.dict())
+    return Status(201, _proposal(request, proposal_id))
+
+
+class MeetingRecordIn(Schema):
+    attended: list[int]
+    minutes: str = ""
+
+
+@router.post(
+    "/board/meetings/{meeting_id}/record",
+    response=ProposalOut,
+    summary="Record who came and the minutes (staff of the area)",
+)
+def record_meeting(request, meeting_id: int, payload: MeetingRecordIn):
+    meeting = deliberation.record_meeting(request.auth, meeting_id, **payload.dict())
+    return _proposal(request, meeting.proposal_id)
+
+
+class FollowUpIn(Schema):
+    category_id: int
+
+
+@router.post(
+    "/board/proposals/{proposal_id}/follow-ups",
+    response={201: ProposalOut},
+    openapi_extra=CONFLICT,
+    summary="Open a case to carry out the decision (staff of the area)",
+)
+def follow_up(request, proposal_id: int, payload: FollowUpIn):
+    deliberation.follow_up(request.auth, proposal_id, payload.category_id)
+    return Status(201, _proposal(request, proposal_id))

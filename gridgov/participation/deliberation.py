@@ -22,7 +22,7 @@ from gridgov.accounts.models import Assignment, Role
 from gridgov.accounts.roles import roles_of
 from gridgov.grids.codes import lineage
 from gridgov.participation import board
-from gridgov.participation.models import Ballot, Proposal, Representative, Tally, Vote
+from gridgov.participation.models import Ballot, FollowUp, Meeting, Proposal, Representative, Tally, Vote
 from gridgov.privacy.masking import mask_text
 
 DEFAULT_OPTIONS = ["赞成", "反对", "弃权"]
@@ -128,6 +128,21 @@ def electorate(vote: Vote) -> set[int]:
         return set(rows.values_list("user_id", flat=True))
     rows = Assignment.objects.filter(role=Role.RESIDENT, is_active=True, grid__code__startswith=code)
     return set(rows.values_list("user_id", flat=True))
+
+
+def check_seats(representative: Representative) -> None:
+    """An area has 1 representative per 1,000 residents: one more in the same term is refused."""
+    serving = Representative.objects.filter(
+        grid=representative.grid, starts_on__lte=representative.ends_on, ends_on__gte=representative.starts_on
+    ).exclude(pk=representative.pk)
+    seats = representative_seats(representative.grid)
+    if serving.count() >= seats:
+        raise ValidationError(
+            {
+                "grid": _("%(grid)s has %(seats)d seats (1 per 1,000 residents), all taken in this term.")
+                % {"grid": representative.grid.name, "seats": seats}
+            }
+        )
 
 
 def representative_seats(grid) -> int:
@@ -276,3 +291,102 @@ def decide(user, proposal_id: int, decision: str) -> Proposal:
     found.state, found.decision, found.decided_at = Proposal.State.DECIDED, decision, timezone.now()
     found.save(update_fields=["state", "decision", "decided_at"])
     return found
+
+
+# --- meetings and follow-ups -------------------------------------------------------------------------
+
+
+def _when(value, errors: dict, field: str):
+    from datetime import datetime
+
+    if not isinstance(value, datetime):
+        errors[field] = _("Give the date and time.")
+        return None
+    return value if timezone.is_aware(value) else timezone.make_aware(value)
+
+
+@transaction.atomic
+def schedule(user, proposal_id: int, *, kind: str, place: str, starts_at, invited: list[int]) -> Meeting:
+    """A meeting or hearing on a proposal under discussion; those invited are told in the app.
+    Only people of the area (its residents, staff and representatives) may be invited."""
+    errors: dict = {}
+    if kind not in Meeting.Kind.values:
+        errors["kind"] = _("Choose one of: %s.") % ", ".join(Meeting.Kind.values)
+    place = (place or "").strip()
+    if not place or len(place) > 200:
+        errors["place"] = _("Say where, in at most 200 characters.")
+    starts_at = _when(starts_at, errors, "starts_at")
+    found = _managed(user, proposal_id)
+    area = _people_of(found.grid)
+    strangers = sorted(set(invited or []) - area)
+    if not invited:
+        errors["invited"] = _("Invite at least one person.")
+    elif strangers:
+        errors["invited"] = _("Not of this area: %s.") % ", ".join(map(str, strangers))
+    if errors:
+        raise ValidationError(errors)
+    if found.state not in (Proposal.State.DISCUSSION, Proposal.State.VOTING):
+        raise Conflict(_("Meetings are held on a proposal under discussion."))
+    meeting = Meeting.objects.create(proposal=found, kind=kind, place=place, starts_at=starts_at)
+    meeting.invited.set(invited)
+    when = timezone.localtime(starts_at).strftime("%Y-%m-%d %H:%M")
+    board._tell(
+        invited,
+        _("You are invited: %(title)s, %(when)s at %(place)s.")
+        % {"title": found.title, "when": when, "place": place},
+    )
+    return meeting
+
+
+def _people_of(grid) -> set[int]:
+    rows = Assignment.objects.filter(
+        is_active=True, grid__code__in=lineage(grid.code)
+    ) | Assignment.objects.filter(is_active=True, grid__code__startswith=grid.code)
+    reps = Representative.objects.filter(grid__code__startswith=grid.code).values_list("user_id", flat=True)
+    return set(rows.values_list("user_id", flat=True)) | set(reps)
+
+
+@transaction.atomic
+def record_meeting(user, meeting_id: int, *, attended: list[int], minutes: str) -> Meeting:
+    """Who came (of those invited) and the minutes."""
+    meeting = Meeting.objects.select_related("proposal").filter(pk=meeting_id).first()
+    if meeting is None:
+        raise Http404(_("No such meeting."))
+    _managed(user, meeting.proposal_id)
+    invited = set(meeting.invited.values_list("pk", flat=True))
+    errors: dict = {}
+    if set(attended or []) - invited:
+        errors["attended"] = _("Only those invited are recorded as present.")
+    minutes = (minutes or "").strip()
+    if len(minutes) > 10000:
+        errors["minutes"] = _("At most %d characters.") % 10000
+    if errors:
+        raise ValidationError(errors)
+    meeting.attended.set(attended or [])
+    meeting.minutes = minutes
+    meeting.save(update_fields=["minutes"])
+    return meeting
+
+
+@transaction.atomic
+def follow_up(user, proposal_id: int, category_id) -> FollowUp:
+    """A case to carry out a decided proposal, reported for its author at the proposal's grid."""
+    from gridgov.cases import intake
+    from gridgov.cases.models import Case
+
+    found = _managed(user, proposal_id)
+    if found.state != Proposal.State.DECIDED:
+        raise Conflict(_("Follow-up cases come after the decision."))
+    number = found.follow_ups.count() + 1
+    report = intake.Report(
+        channel=Case.Channel.RESIDENT,
+        category_id=category_id,
+        description=f"{found.title}：{found.decision}"[:2000],
+        grid_code=found.grid.code,
+        client_key=f"proposal-{found.pk}-{number}",
+    )
+    author = found.author if Role.RESIDENT in roles_of(found.author) else None
+    if author is None:
+        raise Conflict(_("Only a resident's proposal is followed by a case in their name."))
+    case, _created = intake.submit(author, report)
+    return FollowUp.objects.create(proposal=found, case=case)

@@ -214,6 +214,16 @@ class Representative(models.Model):
     def __str__(self) -> str:
         return f"{self.user} · {self.grid}"
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.starts_on and self.ends_on and self.ends_on <= self.starts_on:
+            raise ValidationError({"ends_on": _("The term ends after it starts.")})
+        if self.grid_id and self.starts_on and self.ends_on:
+            from gridgov.participation.deliberation import check_seats
+
+            check_seats(self)
+
 
 class Vote(models.Model):
     """One question put to a proposal's electorate. Options are labels; when `abstain` names one,
@@ -293,3 +303,49 @@ class Tally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.vote} #{self.option}: {self.count}"
+
+
+class Meeting(models.Model):
+    """A meeting or hearing on a proposal: when and where, who was invited, who came, the minutes."""
+
+    class Kind(models.TextChoices):
+        MEETING = "meeting", _("Consultation meeting")
+        HEARING = "hearing", _("Hearing")
+
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.CASCADE, related_name="meetings", verbose_name=_("proposal")
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    place = models.CharField(_("place"), max_length=200)
+    starts_at = models.DateTimeField(_("starts"))
+    invited = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", verbose_name=_("invited"))
+    attended = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="+", blank=True, verbose_name=_("attended")
+    )
+    minutes = models.TextField(_("minutes"), blank=True)
+
+    class Meta:
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+        ordering = ["starts_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.proposal} {self.starts_at:%Y-%m-%d}"
+
+
+class FollowUp(models.Model):
+    """A case opened to carry out a decision; its progress shows on the proposal."""
+
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.CASCADE, related_name="follow_ups", verbose_name=_("proposal")
+    )
+    case = models.OneToOneField(
+        "cases.Case", on_delete=models.PROTECT, related_name="+", verbose_name=_("case")
+    )
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+
+    def __str__(self) -> str:
+        return f"{self.proposal} · {self.case_id}"

@@ -197,3 +197,65 @@ def test_a_double_submit_at_the_same_moment_counts_once(town):
         thread.join()
     assert sorted(outcomes) == ["409", "ok"]
     assert Ballot.objects.filter(vote=vote).count() == 1 and Tally.objects.get(vote=vote, option=0).count == 1
+
+
+def test_a_meeting_is_scheduled_attended_and_minuted(town, client_for, proposal):
+    staff_client = client_for(town.worker)
+    body = {
+        "kind": "hearing",
+        "place": "社区议事厅",
+        "starts_at": (timezone.now() + timedelta(days=2)).isoformat(),
+        "invited": [town.resident.pk, town.neighbour.pk],
+    }
+    bad = send(staff_client, f"{P}/{proposal}/meetings", {**body, "kind": "party", "invited": [town.far.pk]})
+    assert bad.status_code == 400 and set(bad.json()["errors"]) == {"kind", "invited"}
+    made = send(staff_client, f"{P}/{proposal}/meetings", body)
+    assert made.status_code == 201 and made.json()["meetings"][0]["invited"] == 2
+    from gridgov.cases.models import Notification
+
+    assert Notification.objects.filter(user=town.neighbour, text__contains="社区议事厅").exists()
+    meeting = made.json()["meetings"][0]["id"]
+    wrong = send(staff_client, f"/api/v1/board/meetings/{meeting}/record", {"attended": [town.far.pk]})
+    assert wrong.status_code == 400
+    recorded = send(
+        staff_client,
+        f"/api/v1/board/meetings/{meeting}/record",
+        {"attended": [town.resident.pk], "minutes": "与会居民一致同意加装"},
+    )
+    assert recorded.json()["meetings"][0]["attended"] == 1
+    assert recorded.json()["meetings"][0]["minutes"] == "与会居民一致同意加装"
+
+
+def test_a_decided_proposal_is_followed_by_a_case_shown_on_it(town, client_for, proposal):
+    from gridgov.cases.models import Case, Category
+
+    staff_client = client_for(town.worker)
+    category = Category.objects.get(kind="matter", code="06010")
+    early = send(staff_client, f"{P}/{proposal}/follow-ups", {"category_id": category.pk})
+    assert early.status_code == 409
+    send(staff_client, f"{P}/{proposal}/decide", {"decision": "通过：加装充电桩"})
+    made = send(staff_client, f"{P}/{proposal}/follow-ups", {"category_id": category.pk})
+    assert made.status_code == 201
+    case = Case.objects.get()
+    assert case.reporter == town.resident and made.json()["follow_ups"][0]["number"] == case.number
+
+
+def test_an_area_has_one_representative_per_thousand_residents(town):
+    from django.core.exceptions import ValidationError
+
+    today = timezone.localdate()
+    assert deliberation.representative_seats(town.grid_a) == 1  # nobody in the registry yet: one seat
+    first = Representative(
+        user=town.resident, grid=town.grid_a, starts_on=today, ends_on=today + timedelta(days=1000)
+    )
+    first.full_clean()
+    first.save()
+    second = Representative(
+        user=town.neighbour, grid=town.grid_a, starts_on=today, ends_on=today + timedelta(days=1000)
+    )
+    with pytest.raises(ValidationError) as refused:
+        second.full_clean()
+    assert "grid" in refused.value.message_dict
+    backwards = Representative(user=town.neighbour, grid=town.grid_b, starts_on=today, ends_on=today)
+    with pytest.raises(ValidationError):
+        backwards.full_clean()

@@ -30,6 +30,9 @@ ROUTES = {
     ("POST", "/api/v1/board/proposals/{proposal_id}/votes"): "scoped",
     ("POST", "/api/v1/board/votes/{vote_id}/ballots"): "scoped",
     ("POST", "/api/v1/board/votes/{vote_id}/close"): "scoped",
+    ("POST", "/api/v1/board/proposals/{proposal_id}/meetings"): "scoped",
+    ("POST", "/api/v1/board/meetings/{meeting_id}/record"): "scoped",
+    ("POST", "/api/v1/board/proposals/{proposal_id}/follow-ups"): "scoped",
 }
 LISTS = {("GET", "/api/v1/board/posts"), ("GET", "/api/v1/board/proposals")}
 
@@ -45,7 +48,33 @@ def grid_b_requests(district) -> dict:
     deliberation.accept(worker_b, proposal.pk)
     vote = deliberation.open_vote(worker_b, proposal.pk, {"question": "同意吗？", "electorate": "residents"})
     q, v = f"/api/v1/board/proposals/{proposal.pk}", f"/api/v1/board/votes/{vote.pk}"
+    meeting = deliberation.schedule(
+        worker_b, proposal.pk, kind="meeting", place="乙议事厅", starts_at=vote.closes_at, invited=[author.pk]
+    )
     return {
+        ("POST", "/api/v1/board/proposals/{proposal_id}/meetings"): (
+            "post",
+            f"{q}/meetings",
+            {
+                "kind": "meeting",
+                "place": "越权",
+                "starts_at": vote.closes_at.isoformat(),
+                "invited": [author.pk],
+            },
+            404,
+        ),
+        ("POST", "/api/v1/board/meetings/{meeting_id}/record"): (
+            "post",
+            f"/api/v1/board/meetings/{meeting.pk}/record",
+            {"attended": [], "minutes": "越权"},
+            404,
+        ),
+        ("POST", "/api/v1/board/proposals/{proposal_id}/follow-ups"): (
+            "post",
+            f"{q}/follow-ups",
+            {"category_id": 1},
+            404,
+        ),
         ("GET", "/api/v1/board/proposals/{proposal_id}"): ("get", q, None, 404),
         ("POST", "/api/v1/board/proposals/{proposal_id}/accept"): ("post", f"{q}/accept", {}, 404),
         ("POST", "/api/v1/board/proposals/{proposal_id}/decline"): (
