@@ -65,6 +65,15 @@ def _may_see_hidden(user, post: Post) -> bool:
     return post.author_id == user.pk or Post.objects.visible_to(user).filter(pk=post.pk).exists()
 
 
+def may_answer_in(user, grid) -> bool:
+    """Staff whose scope covers the grid (they answer its posts and run its deliberation)."""
+    from gridgov.grids.models import Grid
+
+    return (
+        bool(roles_of(user) & ANSWERING_ROLES) and Grid.objects.visible_to(user).filter(pk=grid.pk).exists()
+    )
+
+
 def may_answer(user, post: Post) -> bool:
     return (
         bool(roles_of(user) & ANSWERING_ROLES) and Post.objects.visible_to(user).filter(pk=post.pk).exists()

@@ -145,6 +145,14 @@ def check_seats(representative: Representative) -> None:
         )
 
 
+def electorate_of_representatives(grid) -> set[int]:
+    today = timezone.localdate()
+    rows = Representative.objects.filter(
+        grid__code__startswith=grid.code, starts_on__lte=today, ends_on__gte=today
+    )
+    return set(rows.values_list("user_id", flat=True))
+
+
 def representative_seats(grid) -> int:
     """1 per 1,000 residents of the area (the registry's count), at least one."""
     from gridgov.population.models import Person

@@ -9,4 +9,9 @@ urlpatterns = [
     path("new/", views.new_post, name="board-new"),
     path("<int:post_id>/", views.post_page, name="board-post"),
     path("<int:post_id>/<str:what>/", views.post_action, name="board-post-action"),
+    path("proposals/", views.proposals_page, name="proposals"),
+    path("proposals/new/", views.new_proposal, name="proposal-new"),
+    path("proposals/<int:proposal_id>/", views.proposal_page, name="proposal"),
+    path("proposals/<int:proposal_id>/<str:what>/", views.proposal_action, name="proposal-action"),
+    path("votes/<int:vote_id>/<str:what>/", views.vote_action, name="vote-action"),
 ]

@@ -4,19 +4,22 @@ call `board`, refusals come back as messages."""
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridgov.accounts import residence
 from gridgov.accounts.roles import roles_of
 from gridgov.cases.models import Category
 from gridgov.core.actions import form_action
+from gridgov.core.text import to_int
 from gridgov.grids.codes import lineage
 from gridgov.grids.models import Grid
-from gridgov.participation import board
-from gridgov.participation.api import posts_out
-from gridgov.participation.models import Post
+from gridgov.participation import board, deliberation
+from gridgov.participation.api import posts_out, proposal_out
+from gridgov.participation.models import Meeting, Post, Proposal, Vote
 
 LIST_LIMIT = 50
 acts = form_action("board")
@@ -115,6 +118,125 @@ def post_action(request, post_id: int, what: str):
     if what == "case":
         case = board.to_case(user, post_id, data.get("category_id"))
         return _("Taken up as case %s.") % case.number, back
-    from django.http import Http404
+    raise Http404
 
+
+# --- deliberation ------------------------------------------------------------------------------------
+
+
+@login_required
+def proposals_page(request):
+    user = request.user
+    rows = deliberation.readable_proposals(user).prefetch_related("votes")[:LIST_LIMIT]
+    home = residence.home_grid(user)
+    context = {
+        "proposals": [proposal_out(user, p) for p in rows],
+        "places": list(Grid.objects.filter(code__in=lineage(home.code), level__gte=2).order_by("-level"))
+        if home
+        else [],
+    }
+    return render(request, "participation/proposals.html", context)
+
+
+@login_required
+def proposal_page(request, proposal_id: int):
+    user = request.user
+    found = deliberation.readable_proposal(user, proposal_id)
+    runs = board.may_answer_in(user, found.grid)
+    open_vote = found.votes.filter(state=Vote.State.OPEN).first()
+    context = {
+        "p": proposal_out(user, found),
+        "runs": runs,
+        "open_vote": open_vote,
+        "may_vote": open_vote is not None and user.pk in deliberation.electorate(open_vote),
+        "electorates": Vote.Electorate.choices,
+        "majorities": Vote.Majority.choices,
+        "kinds": Meeting.Kind.choices,
+    }
+    if runs and found.state == Proposal.State.DECIDED:
+        context["categories"] = (
+            Category.objects.filter(is_active=True, children__isnull=True)
+            .select_related("parent")
+            .order_by("kind", "parent__code", "code")
+        )
+    return render(request, "participation/proposal.html", context)
+
+
+@acts
+def new_proposal(request):
+    post = request.POST
+    post_id = to_int(post.get("post_id")) if post.get("post_id") else None
+    made = deliberation.propose(
+        request.user,
+        title=post.get("title", ""),
+        body=post.get("body", ""),
+        grid_code=post.get("grid_code", ""),
+        post_id=post_id,
+    )
+    return _("Proposed: the community will consider it."), reverse("proposal", args=[made.pk])
+
+
+def _local(value):
+    from django.utils.dateparse import parse_datetime
+
+    parsed = parse_datetime(value or "")
+    return timezone.make_aware(parsed) if parsed is not None and timezone.is_naive(parsed) else parsed
+
+
+@acts
+def proposal_action(request, proposal_id: int, what: str):
+    back, data, user = reverse("proposal", args=[proposal_id]), request.POST, request.user
+    if what == "accept":
+        deliberation.accept(user, proposal_id)
+        return _("Accepted for discussion."), back
+    if what == "decline":
+        deliberation.decline(user, proposal_id, data.get("reason", ""))
+        return _("Declined."), back
+    if what == "vote":
+        deliberation.open_vote(
+            user,
+            proposal_id,
+            {
+                "question": data.get("question", ""),
+                "electorate": data.get("electorate", ""),
+                "secret": data.get("secret") == "on",
+                "quorum": to_int(data.get("quorum")),
+                "majority": data.get("majority", ""),
+                "days": to_int(data.get("days")),
+            },
+        )
+        return _("The vote is open."), back
+    if what == "meeting":
+        found = deliberation.readable_proposal(user, proposal_id)
+        invited = {found.author_id} | set(deliberation.electorate_of_representatives(found.grid))
+        deliberation.schedule(
+            user,
+            proposal_id,
+            kind=data.get("kind", ""),
+            place=data.get("place", ""),
+            starts_at=_local(data.get("starts_at")),
+            invited=sorted(invited),
+        )
+        return _("The meeting is scheduled; those invited are told."), back
+    if what == "decide":
+        deliberation.decide(user, proposal_id, data.get("decision", ""))
+        return _("The decision is published."), back
+    if what == "follow-up":
+        made = deliberation.follow_up(user, proposal_id, data.get("category_id"))
+        return _("Taken up as case %s.") % made.case.number, back
+    raise Http404
+
+
+@acts
+def vote_action(request, vote_id: int, what: str):
+    vote = Vote.objects.filter(pk=vote_id).first()
+    if vote is None:
+        raise Http404
+    back = reverse("proposal", args=[vote.proposal_id])
+    if what == "ballot":
+        deliberation.cast(request.user, vote_id, to_int(request.POST.get("choice")))
+        return _("Your vote is counted."), back
+    if what == "close":
+        deliberation.close(request.user, vote_id)
+        return _("The vote is closed and counted."), back
     raise Http404

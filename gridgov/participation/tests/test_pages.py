@@ -55,3 +55,45 @@ def test_a_resident_posts_and_staff_answer_on_the_pages(town, client_for):
     worker.post(f"/board/{found.pk}/hide/", {"reason": "重复"})
     assert neighbour.get(f"/board/{found.pk}/").status_code == 404
     assert client_for(town.worker_b).get(f"/board/{found.pk}/").status_code == 404
+
+
+def test_a_proposal_is_discussed_voted_and_decided_on_the_pages(town, client_for):
+    from gridgov.participation.models import Proposal, Vote
+
+    resident, worker = client_for(town.resident), client_for(town.worker)
+    assert 'id="proposals-link"' in resident.get("/board/").content.decode()
+    made = resident.post(
+        "/board/proposals/new/",
+        {"title": "加装电梯", "body": "6层老楼加装电梯", "grid_code": town.grid_a.code},
+        follow=True,
+    )
+    found = Proposal.objects.get()
+    assert made.redirect_chain[-1][0] == f"/board/proposals/{found.pk}/"
+    assert 'id="proposal-run"' not in made.content.decode()  # residents do not run it
+    page = f"/board/proposals/{found.pk}/"
+    worker.post(f"{page}accept/")
+    worker.post(f"{page}meeting/", {"kind": "meeting", "place": "议事厅", "starts_at": "2030-01-05T19:00"})
+    worker.post(
+        f"{page}vote/",
+        {
+            "question": "同意加装电梯吗？",
+            "electorate": "residents",
+            "majority": "simple",
+            "quorum": "50",
+            "days": "7",
+        },
+    )
+    vote = Vote.objects.get()
+    shown = resident.get(page).content.decode()
+    assert 'id="ballot-form"' in shown and "议事厅" in shown
+    resident.post(f"/board/votes/{vote.pk}/ballot/", {"choice": "0"})
+    client_for(town.neighbour).post(f"/board/votes/{vote.pk}/ballot/", {"choice": "0"})
+    assert (
+        "您已经投过票了"
+        in resident.post(f"/board/votes/{vote.pk}/ballot/", {"choice": "1"}, follow=True).content.decode()
+    )
+    worker.post(f"/board/votes/{vote.pk}/close/")
+    worker.post(f"{page}decide/", {"decision": "通过，启动加装"})
+    decided = resident.get(page).content.decode()
+    assert 'id="proposal-decision"' in decided and "赞成" in decided
+    assert Proposal.objects.get().state == "decided"
