@@ -43,8 +43,9 @@ def _authors() -> dict[str, list[int]]:
     """Residents by their home grid's code: the demo's reporting residents, not its volunteers
     (the volunteers' build can be redone on its own, with their accounts)."""
     found: dict[str, list[int]] = {}
-    rows = Assignment.objects.filter(role=Role.RESIDENT, is_active=True, grid__isnull=False,
-                                     user__volunteer__isnull=True)
+    rows = Assignment.objects.filter(
+        role=Role.RESIDENT, is_active=True, grid__isnull=False, user__volunteer__isnull=True
+    )
     for user_id, code in rows.values_list("user_id", "grid__code").order_by("user_id"):
         found.setdefault(code, []).append(user_id)
     return found
@@ -160,4 +161,88 @@ def build_board(profile: Profile, seed: int = 2026, now: datetime | None = None)
             ],
             batch_size=1000,
         )
+    return counts
+
+
+PROPOSALS = [
+    ("老旧小区加装电梯", "6层以上住宅楼居民多为老人，建议由居民议事会商议加装电梯和费用分摊方案。"),
+    ("小区停车位重新划线", "小区停车难，建议重新规划停车位，增设临时停车区。"),
+    ("增设电动车集中充电点", "为消除飞线充电隐患，建议在车棚增设集中充电点。"),
+    ("开设社区老年食堂", "建议利用社区用房开设老年食堂，解决独居老人吃饭难。"),
+]
+PROPOSALS_PER_COMMUNITY = 2
+
+
+def _leader_of(community) -> int | None:
+    row = Assignment.objects.filter(role=Role.LEADER, is_active=True, grid=community).values_list(
+        "user_id", flat=True
+    )
+    return row.first()
+
+
+@transaction.atomic
+def build_deliberation(seed: int = 2026, now: datetime | None = None) -> dict[str, int]:
+    """A few dozen proposals by residents, accepted, put to their community's residents, voted on
+    and decided (one declined in every few), through the deliberation services; dated over the
+    past year afterwards. Representatives: the community's seats, from its residents."""
+    from gridgov.grids.models import Grid
+    from gridgov.participation import deliberation
+    from gridgov.participation.models import Proposal, Representative, Vote
+
+    rng, now = random.Random(seed + 1), now or timezone.now()
+    counts = {"proposals": 0, "votes": 0, "ballots": 0, "representatives": 0}
+    residents = _authors()
+    for community in Grid.objects.filter(level=2).order_by("code"):
+        leader = _leader_of(community)
+        people = sorted(
+            u for code, users in residents.items() if code.startswith(community.code) for u in users
+        )
+        if leader is None or len(people) < 2:
+            continue
+        from django.contrib.auth import get_user_model
+
+        users = get_user_model().objects.in_bulk(people)
+        staff = get_user_model().objects.get(pk=leader)
+        for user_id in people[: deliberation.representative_seats(community)]:
+            Representative.objects.create(
+                user_id=user_id,
+                grid=community,
+                starts_on=(now - timedelta(days=400)).date(),
+                ends_on=(now + timedelta(days=1000)).date(),
+            )
+            counts["representatives"] += 1
+        for n in range(PROPOSALS_PER_COMMUNITY):
+            title, body = rng.choice(PROPOSALS)
+            made = deliberation.propose(
+                users[rng.choice(people)], title=title, body=body, grid_code=community.code
+            )
+            counts["proposals"] += 1
+            if rng.random() < 0.15:
+                deliberation.decline(staff, made.pk, "已纳入街道年度实事项目统一实施")
+                continue
+            deliberation.accept(staff, made.pk)
+            vote = deliberation.open_vote(
+                staff,
+                made.pk,
+                {"question": f"是否同意：{title}？", "electorate": "residents", "secret": n % 2 == 1},
+            )
+            counts["votes"] += 1
+            for user_id in people:
+                if rng.random() < 0.8:
+                    deliberation.cast(
+                        users[user_id], vote.pk, rng.choices([0, 1, 2], weights=[70, 20, 10])[0]
+                    )
+                    counts["ballots"] += 1
+            closed = deliberation.close(staff, vote.pk)
+            winner = closed.result.get("winner")
+            deliberation.decide(
+                staff,
+                made.pk,
+                f"表决结果：{winner or '未通过'}。" + ("按决议组织实施。" if winner else "暂缓实施。"),
+            )
+            when = now - timedelta(days=rng.uniform(20, 360))
+            Proposal.objects.filter(pk=made.pk).update(created_at=when, decided_at=when + timedelta(days=14))
+            Vote.objects.filter(pk=vote.pk).update(
+                opened_at=when + timedelta(days=5), closes_at=when + timedelta(days=12)
+            )
     return counts

@@ -229,3 +229,15 @@ def test_the_demo_has_a_year_of_the_message_board(fengqiao, client_for):
     figures = client_for(User.objects.get(username="leader")).get("/api/v1/board/figures?period=year").json()
     assert figures["totals"]["posts"] > 0 and 0.8 < figures["totals"]["reply_rate"] <= 1
     assert client_for(worker).get("/board/").status_code == 200
+
+
+def test_the_demo_has_proposals_voted_and_decided(fengqiao):
+    from gridgov.participation import deliberation
+    from gridgov.participation.models import Ballot, Proposal, Representative, Tally, Vote
+
+    assert Proposal.objects.count() >= 10 and Proposal.objects.filter(state="decided").exists()
+    assert Representative.objects.exists() and Ballot.objects.exists()
+    for vote in Vote.objects.all():
+        counted = sum(Tally.objects.filter(vote=vote).values_list("count", flat=True))
+        assert counted == Ballot.objects.filter(vote=vote).count() == vote.result["cast"]
+        assert vote.result == deliberation.count(vote)

@@ -85,6 +85,8 @@ class Command(BaseCommand):
             posts = board.build_board(chosen)
             self.stdout.write(f"Message board in {time.monotonic() - started:.1f} s: "
                               + ", ".join(f"{n} {k}" for k, n in posts.items()) + ".")
+            talks = board.build_deliberation()
+            self.stdout.write("Deliberation: " + ", ".join(f"{n} {k}" for k, n in talks.items()) + ".")
 
     def _registry(self, chosen, *, quiet: bool):
         started = time.monotonic()
