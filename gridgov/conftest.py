@@ -144,6 +144,32 @@ def browser_for(chromium, live_server):
 
 
 @pytest.fixture
+def resident_browser(chromium, live_server, sms_outbox):
+    """A phone-sized tab per resident, logged in as residents do: phone number and texted code."""
+    import re
+
+    contexts = []
+
+    def open_as(phone_number: str):
+        context = chromium.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
+                                       geolocation=GPS, permissions=["geolocation"])
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: print(f"[browser error] {exc}"))
+        page.goto(f"{live_server.url}/resident/login/")
+        page.get_by_label("手机号").fill(phone_number)
+        page.get_by_role("button", name="获取验证码").click()
+        page.get_by_label("验证码").fill(re.search(r"\d{6}", sms_outbox[-1][1]).group())
+        page.get_by_role("button", name="登录").click()
+        page.wait_for_url(f"{live_server.url}/resident/")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def screenshot(page):
     def take(name: str):
         ARTIFACTS.mkdir(exist_ok=True)

@@ -5,6 +5,7 @@ like cases."""
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from gridgov.core.scope import ScopedQuerySet
 
@@ -238,8 +239,8 @@ class Vote(models.Model):
         TWO_THIRDS = "two_thirds", _("Two thirds of the votes for or against")
 
     class State(models.TextChoices):
-        OPEN = "open", _("Open")
-        CLOSED = "closed", _("Closed")
+        OPEN = "open", pgettext_lazy("vote", "Open")
+        CLOSED = "closed", pgettext_lazy("vote", "Closed")
 
     proposal = models.ForeignKey(
         Proposal, on_delete=models.CASCADE, related_name="votes", verbose_name=_("proposal")
