@@ -306,6 +306,12 @@ class FollowUpOut(Schema):
     result: str = Field(description="once closed; masked")
 
 
+class CommentOut(Schema):
+    author: str = Field(description="masked for residents, 'me' for one's own")
+    text: str
+    created_at: datetime
+
+
 class ProposalOut(Schema):
     id: int
     title: str
@@ -321,6 +327,7 @@ class ProposalOut(Schema):
     votes: list[VoteOut]
     meetings: list[MeetingOut]
     follow_ups: list[FollowUpOut]
+    comments: list[CommentOut]
 
 
 def proposal_out(user, proposal) -> dict:
@@ -371,6 +378,14 @@ def proposal_out(user, proposal) -> dict:
             for m in proposal.meetings.all()
         ],
         "follow_ups": [_follow_up_out(f.case) for f in proposal.follow_ups.select_related("case")],
+        "comments": [
+            {
+                "author": "me" if c.author_id == user.pk else mask_name(c.author.name or c.author.username),
+                "text": c.text,
+                "created_at": c.created_at,
+            }
+            for c in proposal.comments.select_related("author")
+        ],
     }
 
 
@@ -541,4 +556,19 @@ class FollowUpIn(Schema):
 )
 def follow_up(request, proposal_id: int, payload: FollowUpIn):
     deliberation.follow_up(request.auth, proposal_id, payload.category_id)
+    return Status(201, _proposal(request, proposal_id))
+
+
+class CommentIn(Schema):
+    text: str
+
+
+@router.post(
+    "/board/proposals/{proposal_id}/comments",
+    response={201: ProposalOut},
+    openapi_extra=CONFLICT,
+    summary="Comment in a proposal's discussion (those who read it)",
+)
+def comment(request, proposal_id: int, payload: CommentIn):
+    deliberation.comment(request.auth, proposal_id, payload.text)
     return Status(201, _proposal(request, proposal_id))

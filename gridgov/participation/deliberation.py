@@ -22,7 +22,16 @@ from gridgov.accounts.models import Assignment, Role
 from gridgov.accounts.roles import roles_of
 from gridgov.grids.codes import lineage
 from gridgov.participation import board
-from gridgov.participation.models import Ballot, FollowUp, Meeting, Proposal, Representative, Tally, Vote
+from gridgov.participation.models import (
+    Ballot,
+    Comment,
+    FollowUp,
+    Meeting,
+    Proposal,
+    Representative,
+    Tally,
+    Vote,
+)
 from gridgov.privacy.masking import mask_text
 
 DEFAULT_OPTIONS = ["赞成", "反对", "弃权"]
@@ -398,3 +407,15 @@ def follow_up(user, proposal_id: int, category_id) -> FollowUp:
         raise Conflict(_("Only a resident's proposal is followed by a case in their name."))
     case, _created = intake.submit(author, report)
     return FollowUp.objects.create(proposal=found, case=case)
+
+
+def comment(user, proposal_id: int, text: str) -> Comment:
+    """Discussion: anyone who reads the proposal may comment while it is discussed or voted on."""
+    errors: dict = {}
+    texts = board._check_text({"text": (text, board.BODY_MAX)}, errors)
+    if errors:
+        raise ValidationError(errors)
+    found = readable_proposal(user, proposal_id)
+    if found.state not in (Proposal.State.DISCUSSION, Proposal.State.VOTING):
+        raise Conflict(_("Comments are taken while the proposal is discussed."))
+    return Comment.objects.create(proposal=found, author=user, text=mask_text(texts["text"]))

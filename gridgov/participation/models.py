@@ -350,3 +350,24 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proposal} · {self.case_id}"
+
+
+class Comment(models.Model):
+    """A word in a proposal's discussion, by a resident of the area or its staff."""
+
+    proposal = models.ForeignKey(
+        Proposal, on_delete=models.CASCADE, related_name="comments", verbose_name=_("proposal")
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author")
+    )
+    text = models.TextField(_("text"))  # masked when written: everyone in the area reads it
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("comment")
+        verbose_name_plural = _("comments")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.proposal} · {self.author}"

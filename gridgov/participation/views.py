@@ -186,6 +186,9 @@ def _local(value):
 @acts
 def proposal_action(request, proposal_id: int, what: str):
     back, data, user = reverse("proposal", args=[proposal_id]), request.POST, request.user
+    if what == "comment":
+        deliberation.comment(user, proposal_id, data.get("text", ""))
+        return _("Comment added."), back
     if what == "accept":
         deliberation.accept(user, proposal_id)
         return _("Accepted for discussion."), back

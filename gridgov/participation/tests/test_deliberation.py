@@ -259,3 +259,17 @@ def test_an_area_has_one_representative_per_thousand_residents(town):
     backwards = Representative(user=town.neighbour, grid=town.grid_b, starts_on=today, ends_on=today)
     with pytest.raises(ValidationError):
         backwards.full_clean()
+
+
+def test_the_area_discusses_a_proposal_in_comments(town, client_for, proposal):
+    neighbour = client_for(town.neighbour)
+    assert send(neighbour, f"{P}/{proposal}/comments", {"text": ""}).status_code == 400
+    said = send(neighbour, f"{P}/{proposal}/comments", {"text": "支持，但要考虑费用，电话13812345678"})
+    assert said.status_code == 201
+    comment = said.json()["comments"][0]
+    assert comment["author"] == "me" and "138****5678" in comment["text"]
+    seen = client_for(town.resident).get(f"{P}/{proposal}").json()["comments"][0]
+    assert seen["author"] == "林*居"
+    assert send(client_for(town.far), f"{P}/{proposal}/comments", {"text": "越界"}).status_code == 404
+    send(client_for(town.worker), f"{P}/{proposal}/decide", {"decision": "通过"})
+    assert send(neighbour, f"{P}/{proposal}/comments", {"text": "晚了"}).status_code == 409

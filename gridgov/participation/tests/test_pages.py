@@ -36,7 +36,11 @@ def test_a_resident_posts_and_staff_answer_on_the_pages(town, client_for):
     queue = worker.get("/board/").content.decode()
     assert f'data-post="{found.pk}"' in queue.split('id="board-queue"')[1]
     post_page = worker.get(f"/board/{found.pk}/").content.decode()
-    assert 'id="reply-form"' in post_page and 'id="case-form"' in post_page
+    assert (
+        'id="reply-form"' in post_page
+        and 'id="case-form"' in post_page
+        and 'id="to-proposal-form"' in post_page
+    )
     worker.post(f"/board/{found.pk}/reply/", {"text": "每天早上7点"})
     found.refresh_from_db()
     assert found.state == "replied" and found.replied_on_time
@@ -72,6 +76,8 @@ def test_a_proposal_is_discussed_voted_and_decided_on_the_pages(town, client_for
     assert 'id="proposal-run"' not in made.content.decode()  # residents do not run it
     page = f"/board/proposals/{found.pk}/"
     worker.post(f"{page}accept/")
+    resident.post(f"{page}comment/", {"text": "希望尽快落实"})
+    assert "希望尽快落实" in worker.get(page).content.decode()
     worker.post(f"{page}meeting/", {"kind": "meeting", "place": "议事厅", "starts_at": "2030-01-05T19:00"})
     worker.post(
         f"{page}vote/",

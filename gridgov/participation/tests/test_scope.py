@@ -33,6 +33,7 @@ ROUTES = {
     ("POST", "/api/v1/board/proposals/{proposal_id}/meetings"): "scoped",
     ("POST", "/api/v1/board/meetings/{meeting_id}/record"): "scoped",
     ("POST", "/api/v1/board/proposals/{proposal_id}/follow-ups"): "scoped",
+    ("POST", "/api/v1/board/proposals/{proposal_id}/comments"): "scoped",
 }
 LISTS = {("GET", "/api/v1/board/posts"), ("GET", "/api/v1/board/proposals")}
 
@@ -52,6 +53,12 @@ def grid_b_requests(district) -> dict:
         worker_b, proposal.pk, kind="meeting", place="乙议事厅", starts_at=vote.closes_at, invited=[author.pk]
     )
     return {
+        ("POST", "/api/v1/board/proposals/{proposal_id}/comments"): (
+            "post",
+            f"{q}/comments",
+            {"text": "越权"},
+            404,
+        ),
         ("POST", "/api/v1/board/proposals/{proposal_id}/meetings"): (
             "post",
             f"{q}/meetings",
