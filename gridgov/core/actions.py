@@ -44,3 +44,15 @@ def form_action(home: str):
         return wrapped
 
     return decorate
+
+
+def local_datetime(value):
+    """A form's datetime-local value as an aware datetime in the platform's zone (None if absent
+    or malformed: the service then names the field)."""
+    from django.utils import timezone
+    from django.utils.dateparse import parse_datetime
+
+    parsed = parse_datetime(value or "")
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed)
+    return parsed

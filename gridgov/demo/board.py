@@ -101,7 +101,7 @@ def build_board(profile: Profile, seed: int = 2026, now: datetime | None = None)
             roll = rng.random()
             if roll < 0.03:
                 found.state, found.hidden_reason = Post.State.HIDDEN, rng.choice(HIDE_REASONS)
-                found.hidden_by_id, found.state_before_hiding = staff[0], Post.State.WAITING
+                found.hidden_by_id = staff[0]
                 counts["hidden"] += 1
                 continue
             if found.reply_due > now and roll < 0.3:  # recent ones still waiting for the staff
@@ -152,7 +152,6 @@ def build_board(profile: Profile, seed: int = 2026, now: datetime | None = None)
                 "state",
                 "hidden_reason",
                 "hidden_by",
-                "state_before_hiding",
                 "light",
                 "replied_at",
                 "replied_on_time",

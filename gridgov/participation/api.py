@@ -7,6 +7,7 @@ from django.db.models import Count
 from ninja import Field, Query, Router, Status
 from ninja.pagination import paginate
 
+from gridgov.accounts.roles import roles_of
 from gridgov.core.openapi import CONFLICT
 from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import GridRef, Schema
@@ -70,6 +71,9 @@ def _case_out(post: Post) -> dict | None:
 def posts_out(user, posts) -> list[dict]:
     """A page of posts with their counts and replies in three queries."""
     ids = [p.pk for p in posts]
+    answered_by_me = set()  # the posts this user answers (and so reads the hiding reason of), read once
+    if roles_of(user) & board.ANSWERING_ROLES:
+        answered_by_me = set(Post.objects.visible_to(user).filter(pk__in=ids).values_list("pk", flat=True))
     counts = dict(Post.objects.filter(pk__in=ids).annotate(n=Count("me_too")).values_list("pk", "n"))
     replies: dict[int, list] = {}
     for r in Reply.objects.filter(post__in=ids).select_related("author"):
@@ -92,7 +96,7 @@ def posts_out(user, posts) -> list[dict]:
                 "is_public": p.is_public,
                 "state": p.state,
                 "state_label": p.get_state_display(),
-                "hidden_reason": p.hidden_reason if (mine or board.may_answer(user, p)) else "",
+                "hidden_reason": p.hidden_reason if (mine or p.pk in answered_by_me) else "",
                 "created_at": p.created_at,
                 "reply_due": p.reply_due,
                 "light": p.light,
@@ -330,11 +334,22 @@ class ProposalOut(Schema):
     comments: list[CommentOut]
 
 
-def proposal_out(user, proposal) -> dict:
+# What a proposal's page shows, read with the proposals in a fixed number of queries.
+PROPOSAL_PARTS = ("votes", "meetings__invited", "meetings__attended", "follow_ups__case", "comments__author")
+
+
+def proposals_out(user, proposals) -> list[dict]:
+    """A page of proposals (prefetched with PROPOSAL_PARTS) and the user's ballots, read once."""
     from gridgov.participation.models import Ballot
 
-    votes = list(proposal.votes.all())
+    proposals = list(proposals)
+    votes = [v.pk for p in proposals for v in p.votes.all()]
     mine = set(Ballot.objects.filter(vote__in=votes, voter=user).values_list("vote_id", flat=True))
+    return [proposal_out(user, p, mine) for p in proposals]
+
+
+def proposal_out(user, proposal, mine: set[int]) -> dict:
+    votes = list(proposal.votes.all())
     return {
         "id": proposal.pk,
         "title": proposal.title,
@@ -371,20 +386,20 @@ def proposal_out(user, proposal) -> dict:
                 "kind": m.kind,
                 "place": m.place,
                 "starts_at": m.starts_at,
-                "invited": m.invited.count(),
-                "attended": m.attended.count(),
+                "invited": len(m.invited.all()),
+                "attended": len(m.attended.all()),
                 "minutes": m.minutes,
             }
             for m in proposal.meetings.all()
         ],
-        "follow_ups": [_follow_up_out(f.case) for f in proposal.follow_ups.select_related("case")],
+        "follow_ups": [_follow_up_out(f.case) for f in proposal.follow_ups.all()],
         "comments": [
             {
                 "author": "me" if c.author_id == user.pk else mask_name(c.author.name or c.author.username),
                 "text": c.text,
                 "created_at": c.created_at,
             }
-            for c in proposal.comments.select_related("author")
+            for c in proposal.comments.all()
         ],
     }
 
@@ -400,7 +415,8 @@ def _follow_up_out(case) -> dict:
 
 
 def _proposal(request, proposal_id: int) -> dict:
-    return proposal_out(request.auth, deliberation.readable_proposal(request.auth, proposal_id))
+    found = deliberation.readable_proposal(request.auth, proposal_id, parts=PROPOSAL_PARTS)
+    return proposals_out(request.auth, [found])[0]
 
 
 @router.post("/board/proposals", response={201: ProposalOut}, summary="Propose a matter for deliberation")
@@ -412,17 +428,13 @@ def propose(request, payload: ProposalIn):
 @router.get("/board/proposals", response=list[ProposalOut], summary="Proposals of my area, newest first")
 @paginate(Pagination)
 def list_proposals(request):
-    rows = deliberation.readable_proposals(request.auth).prefetch_related("votes")
-    return LazyPage(rows, out=lambda p: proposal_out(request.auth, p))
+    rows = deliberation.readable_proposals(request.auth).prefetch_related(*PROPOSAL_PARTS)
+    return LazyPage(rows, out_page=lambda page: proposals_out(request.auth, page))
 
 
 @router.get("/board/proposals/{proposal_id}", response=ProposalOut, summary="A proposal with its votes")
 def get_proposal(request, proposal_id: int):
     return _proposal(request, proposal_id)
-
-
-class DeclineIn(Schema):
-    reason: str
 
 
 class DecisionIn(Schema):
@@ -446,7 +458,7 @@ def accept(request, proposal_id: int):
     openapi_extra=CONFLICT,
     summary="Decline a proposal, with the reason (staff of the area)",
 )
-def decline(request, proposal_id: int, payload: DeclineIn):
+def decline(request, proposal_id: int, payload: BoardReasonIn):
     deliberation.decline(request.auth, proposal_id, payload.reason)
     return _proposal(request, proposal_id)
 
@@ -544,23 +556,15 @@ def record_meeting(request, meeting_id: int, payload: MeetingRecordIn):
     return _proposal(request, meeting.proposal_id)
 
 
-class FollowUpIn(Schema):
-    category_id: int
-
-
 @router.post(
     "/board/proposals/{proposal_id}/follow-ups",
     response={201: ProposalOut},
     openapi_extra=CONFLICT,
     summary="Open a case to carry out the decision (staff of the area)",
 )
-def follow_up(request, proposal_id: int, payload: FollowUpIn):
+def follow_up(request, proposal_id: int, payload: BoardCaseIn):
     deliberation.follow_up(request.auth, proposal_id, payload.category_id)
     return Status(201, _proposal(request, proposal_id))
-
-
-class CommentIn(Schema):
-    text: str
 
 
 @router.post(
@@ -569,6 +573,6 @@ class CommentIn(Schema):
     openapi_extra=CONFLICT,
     summary="Comment in a proposal's discussion (those who read it)",
 )
-def comment(request, proposal_id: int, payload: CommentIn):
+def comment(request, proposal_id: int, payload: BoardTextIn):
     deliberation.comment(request.auth, proposal_id, payload.text)
     return Status(201, _proposal(request, proposal_id))

@@ -217,10 +217,8 @@ def hide(user, post_id: int, reason: str) -> Post:
         raise ValidationError({"reason": _("Give the reason, at most %d characters.") % REASON_MAX})
     with transaction.atomic():
         found = _answerable(user, post_id, lock=True)
-        if found.state != Post.State.HIDDEN:
-            found.state_before_hiding = found.state
         found.state, found.hidden_reason, found.hidden_by = Post.State.HIDDEN, reason, user
-        found.save(update_fields=["state", "state_before_hiding", "hidden_reason", "hidden_by"])
+        found.save(update_fields=["state", "hidden_reason", "hidden_by"])
         _tell(
             [found.author_id],
             _("Your message “%(title)s” was hidden: %(reason)s")

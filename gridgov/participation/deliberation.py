@@ -65,8 +65,8 @@ def readable_proposals(user):
     return Proposal.objects.filter(rows).select_related("grid")
 
 
-def readable_proposal(user, proposal_id: int) -> Proposal:
-    found = readable_proposals(user).filter(pk=proposal_id).first()
+def readable_proposal(user, proposal_id: int, *, parts: tuple = ()) -> Proposal:
+    found = readable_proposals(user).prefetch_related(*parts).filter(pk=proposal_id).first()
     if found is None:
         raise Http404(_("No such proposal."))
     return found
@@ -125,18 +125,20 @@ def decline(user, proposal_id: int, reason: str) -> Proposal:
 # --- who votes ----------------------------------------------------------------------------------------
 
 
-def electorate(vote: Vote) -> set[int]:
-    """The users who may vote now: the area's residents (by their home grid) or its serving
-    representatives."""
-    code = vote.proposal.grid.code
+def _voters(vote: Vote):
+    """The user ids who may vote now, as a query: the area's residents (by their home grid) or
+    its serving representatives."""
     if vote.electorate == Vote.Electorate.REPRESENTATIVES:
-        today = timezone.localdate()
-        rows = Representative.objects.filter(
-            grid__code__startswith=code, starts_on__lte=today, ends_on__gte=today
-        )
-        return set(rows.values_list("user_id", flat=True))
-    rows = Assignment.objects.filter(role=Role.RESIDENT, is_active=True, grid__code__startswith=code)
-    return set(rows.values_list("user_id", flat=True))
+        return _serving(vote.proposal.grid).values("user_id")
+    code = vote.proposal.grid.code
+    return Assignment.objects.filter(role=Role.RESIDENT, is_active=True, grid__code__startswith=code).values(
+        "user_id"
+    )
+
+
+def may_vote(vote: Vote, user_id: int) -> bool:
+    """One indexed lookup, not the whole electorate: casting is the hot path of a vote."""
+    return _voters(vote).filter(user_id=user_id).exists()
 
 
 def check_seats(representative: Representative) -> None:
@@ -154,12 +156,15 @@ def check_seats(representative: Representative) -> None:
         )
 
 
-def electorate_of_representatives(grid) -> set[int]:
+def _serving(grid):
     today = timezone.localdate()
-    rows = Representative.objects.filter(
+    return Representative.objects.filter(
         grid__code__startswith=grid.code, starts_on__lte=today, ends_on__gte=today
     )
-    return set(rows.values_list("user_id", flat=True))
+
+
+def electorate_of_representatives(grid) -> set[int]:
+    return set(_serving(grid).values_list("user_id", flat=True))
 
 
 def representative_seats(grid) -> int:
@@ -225,7 +230,7 @@ def open_vote(user, proposal_id: int, data: dict) -> Vote:
         raise Conflict(_("A vote on this proposal is already open."))
     days = fields.pop("days")
     vote = Vote(proposal=found, opened_by=user, closes_at=timezone.now() + timedelta(days=days), **fields)
-    vote.eligible = len(electorate(vote))
+    vote.eligible = _voters(vote).distinct().count()
     if vote.eligible == 0:
         raise ValidationError({"electorate": _("Nobody may vote in this area yet.")})
     vote.save()
@@ -251,7 +256,7 @@ def cast(user, vote_id: int, choice) -> Ballot:
             raise Conflict(_("This vote has closed."))
         if not isinstance(choice, int) or isinstance(choice, bool) or not 0 <= choice < len(vote.options):
             raise ValidationError({"choice": _("Choose one of the options, numbered from 0.")})
-        if user.pk not in electorate(vote):
+        if not may_vote(vote, user.pk):
             raise PermissionDenied(_("You are not among those who vote on this."))
         try:
             with transaction.atomic():

@@ -82,7 +82,6 @@ class Post(models.Model):
         related_name="+",
         verbose_name=_("hidden by"),
     )
-    state_before_hiding = models.CharField(max_length=10, blank=True, editable=False)
     case = models.ForeignKey(
         "cases.Case",
         on_delete=models.PROTECT,

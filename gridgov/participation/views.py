@@ -7,18 +7,17 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gridgov.accounts import residence
 from gridgov.accounts.roles import roles_of
 from gridgov.cases.models import Category
-from gridgov.core.actions import form_action
+from gridgov.core.actions import form_action, local_datetime
 from gridgov.core.text import to_int
 from gridgov.grids.codes import lineage
 from gridgov.grids.models import Grid
 from gridgov.participation import board, deliberation
-from gridgov.participation.api import posts_out, proposal_out
+from gridgov.participation.api import PROPOSAL_PARTS, posts_out, proposals_out
 from gridgov.participation.models import Meeting, Post, Proposal, Vote
 
 LIST_LIMIT = 50
@@ -127,10 +126,10 @@ def post_action(request, post_id: int, what: str):
 @login_required
 def proposals_page(request):
     user = request.user
-    rows = deliberation.readable_proposals(user).prefetch_related("votes")[:LIST_LIMIT]
+    rows = deliberation.readable_proposals(user).prefetch_related(*PROPOSAL_PARTS)[:LIST_LIMIT]
     home = residence.home_grid(user)
     context = {
-        "proposals": [proposal_out(user, p) for p in rows],
+        "proposals": proposals_out(user, rows),
         "places": list(Grid.objects.filter(code__in=lineage(home.code), level__gte=2).order_by("-level"))
         if home
         else [],
@@ -141,14 +140,14 @@ def proposals_page(request):
 @login_required
 def proposal_page(request, proposal_id: int):
     user = request.user
-    found = deliberation.readable_proposal(user, proposal_id)
+    found = deliberation.readable_proposal(user, proposal_id, parts=PROPOSAL_PARTS)
     runs = board.may_answer_in(user, found.grid)
     open_vote = found.votes.filter(state=Vote.State.OPEN).first()
     context = {
-        "p": proposal_out(user, found),
+        "p": proposals_out(user, [found])[0],
         "runs": runs,
         "open_vote": open_vote,
-        "may_vote": open_vote is not None and user.pk in deliberation.electorate(open_vote),
+        "may_vote": open_vote is not None and deliberation.may_vote(open_vote, user.pk),
         "electorates": Vote.Electorate.choices,
         "majorities": Vote.Majority.choices,
         "kinds": Meeting.Kind.choices,
@@ -174,13 +173,6 @@ def new_proposal(request):
         post_id=post_id,
     )
     return _("Proposed: the community will consider it."), reverse("proposal", args=[made.pk])
-
-
-def _local(value):
-    from django.utils.dateparse import parse_datetime
-
-    parsed = parse_datetime(value or "")
-    return timezone.make_aware(parsed) if parsed is not None and timezone.is_naive(parsed) else parsed
 
 
 @acts
@@ -217,7 +209,7 @@ def proposal_action(request, proposal_id: int, what: str):
             proposal_id,
             kind=data.get("kind", ""),
             place=data.get("place", ""),
-            starts_at=_local(data.get("starts_at")),
+            starts_at=local_datetime(data.get("starts_at")),
             invited=sorted(invited),
         )
         return _("The meeting is scheduled; those invited are told."), back

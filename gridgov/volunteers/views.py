@@ -15,13 +15,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gridgov.accounts import residence
-from gridgov.core.actions import form_action, refusal
+from gridgov.core.actions import form_action, local_datetime, refusal
 from gridgov.core.text import to_int
 from gridgov.volunteers import certificate, expiry, services
 from gridgov.volunteers.api import activities_out, attendance_out, groups_out, qr_out
@@ -49,13 +48,6 @@ def _float(value):
         return float(value)
     except (TypeError, ValueError):
         return None
-
-
-def _when(value):
-    parsed = parse_datetime(value or "")
-    if parsed is not None and timezone.is_naive(parsed):
-        parsed = timezone.make_aware(parsed)
-    return parsed
 
 
 def _proof(post) -> dict:
@@ -336,9 +328,9 @@ def _activity_fields(post) -> dict:
         "lat": _float(post.get("lat")),
         "lon": _float(post.get("lon")),
         "crs": post.get("crs") or "wgs84",
-        "starts_at": _when(post.get("starts_at")),
-        "ends_at": _when(post.get("ends_at")),
-        "signup_deadline": _when(post.get("signup_deadline")),
+        "starts_at": local_datetime(post.get("starts_at")),
+        "ends_at": local_datetime(post.get("ends_at")),
+        "signup_deadline": local_datetime(post.get("signup_deadline")),
         "quota": to_int(post.get("quota")),
         "points_rule": post.get("points_rule", ""),
         "points": to_int(post.get("points")),
@@ -374,8 +366,8 @@ def staff_activity_action(request, activity_id: int, what: str):
             request.user,
             activity_id,
             volunteer_id,
-            checked_in_at=_when(post.get("checked_in_at")),
-            checked_out_at=_when(post.get("checked_out_at")),
+            checked_in_at=local_datetime(post.get("checked_in_at")),
+            checked_out_at=local_datetime(post.get("checked_out_at")),
             reason=post.get("reason", ""),
         )
         return _("The times are corrected."), back
