@@ -24,6 +24,7 @@ from gridgov.core.middleware import has_nul
 from gridgov.core.openapi import document_errors
 from gridgov.engagement.api import router as engagement_router
 from gridgov.grids.api import router as grids_router
+from gridgov.mediation.api import router as mediation_router
 from gridgov.participation.api import router as participation_router
 from gridgov.patrols.api import router as patrols_router
 from gridgov.patrols.services import PatrolNotRunning
@@ -209,3 +210,4 @@ api.add_router("/v1/", analytics_router)
 api.add_router("/v1/", volunteers_router)
 api.add_router("/v1/", webhooks_router)
 api.add_router("/v1/", participation_router)
+api.add_router("/v1/", mediation_router)

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "gridgov.open311",
     "gridgov.webhooks",
     "gridgov.participation",
+    "gridgov.mediation",
     "gridgov.demo",
 ]
 
@@ -276,5 +277,13 @@ GRIDGOV_RECURRENCE_DAYS = float(os.environ.get("GRIDGOV_RECURRENCE_DAYS", "30"))
 GRIDGOV_REOPEN_WINDOW_DAYS = float(os.environ.get("GRIDGOV_REOPEN_WINDOW_DAYS", "15"))
 # Working days within which staff must reply to a message-board post (民意直通车).
 GRIDGOV_BOARD_REPLY_DAYS = int(os.environ.get("GRIDGOV_BOARD_REPLY_DAYS", "3"))
+
+# The mediation centre (mediation/conf.py reads these): the time limit of a mediation in
+# working days, the return visit after an agreement in days, the number of people from which
+# a dispute is high-risk (群体性), and the category classes whose cases may go to mediation.
+GRIDGOV_MEDIATION_DAYS = int(os.environ.get("GRIDGOV_MEDIATION_DAYS", "30"))
+GRIDGOV_MEDIATION_RETURN_VISIT_DAYS = int(os.environ.get("GRIDGOV_MEDIATION_RETURN_VISIT_DAYS", "30"))
+GRIDGOV_MEDIATION_HIGH_RISK_PEOPLE = int(os.environ.get("GRIDGOV_MEDIATION_HIGH_RISK_PEOPLE", "10"))
+GRIDGOV_MEDIATION_CASE_CLASSES = tuple(os.environ.get("GRIDGOV_MEDIATION_CASE_CLASSES", "11").split(","))
 # How often a process checks whether another process changed the working calendar (seconds).
 GRIDGOV_CALENDAR_CHECK_SECONDS = float(os.environ.get("GRIDGOV_CALENDAR_CHECK_SECONDS", "2"))

@@ -56,8 +56,10 @@ class AssignmentFormSet(BaseInlineFormSet):
 
 class UserAssignmentInline(admin.TabularInline):
     model = Assignment
+    fk_name = "user"
     formset = AssignmentFormSet
-    fields = ("role", "grid", "department", "post", "is_full_time", "is_active", "since")
+    fields = ("role", "grid", "department", "post", "is_full_time", "is_active", "since", "home_verified_at")
+    readonly_fields = ("home_verified_at",)
     autocomplete_fields = ("grid",)
     extra = 0
 
@@ -96,6 +98,8 @@ class AssignmentAdmin(ManagedByStaffAdmins, ScopedAdminMixin, admin.ModelAdmin):
     search_fields = ("user__username", "user__name", "grid__code", "grid__name")
     autocomplete_fields = ("user", "grid")
     list_select_related = ("user", "grid", "department")
+    # Set by the registry match or `residence.verify_home`, never typed in.
+    readonly_fields = ("home_verified_at", "home_verified_by")
 
 
 @admin.register(Department)

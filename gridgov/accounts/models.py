@@ -111,6 +111,13 @@ class Assignment(models.Model):
     is_full_time = models.BooleanField(_("full-time"), default=True)
     is_active = models.BooleanField(_("active"), default=True)
     since = models.DateField(_("since"), null=True, blank=True)
+    # A resident's home grid is verified when the registry knows their phone in that grid, or
+    # when the grid's staff confirm it; only verified residents vote (`residence.py`).
+    home_verified_at = models.DateTimeField(_("home verified"), null=True, blank=True)
+    home_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+",
+        verbose_name=_("home verified by"),
+    )
 
     objects = AssignmentQuerySet.as_manager()
 

@@ -33,18 +33,25 @@ class Perm:
     VIEW_SENSITIVE_TAGS = "view_sensitive_tags"
     MANAGE_REGISTRY_SETTINGS = "manage_registry_settings"
     MANAGE_WEBHOOKS = "manage_webhooks"
+    # The mediation centre (gridgov/mediation): the front desk registers visitors and disputes;
+    # mediators act on the disputes of their grids.
+    RECEIVE_VISITORS = "receive_visitors"
+    MEDIATE = "mediate"
 
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.ADMIN: {Perm.MANAGE_GRIDS, Perm.MANAGE_STAFF, Perm.REVEAL_STAFF_PHONE, Perm.MANAGE_CALENDAR,
                  Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL, Perm.EXPORT_PERSONAL, Perm.IMPORT_REGISTRY,
-                 Perm.VIEW_SENSITIVE_TAGS, Perm.MANAGE_REGISTRY_SETTINGS, Perm.MANAGE_WEBHOOKS},
+                 Perm.VIEW_SENSITIVE_TAGS, Perm.MANAGE_REGISTRY_SETTINGS, Perm.MANAGE_WEBHOOKS,
+                 Perm.RECEIVE_VISITORS, Perm.MEDIATE},
     Role.AUDITOR: {Perm.VIEW_AUDIT_LOG},
     Role.LEADER: {Perm.REVEAL_STAFF_PHONE, Perm.REVEAL_PERSONAL, Perm.EXPORT_PERSONAL, Perm.IMPORT_REGISTRY,
-                  Perm.VIEW_SENSITIVE_TAGS},
-    Role.DISPATCHER: {Perm.REVEAL_STAFF_PHONE},
+                  Perm.VIEW_SENSITIVE_TAGS, Perm.RECEIVE_VISITORS, Perm.MEDIATE},
+    # The command centre is also the mediation centre's one window (一窗受理).
+    Role.DISPATCHER: {Perm.REVEAL_STAFF_PHONE, Perm.RECEIVE_VISITORS, Perm.MEDIATE},
+    # Grid leaders mediate the neighbourhood disputes of their grid (网格调解).
     Role.GRID_LEADER: {Perm.REVEAL_STAFF_PHONE, Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL,
-                       Perm.IMPORT_REGISTRY, Perm.VIEW_SENSITIVE_TAGS},
+                       Perm.IMPORT_REGISTRY, Perm.VIEW_SENSITIVE_TAGS, Perm.MEDIATE},
     Role.HANDLER: set(),
     # A grid worker keeps the registry and calls residents, but sees special-population
     # tags only when their post needs them (police officer, judicial worker: see below).

@@ -90,6 +90,13 @@ def dispatchers(request):
     return ranking_answer(request, "dispatchers")
 
 
+@router.get("/analytics/board", response=RankingOut, summary="Areas ranked by their message board")
+def board(request):
+    """Posts, reply rate, on-time reply rate and satisfaction with the replies per area, weighed
+    into a score (on time 40, replied 30, satisfied 30); period and grid as for the areas."""
+    return ranking_answer(request, "board")
+
+
 class DrillOut(Schema):
     code: str
     name: str

@@ -69,6 +69,8 @@ DEFAULT_WEIGHTS = {
     "worker": {"valid": 40, "missed": 20, "verified_on_time": 20, "visits": 20},
     # §5.5: 立案数 10, 结案率 30, 按期处置率 30, 返工率 30.
     "department": {"caseload": 10, "closure": 30, "on_time": 30, "rework": 30},
+    # The message board (民意直通车) per area: a local choice [L], on-time replies first.
+    "board": {"reply": 30, "on_time": 40, "satisfaction": 30},
 }
 GRADES = ((90, "A"), (75, "B"), (60, "C"), (40, "D"))
 # §5.5 bands for a department's case load per period (public code, local) [L].
@@ -847,8 +849,16 @@ ROW_BUILDERS = {
     "workers": lambda user, period, grid, level, source: worker_rows(user, period, grid, source),
     "departments": lambda user, period, grid, level, source: department_rows(user, period, grid, source),
     "dispatchers": lambda user, period, grid, level, source: dispatcher_rows(user, period, grid, source),
+    "board": lambda user, period, grid, level, source: board_rows(user, period, grid, level),
 }
 RANKINGS = tuple(ROW_BUILDERS)
+
+
+def board_rows(user, period: Period, grid_code: str = "", level: int | None = None) -> tuple[list[Row], str]:
+    """Areas by their message board (`participation.figures`), counted from the posts."""
+    from gridgov.participation.figures import area_rows as board_area_rows
+
+    return board_area_rows(user, period, grid_code, level), "raw"
 
 
 def ranking(user, what: str, period: Period, grid_code: str = "", level: int | None = None,

@@ -54,9 +54,13 @@ COLUMNS = {
                     (pgettext_lazy("count", "dispatched"), "count", "dispatched"),
                     (_("dispatched right"), "count", "accurate"),
                     (_("dispatch accuracy"), "rate", "accuracy")],
+    "board": [(_("messages"), "plain", "posts"), (_("replied"), "plain", "replied"),
+              (_("reply rate"), "rate", "reply"), (_("replied on time"), "plain", "on_time"),
+              (_("on-time reply rate"), "rate", "on_time"),
+              (_("satisfaction with replies"), "rate", "satisfaction")],
 }
 TABS = [("areas", _("Areas")), ("workers", _("Grid workers")), ("departments", _("Departments")),
-        ("dispatchers", _("Dispatchers"))]
+        ("dispatchers", _("Dispatchers")), ("board", _("Message board"))]
 KIND = {"areas": "area", "workers": "worker", "departments": "department", "dispatchers": "dispatcher"}
 PERIOD_KINDS = [("day", _("Day")), ("week", _("Week")), ("month", _("Month")), ("quarter", _("Quarter")),
                 ("year", _("Year")), ("custom", _("Custom"))]

@@ -1,9 +1,7 @@
 """Storing a case's photos and recordings: inspected by content, located, thumbnailed."""
 
-from django.core.files.base import ContentFile
-
 from gridgov.cases.models import Attachment
-from gridgov.core.uploads import inspect_uploads, make_thumbnail, strip_location
+from gridgov.core.uploads import inspect_uploads, store
 
 
 def inspect(files) -> list:
@@ -19,18 +17,8 @@ def store_attachments(case, files, *, stage: str, actor, log=None, infos=None) -
             case=case, log=log, stage=stage, kind=info.kind, mime=info.mime,
             extension=info.extension, size=info.size, sha256=info.sha256, width=info.width,
             height=info.height, taken_at=info.taken_at, uploaded_by=actor)
-        if info.kind == "image":
-            # The location lives in the case's own fields; the stored photo carries none.
-            stripped = strip_location(upload)
-            attachment.size = stripped.size
-            attachment.file.save(f"{info.sha256[:16]}{info.extension}", stripped, save=False)
-            upload.seek(0)
-            attachment.thumbnail.save(f"{info.sha256[:16]}-thumb.jpg", make_thumbnail(upload),
-                                      save=False)
-        else:
-            upload.seek(0)
-            attachment.file.save(f"{info.sha256[:16]}{info.extension}", ContentFile(upload.read()),
-                                 save=False)
+        # The location lives in the case's own fields; the stored photo carries none.
+        store(attachment, upload, info)
         attachment.save()
         stored.append(attachment)
     return stored

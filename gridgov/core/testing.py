@@ -101,6 +101,16 @@ def staff(role: str, grid: Grid | None = None, department=None, **user_fields):
     return user
 
 
+def resident(grid: Grid, *, verified: bool = True, **user_fields):
+    """A resident homed in `grid`; verified (as by the registry's match) unless told otherwise."""
+    from django.utils import timezone
+
+    user = staff(Role.RESIDENT, grid, **user_fields)
+    if verified:
+        Assignment.objects.filter(user=user).update(home_verified_at=timezone.now())
+    return user
+
+
 def admin_user(**user_fields):
     return staff(Role.ADMIN, is_staff=True, is_superuser=True, **user_fields)
 

@@ -36,8 +36,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-Kind = Literal["image", "video", "audio"]
+Kind = Literal["image", "video", "audio", "document"]
+# What a report takes by default; documents (PDF) only where a caller asks for them.
 KINDS: tuple[Kind, ...] = ("image", "video", "audio")
+ALL_KINDS: tuple[Kind, ...] = ("image", "video", "audio", "document")
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -47,12 +49,14 @@ MAX_BYTES_SETTINGS = {
     "image": ("GRIDGOV_UPLOAD_MAX_IMAGE_BYTES", 10 * MIB),
     "video": ("GRIDGOV_UPLOAD_MAX_VIDEO_BYTES", 50 * MIB),
     "audio": ("GRIDGOV_UPLOAD_MAX_AUDIO_BYTES", 10 * MIB),
+    "document": ("GRIDGOV_UPLOAD_MAX_DOCUMENT_BYTES", 20 * MIB),
 }
 MAX_PIXELS_SETTING = ("GRIDGOV_UPLOAD_MAX_IMAGE_PIXELS", 50_000_000)
 
 # Per report: at most `max_count` photos (inspect_uploads) and one of each of these.
 MAX_VIDEOS = 1
 MAX_AUDIO = 1
+MAX_DOCUMENTS = 5
 
 THUMBNAIL_QUALITY = 80
 REENCODE_QUALITY = 90
@@ -114,6 +118,7 @@ _AMR = _Format("audio", "audio/amr", ".amr")
 _AMR_WB = _Format("audio", "audio/amr-wb", ".awb")
 _OGG = _Format("audio", "audio/ogg", ".ogg")
 _WAV = _Format("audio", "audio/wav", ".wav")
+_PDF = _Format("document", "application/pdf", ".pdf")
 
 # ISO BMFF brands (the 'ftyp' box)
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"mif2",
@@ -194,6 +199,11 @@ def inspect_uploads(files: Iterable, *, max_count: int = 9, allowed: Iterable[Ki
         errors.append(ValidationError(
             _("Attach at most one voice recording to a report; you attached %(count)d."),
             code="too_many", params={"max": MAX_AUDIO, "count": counts["audio"], "kind": "audio"}))
+    if counts["document"] > MAX_DOCUMENTS:
+        errors.append(ValidationError(
+            _("Attach at most %(max)d documents at once; you attached %(count)d."),
+            code="too_many",
+            params={"max": MAX_DOCUMENTS, "count": counts["document"], "kind": "document"}))
     errors.extend(file_errors)
     if errors:
         raise ValidationError(errors)
@@ -266,6 +276,24 @@ def strip_location(f) -> ContentFile:
         _rewind(f)
 
 
+def store(instance, upload, info: UploadInfo) -> None:
+    """Put an inspected upload into `instance`'s `file` (and `thumbnail` for photos) fields,
+    unsaved: photos are stored upright without their location, other files as received.
+    `instance.size` becomes the stored size. The caller saves the row."""
+    stem = info.sha256[:16]
+    if info.kind == "image":
+        stripped = strip_location(upload)
+        instance.size = stripped.size
+        instance.file.save(f"{stem}{info.extension}", stripped, save=False)
+        _rewind(_as_file(upload))
+        instance.thumbnail.save(f"{stem}-thumb.jpg", make_thumbnail(upload), save=False)
+        return
+    f = _as_file(upload)
+    _rewind(f)
+    instance.size = info.size
+    instance.file.save(f"{stem}{info.extension}", ContentFile(f.read()), save=False)
+
+
 # --- inspection ------------------------------------------------------------------------
 
 
@@ -299,6 +327,8 @@ def _inspect(f: File, name: str, allowed: tuple[Kind, ...]) -> UploadInfo:
     width = height = taken_at = point = None
     if fmt.kind == "image":
         width, height, taken_at, point = _examine_image(f, name, fmt)
+    elif fmt is _PDF and b"%%EOF" not in _read_at(f, max(size - 1024, 0), 1024):
+        raise _corrupt(name)  # cut off in transfer: a PDF ends with its end-of-file marker
     return UploadInfo(kind=fmt.kind, mime=fmt.mime, extension=fmt.extension, size=size,
                       sha256=digest.hexdigest(), width=width, height=height, taken_at=taken_at,
                       point=point)
@@ -554,6 +584,8 @@ def _sniff(f: File, size: int) -> _Format | None:
         return _AMR_WB if head.startswith(b"#!AMR-WB") else _AMR
     if head.startswith(b"ID3"):
         return _sniff_id3(f, head)
+    if head.startswith(b"%PDF-"):
+        return _PDF
     return _mpeg_audio_frame(head)
 
 
@@ -810,15 +842,19 @@ _UNSUPPORTED_MESSAGES = {
     frozenset({"video", "audio"}): lambda: _(
         "%(name)s is not a video or voice recording we accept: upload MP4/WebM video, or "
         "MP3/M4A/AMR/Ogg/WAV audio."),
+    frozenset({"document"}): lambda: _("%(name)s is not a document we accept: upload a PDF."),
+    frozenset({"image", "document"}): lambda: _(
+        "%(name)s is not a picture or document we accept: upload JPEG, PNG or WebP photos, or "
+        "PDF documents."),
 }
 
 
 def _allowed_kinds(allowed: Iterable[Kind]) -> tuple[Kind, ...]:
     kinds = (allowed,) if isinstance(allowed, str) else tuple(allowed)
-    unknown = set(kinds) - set(KINDS)
-    if unknown or not kinds:
-        raise ValueError(f"allowed must name some of {KINDS}, not {allowed!r}")
-    return tuple(kind for kind in KINDS if kind in kinds)
+    unknown = set(kinds) - set(ALL_KINDS)
+    if unknown or not kinds or frozenset(kinds) not in _UNSUPPORTED_MESSAGES:
+        raise ValueError(f"allowed must be one of {list(_UNSUPPORTED_MESSAGES)}, not {allowed!r}")
+    return tuple(kind for kind in ALL_KINDS if kind in kinds)
 
 
 def _unsupported(name: str, allowed: Iterable[Kind]) -> ValidationError:
@@ -842,6 +878,7 @@ def _too_large(name: str, kind: Kind, size: int, limit: int) -> ValidationError:
         "image": _("%(name)s is %(size)s; photos may be at most %(limit)s."),
         "video": _("%(name)s is %(size)s; videos may be at most %(limit)s."),
         "audio": _("%(name)s is %(size)s; voice recordings may be at most %(limit)s."),
+        "document": _("%(name)s is %(size)s; documents may be at most %(limit)s."),
     }
     limit_text = format_size(limit)
     size_text = format_size(size)

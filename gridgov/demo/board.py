@@ -183,13 +183,17 @@ def _leader_of(community) -> int | None:
 def build_deliberation(seed: int = 2026, now: datetime | None = None) -> dict[str, int]:
     """A few dozen proposals by residents, accepted, put to their community's residents, voted on
     and decided (one declined in every few), through the deliberation services; dated over the
-    past year afterwards. Representatives: the community's seats, from its residents."""
+    past year afterwards. Representatives: the community's seats, elected by its residents.
+    Most residents' homes are verified (as the registry's phone match does); a few wait for
+    their grid's staff, who find them on the elections page."""
     from gridgov.grids.models import Grid
     from gridgov.participation import deliberation
-    from gridgov.participation.models import Proposal, Representative, Vote
+    from gridgov.participation.models import Proposal, Vote
 
     rng, now = random.Random(seed + 1), now or timezone.now()
     counts = {"proposals": 0, "votes": 0, "ballots": 0, "representatives": 0}
+    demo_resident = Assignment.objects.filter(user__username="resident", role=Role.RESIDENT)
+    demo_resident.update(home_verified_at=now - timedelta(days=300))  # the demo login votes
     residents = _authors()
     for community in Grid.objects.filter(level=2).order_by("code"):
         leader = _leader_of(community)
@@ -202,14 +206,8 @@ def build_deliberation(seed: int = 2026, now: datetime | None = None) -> dict[st
 
         users = get_user_model().objects.in_bulk(people)
         staff = get_user_model().objects.get(pk=leader)
-        for user_id in people[: deliberation.representative_seats(community)]:
-            Representative.objects.create(
-                user_id=user_id,
-                grid=community,
-                starts_on=(now - timedelta(days=400)).date(),
-                ends_on=(now + timedelta(days=1000)).date(),
-            )
-            counts["representatives"] += 1
+        people = _verify_most(rng, community, people, staff)
+        counts["representatives"] += _elect(rng, community, people, users, staff, now)
         for n in range(PROPOSALS_PER_COMMUNITY):
             title, body = rng.choice(PROPOSALS)
             made = deliberation.propose(
@@ -245,3 +243,43 @@ def build_deliberation(seed: int = 2026, now: datetime | None = None) -> dict[st
                 opened_at=when + timedelta(days=5), closes_at=when + timedelta(days=12)
             )
     return counts
+
+
+def _verify_most(rng, community, people: list[int], staff) -> list[int]:
+    """Nine in ten residents verified; the verified ones, who vote."""
+    verified = [u for u in people if rng.random() < 0.9]
+    Assignment.objects.filter(role=Role.RESIDENT, user_id__in=verified).update(
+        home_verified_at=timezone.now(), home_verified_by=staff
+    )
+    return verified
+
+
+def _elect(rng, community, people: list[int], users: dict, staff, now: datetime) -> int:
+    """The community's election of this term, held 400 days ago through the election services."""
+    from gridgov.participation import elections
+    from gridgov.participation.models import Election
+
+    starts = (now - timedelta(days=400)).date()
+    seats = elections.free_seats(community, starts, starts + timedelta(days=1400))
+    if not seats or not people:
+        return 0
+    candidates = people[: seats + 1]
+    election = elections.open_election(
+        staff,
+        {
+            "grid_code": community.code,
+            "starts_on": starts.isoformat(),
+            "ends_on": (starts + timedelta(days=1400)).isoformat(),
+            "candidates": candidates,
+            "quorum": 50,
+        },
+    )
+    ids = list(election.candidates.values_list("pk", flat=True))
+    for user_id in people:
+        if rng.random() < 0.85:
+            elections.cast(users[user_id], election.pk, rng.sample(ids, rng.randint(1, min(seats, len(ids)))))
+    elections.close(staff, election.pk)
+    Election.objects.filter(pk=election.pk).update(
+        opened_at=now - timedelta(days=420), closes_at=now - timedelta(days=413)
+    )
+    return election.candidates.filter(elected=True).count()

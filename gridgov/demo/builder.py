@@ -347,11 +347,11 @@ def reset_outward() -> None:
     categories, the webhook subscriptions with their events and deliveries, and the message
     board."""
     from gridgov.open311.models import ApiClient, CallLog, ServiceRequest
-    from gridgov.participation.models import FollowUp, Post, Proposal, Representative
+    from gridgov.participation.models import Election, FollowUp, Post, Proposal, Representative
     from gridgov.webhooks.models import Delivery, Event, Subscription
 
     for model in (ServiceRequest, CallLog, ApiClient, Delivery, Event, Subscription, FollowUp, Proposal,
-                  Representative, Post):
+                  Representative, Election, Post):
         model.objects.all().delete()
     from gridgov.cases.models import Category, PublicLocation
 

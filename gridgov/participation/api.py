@@ -4,15 +4,15 @@ posts up as cases. Thin handlers over `board`."""
 from datetime import datetime
 
 from django.db.models import Count
-from ninja import Field, Query, Router, Status
+from ninja import Field, File, Query, Router, Status, UploadedFile
 from ninja.pagination import paginate
 
 from gridgov.accounts.roles import roles_of
-from gridgov.core.openapi import CONFLICT
+from gridgov.core.openapi import CONFLICT, ERROR_TEXTS
 from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import GridRef, Schema
-from gridgov.participation import board, deliberation
-from gridgov.participation.models import Post, Reply
+from gridgov.participation import board, deliberation, elections
+from gridgov.participation.models import Attachment, Post, Reply
 from gridgov.privacy.masking import mask_name, mask_text
 
 router = Router(tags=["message board"])
@@ -29,6 +29,26 @@ class BoardPostCaseOut(Schema):
     state: str
     state_label: str
     result: str = Field(description="once closed; ID numbers and phones masked")
+
+
+class BoardFileOut(Schema):
+    id: int
+    kind: str = Field(description="image or document (PDF)")
+    name: str
+    url: str
+    thumbnail: str | None = Field(description="photos only")
+    size: int
+
+
+def file_out(a: Attachment) -> dict:
+    return {
+        "id": a.pk,
+        "kind": a.kind,
+        "name": a.name,
+        "url": a.file.url,
+        "thumbnail": a.thumbnail.url if a.thumbnail else None,
+        "size": a.size,
+    }
 
 
 class BoardPostOut(Schema):
@@ -53,6 +73,7 @@ class BoardPostOut(Schema):
     me_too: int
     case: BoardPostCaseOut | None
     replies: list[BoardReplyOut]
+    photos: list[BoardFileOut]
 
 
 def _case_out(post: Post) -> dict | None:
@@ -69,7 +90,7 @@ def _case_out(post: Post) -> dict | None:
 
 
 def posts_out(user, posts) -> list[dict]:
-    """A page of posts with their counts and replies in three queries."""
+    """A page of posts with their counts, replies and photos in four queries."""
     ids = [p.pk for p in posts]
     answered_by_me = set()  # the posts this user answers (and so reads the hiding reason of), read once
     if roles_of(user) & board.ANSWERING_ROLES:
@@ -80,6 +101,9 @@ def posts_out(user, posts) -> list[dict]:
         replies.setdefault(r.post_id, []).append(
             {"author": str(r.author), "text": r.text_public, "created_at": r.created_at}
         )
+    photos: dict[int, list] = {}
+    for a in Attachment.objects.filter(post__in=ids):
+        photos.setdefault(a.post_id, []).append(file_out(a))
     rows = []
     for p in posts:
         mine = p.author_id == user.pk
@@ -106,6 +130,7 @@ def posts_out(user, posts) -> list[dict]:
                 "me_too": counts.get(p.pk, 0),
                 "case": _case_out(p),
                 "replies": replies.get(p.pk, []),
+                "photos": photos.get(p.pk, []),
             }
         )
     return rows
@@ -157,6 +182,17 @@ def create_post(request, payload: BoardPostIn):
 @router.get("/board/posts/{post_id}", response=BoardPostOut, summary="A post with its replies")
 def get_post(request, post_id: int):
     return _one(request, post_id)
+
+
+@router.post(
+    "/board/posts/{post_id}/photos",
+    response={201: BoardPostOut},
+    openapi_extra=CONFLICT,
+    summary="Add photos to one's post while it waits for a reply (multipart, up to 9 in all)",
+)
+def add_photos(request, post_id: int, photos: list[UploadedFile] = File(None)):
+    board.add_photos(request.auth, post_id, photos or [])
+    return Status(201, _one(request, post_id))
 
 
 @router.post(
@@ -301,6 +337,7 @@ class MeetingOut(Schema):
     invited: int
     attended: int
     minutes: str
+    files: list[BoardFileOut]
 
 
 class FollowUpOut(Schema):
@@ -335,7 +372,14 @@ class ProposalOut(Schema):
 
 
 # What a proposal's page shows, read with the proposals in a fixed number of queries.
-PROPOSAL_PARTS = ("votes", "meetings__invited", "meetings__attended", "follow_ups__case", "comments__author")
+PROPOSAL_PARTS = (
+    "votes",
+    "meetings__invited",
+    "meetings__attended",
+    "meetings__attachments",
+    "follow_ups__case",
+    "comments__author",
+)
 
 
 def proposals_out(user, proposals) -> list[dict]:
@@ -389,6 +433,7 @@ def proposal_out(user, proposal, mine: set[int]) -> dict:
                 "invited": len(m.invited.all()),
                 "attended": len(m.attended.all()),
                 "minutes": m.minutes,
+                "files": [file_out(a) for a in m.attachments.all()],
             }
             for m in proposal.meetings.all()
         ],
@@ -557,6 +602,16 @@ def record_meeting(request, meeting_id: int, payload: MeetingRecordIn):
 
 
 @router.post(
+    "/board/meetings/{meeting_id}/files",
+    response={201: ProposalOut},
+    summary="Attach photos or PDFs to a meeting: the sign-in sheet, the signed minutes (multipart)",
+)
+def meeting_files(request, meeting_id: int, files: list[UploadedFile] = File(None)):
+    stored = deliberation.attach(request.auth, meeting_id, files or [])
+    return Status(201, _proposal(request, stored[0].meeting.proposal_id))
+
+
+@router.post(
     "/board/proposals/{proposal_id}/follow-ups",
     response={201: ProposalOut},
     openapi_extra=CONFLICT,
@@ -576,3 +631,130 @@ def follow_up(request, proposal_id: int, payload: BoardCaseIn):
 def comment(request, proposal_id: int, payload: BoardTextIn):
     deliberation.comment(request.auth, proposal_id, payload.text)
     return Status(201, _proposal(request, proposal_id))
+
+
+# --- elections of representatives ---------------------------------------------------------------------
+
+
+class ElectionIn(Schema):
+    grid_code: str = Field(description="the area (a grid of one's scope)")
+    starts_on: str = Field(description="the term, YYYY-MM-DD")
+    ends_on: str
+    candidates: list[int] = Field(description="user ids of residents of the area with a verified home")
+    days: int = Field(7, description="open for this many days")
+    quorum: int = Field(50, description="% of those eligible who must vote")
+
+
+class CandidateOut(Schema):
+    id: int
+    name: str = Field(description="in full: candidates stand in public")
+    votes: int | None = Field(description="once closed")
+    elected: bool
+
+
+class ElectionOut(Schema):
+    id: int
+    grid: GridRef
+    seats: int
+    starts_on: str
+    ends_on: str
+    quorum: int
+    eligible: int
+    closes_at: datetime
+    state: str
+    i_voted: bool
+    candidates: list[CandidateOut]
+    result: dict | None = Field(description="once closed: cast, turnout, quorum_met, tied, unfilled")
+
+
+def elections_out(user, elections) -> list[dict]:
+    from gridgov.participation.models import ElectionBallot
+
+    elections = list(elections)
+    mine = set(
+        ElectionBallot.objects.filter(election__in=elections, voter=user).values_list(
+            "election_id", flat=True
+        )
+    )
+    return [
+        {
+            "id": e.pk,
+            "grid": {"code": e.grid.code, "name": e.grid.name},
+            "seats": e.seats,
+            "starts_on": e.starts_on.isoformat(),
+            "ends_on": e.ends_on.isoformat(),
+            "quorum": e.quorum,
+            "eligible": e.eligible,
+            "closes_at": e.closes_at,
+            "state": e.state,
+            "i_voted": e.pk in mine,
+            "candidates": [
+                {
+                    "id": c.pk,
+                    "name": c.user.name or c.user.username,
+                    # Running counts stay unseen until the count, so nobody votes on a trend.
+                    "votes": c.votes if e.state == e.State.CLOSED else None,
+                    "elected": c.elected,
+                }
+                for c in e.candidates.all()
+            ],
+            "result": e.result or None,
+        }
+        for e in elections
+    ]
+
+
+def _election(request, election_id: int) -> dict:
+    found = elections.readable_election(request.auth, election_id, parts=("candidates__user",))
+    return elections_out(request.auth, [found])[0]
+
+
+@router.post(
+    "/board/elections",
+    response={201: ElectionOut},
+    # 404: the area named by grid_code is outside one's scope
+    openapi_extra={"responses": {**CONFLICT["responses"], "404": {"description": ERROR_TEXTS["404"]}}},
+    summary="Open an election of the area's representatives for a term (staff of the area)",
+)
+def open_election(request, payload: ElectionIn):
+    made = elections.open_election(request.auth, payload.dict())
+    return Status(201, _election(request, made.pk))
+
+
+@router.get("/board/elections", response=list[ElectionOut], summary="Elections of my areas, newest first")
+@paginate(Pagination)
+def list_elections(request):
+    rows = elections.readable(request.auth).select_related("grid").prefetch_related("candidates__user")
+    return LazyPage(
+        rows.order_by("-opened_at", "-id"), out_page=lambda page: elections_out(request.auth, page)
+    )
+
+
+@router.get("/board/elections/{election_id}", response=ElectionOut, summary="An election with its candidates")
+def get_election(request, election_id: int):
+    return _election(request, election_id)
+
+
+class ElectionBallotIn(Schema):
+    choices: list[int] = Field(description="candidate ids, 1 to as many as there are seats")
+
+
+@router.post(
+    "/board/elections/{election_id}/ballots",
+    response={201: ElectionOut},
+    openapi_extra=CONFLICT,
+    summary="Vote (residents of the area with a verified home; secret, once)",
+)
+def cast_election_ballot(request, election_id: int, payload: ElectionBallotIn):
+    elections.cast(request.auth, election_id, payload.choices)
+    return Status(201, _election(request, election_id))
+
+
+@router.post(
+    "/board/elections/{election_id}/close",
+    response=ElectionOut,
+    summary="Count the election and seat those elected (staff of the area)",
+)
+def close_election(request, election_id: int):
+    elections.close(request.auth, election_id)
+    return _election(request, election_id)

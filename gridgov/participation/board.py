@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from ninja.errors import HttpError
 
 from gridgov.accounts import residence
 from gridgov.accounts.models import Assignment, Role
@@ -20,8 +21,9 @@ from gridgov.accounts.roles import roles_of
 from gridgov.cases import intake
 from gridgov.cases.lights import light_for
 from gridgov.cases.models import Case, Notification
+from gridgov.core import uploads
 from gridgov.grids.codes import lineage
-from gridgov.participation.models import BlockedWord, MeToo, Post, Reply
+from gridgov.participation.models import Attachment, BlockedWord, MeToo, Post, Reply
 from gridgov.privacy.masking import mask_text
 from gridgov.worktime.models import TimeUnit
 from gridgov.worktime.services import add_time, elapsed_share
@@ -29,7 +31,18 @@ from gridgov.worktime.services import add_time, elapsed_share
 # Staff who answer the residents of their grids; auditors read, nobody else writes replies.
 ANSWERING_ROLES = {Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER}
 TITLE_MAX, BODY_MAX, REASON_MAX = 100, 2000, 300
+PHOTOS_MAX = 9
 SEVERITY = {Post.Light.GREEN: 0, Post.Light.YELLOW: 1, Post.Light.RED: 2}
+
+
+class Conflict(HttpError):
+    """409: the post's or the proposal's state refuses the step."""
+
+    def __init__(self, message: str):
+        super().__init__(409, message)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def reply_limit() -> tuple[int, str]:
@@ -126,7 +139,36 @@ def _where(user, grid_code: str, errors: dict):
     return Grid.objects.get(code=code)
 
 
-def post(user, *, kind: str, title: str, body: str, grid_code: str = "", is_public: bool = True) -> Post:
+def inspect_files(files, field: str, *, allowed=("image",), max_count: int = PHOTOS_MAX) -> list:
+    """Every file checked by content before anything is written; refusals under `field`."""
+    try:
+        return uploads.inspect_uploads(list(files), max_count=max_count, allowed=allowed)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
+
+
+def store_files(files, infos, actor, **owner) -> list[Attachment]:
+    stored = []
+    for upload, info in zip(files, infos, strict=True):
+        row = Attachment(
+            kind=info.kind,
+            mime=info.mime,
+            extension=info.extension,
+            size=info.size,
+            sha256=info.sha256,
+            name=(getattr(upload, "name", "") or "")[-120:],
+            uploaded_by=actor,
+            **owner,
+        )
+        uploads.store(row, upload, info)
+        row.save()
+        stored.append(row)
+    return stored
+
+
+def post(
+    user, *, kind: str, title: str, body: str, grid_code: str = "", is_public: bool = True, photos=()
+) -> Post:
     if Role.RESIDENT not in roles_of(user):
         raise PermissionDenied(_("Only residents post on the message board."))
     errors: dict = {}
@@ -134,6 +176,10 @@ def post(user, *, kind: str, title: str, body: str, grid_code: str = "", is_publ
         errors["kind"] = _("Choose one of: %s.") % ", ".join(Post.Kind.values)
     texts = _check_text({"title": (title, TITLE_MAX), "body": (body, BODY_MAX)}, errors)
     grid = _where(user, grid_code, errors)
+    try:
+        infos = inspect_files(photos, "photos") if photos else []
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
     if errors:
         raise ValidationError(errors)
     now = timezone.now()
@@ -152,8 +198,31 @@ def post(user, *, kind: str, title: str, body: str, grid_code: str = "", is_publ
             reply_due=add_time(now, amount, unit).at,
             reply_unit=unit,
         )
+        store_files(photos, infos, user, post=created)
         _tell(_answerers(grid), _("New message on the board: %s") % created.title_public)
     return created
+
+
+@transaction.atomic
+def add_photos(user, post_id: int, photos) -> list[Attachment]:
+    """The author adds photos while the post waits for its reply, up to nine in all."""
+    found = readable_post(user, post_id)
+    if found.author_id != user.pk:
+        raise PermissionDenied(_("Only the author adds photos to a post."))
+    found = Post.objects.select_for_update().get(pk=found.pk)
+    if found.state != Post.State.WAITING:
+        raise Conflict(_("Photos are added while the post waits for its reply."))
+    if not photos:
+        raise ValidationError({"photos": _("Attach at least one photo.")})
+    room = PHOTOS_MAX - found.attachments.count()
+    if len(photos) > room:
+        raise ValidationError(
+            {
+                "photos": _("A post has at most %(max)d photos; %(room)d more fit.")
+                % {"max": PHOTOS_MAX, "room": room}
+            }
+        )
+    return store_files(photos, inspect_files(photos, "photos"), user, post=found)
 
 
 def me_too(user, post_id: int) -> tuple[Post, bool]:

@@ -15,13 +15,13 @@ from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja.errors import HttpError
 
 from gridgov.accounts import residence
 from gridgov.accounts.models import Assignment, Role
 from gridgov.accounts.roles import roles_of
 from gridgov.grids.codes import lineage
 from gridgov.participation import board
+from gridgov.participation.board import Conflict
 from gridgov.participation.models import (
     Ballot,
     Comment,
@@ -37,16 +37,7 @@ from gridgov.privacy.masking import mask_text
 DEFAULT_OPTIONS = ["赞成", "反对", "弃权"]
 MAX_OPTIONS = 10
 MAX_DAYS = 60
-
-
-class Conflict(HttpError):
-    """409: the vote's state refuses the step."""
-
-    def __init__(self, message: str):
-        super().__init__(409, message)
-
-    def __str__(self) -> str:
-        return self.message
+MEETING_FILES_MAX = 20
 
 
 def _staff(user) -> bool:
@@ -126,13 +117,18 @@ def decline(user, proposal_id: int, reason: str) -> Proposal:
 
 
 def _voters(vote: Vote):
-    """The user ids who may vote now, as a query: the area's residents (by their home grid) or
-    its serving representatives."""
+    """The user ids who may vote now, as a query: the area's residents (by their verified home
+    grid) or its serving representatives."""
     if vote.electorate == Vote.Electorate.REPRESENTATIVES:
         return _serving(vote.proposal.grid).values("user_id")
-    code = vote.proposal.grid.code
-    return Assignment.objects.filter(role=Role.RESIDENT, is_active=True, grid__code__startswith=code).values(
-        "user_id"
+    return residents_of(vote.proposal.grid).values("user_id")
+
+
+def residents_of(grid):
+    """The residents who vote on an area's matters: those whose home grid in the area is verified
+    (by the registry or by the grid's staff, `accounts.residence`), not merely declared."""
+    return Assignment.objects.filter(
+        role=Role.RESIDENT, is_active=True, grid__code__startswith=grid.code, home_verified_at__isnull=False
     )
 
 
@@ -292,11 +288,25 @@ def count(vote: Vote) -> dict:
 def close(user, vote_id: int) -> Vote:
     vote = _open_vote(vote_id)
     _managed(user, vote.proposal_id)
+    return _close(vote)
+
+
+def _close(vote: Vote) -> Vote:
     if vote.state == Vote.State.CLOSED:
         return vote
     vote.state, vote.result = Vote.State.CLOSED, count(vote)
     vote.save(update_fields=["state", "result"])
     return vote
+
+
+def close_due(now=None) -> int:
+    """Votes past their closing time, counted (the huey job); how many closed."""
+    now = now or timezone.now()
+    closed = 0
+    for pk in Vote.objects.filter(state=Vote.State.OPEN, closes_at__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            closed += _close(_open_vote(pk)).state == Vote.State.CLOSED
+    return closed
 
 
 @transaction.atomic
@@ -388,6 +398,27 @@ def record_meeting(user, meeting_id: int, *, attended: list[int], minutes: str) 
     meeting.minutes = minutes
     meeting.save(update_fields=["minutes"])
     return meeting
+
+
+@transaction.atomic
+def attach(user, meeting_id: int, files) -> list:
+    """Photos or PDFs of a meeting (the sign-in sheet, the minutes as signed), by those who run it."""
+    meeting = Meeting.objects.select_related("proposal").filter(pk=meeting_id).first()
+    if meeting is None:
+        raise Http404(_("No such meeting."))
+    _managed(user, meeting.proposal_id)
+    if not files:
+        raise ValidationError({"files": _("Attach at least one file.")})
+    room = MEETING_FILES_MAX - meeting.attachments.count()
+    if len(files) > room:
+        raise ValidationError(
+            {
+                "files": _("A meeting keeps at most %(max)d files; %(room)d more fit.")
+                % {"max": MEETING_FILES_MAX, "room": room}
+            }
+        )
+    infos = board.inspect_files(files, "files", allowed=("image", "document"))
+    return board.store_files(files, infos, user, meeting=meeting)
 
 
 @transaction.atomic

@@ -32,14 +32,14 @@ def _rates(figures: dict) -> dict:
     }
 
 
-def build(user, period: Period, grid_code: str = "") -> dict | None:
+def build(user, period: Period, grid_code: str = "", level: int | None = None) -> dict | None:
     """Totals and per-area figures; None for users who see no posts (residents, departments)."""
     grid = kpis.chosen_grid(user, grid_code)
     scope = compute_scope(user)
     if not scope.everything and not scope.roots:
         return None
     rows = Post.objects.visible_to(user)
-    areas, subtree = kpis.areas_of(user, grid)
+    areas, subtree = kpis.areas_of(user, grid, level)
     if grid is not None:
         subtree = grid.code
     start, end = period.bounds()
@@ -55,3 +55,25 @@ def build(user, period: Period, grid_code: str = "") -> dict | None:
         "totals": _rates(rows.aggregate(**_counts())),
         "areas": [{"code": a.code, "name": a.name, **_rates(by_area.get(a.code, empty))} for a in areas],
     }
+
+
+def area_rows(user, period: Period, grid_code: str = "", level: int | None = None) -> list[kpis.Row]:
+    """The areas as rows of the rankings: reply, on-time reply and satisfaction rates weighed
+    into a score (`kpis.DEFAULT_WEIGHTS["board"]`); an area without posts has no score."""
+    built = build(user, period, grid_code, level)
+    rows = []
+    for area in built["areas"] if built else []:
+        figures = {name: area[name] for name in FIGURES}
+        rates = {
+            "reply": area["reply_rate"],
+            "on_time": area["on_time_rate"],
+            "satisfaction": area["satisfaction"],
+        }
+        components = {name: kpis.pct(value) for name, value in rates.items()}
+        score = kpis.composite(components, "board")
+        rows.append(
+            kpis.Row(
+                "board", area["code"], area["name"], figures, rates, components, score, kpis.grade(score)
+            )
+        )
+    return rows

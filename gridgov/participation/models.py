@@ -203,6 +203,15 @@ class Representative(models.Model):
     grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("area"))
     starts_on = models.DateField(_("term starts"))
     ends_on = models.DateField(_("term ends"))
+    # Null when entered in the back office (e.g. elected before the platform).
+    election = models.ForeignKey(
+        "Election",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("elected in"),
+    )
 
     class Meta:
         verbose_name = _("residents' representative")
@@ -370,3 +379,146 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.proposal} · {self.author}"
+
+
+# --- photos and documents ----------------------------------------------------------------------------
+
+
+def _attachment_path(instance, filename: str) -> str:
+    owner = f"posts/{instance.post_id}" if instance.post_id else f"meetings/{instance.meeting_id}"
+    return f"board/{owner}/{instance.sha256[:16]}{instance.extension}"
+
+
+def _thumbnail_path(instance, filename: str) -> str:
+    owner = f"posts/{instance.post_id}" if instance.post_id else f"meetings/{instance.meeting_id}"
+    return f"board/{owner}/{instance.sha256[:16]}-thumb.jpg"
+
+
+class Attachment(models.Model):
+    """A post's photo, or a meeting's photo or PDF (the sign-in sheet, the minutes as signed).
+    Stored through `core.uploads`: checked by content, photos without their location."""
+
+    post = models.ForeignKey(
+        Post,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("post"),
+    )
+    meeting = models.ForeignKey(
+        Meeting,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="attachments",
+        verbose_name=_("meeting"),
+    )
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    kind = models.CharField(_("kind"), max_length=8)
+    mime = models.CharField(_("type"), max_length=40)
+    extension = models.CharField(max_length=8)
+    file = models.FileField(_("file"), upload_to=_attachment_path)
+    thumbnail = models.FileField(_("thumbnail"), upload_to=_thumbnail_path, blank=True)
+    size = models.PositiveIntegerField(_("size"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("uploaded by")
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(post__isnull=False, meeting__isnull=True)
+                | models.Q(post__isnull=True, meeting__isnull=False),
+                name="attachment_of_post_or_meeting",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.file.name
+
+
+# --- electing representatives --------------------------------------------------------------------------
+
+
+class ElectionQuerySet(ScopedQuerySet):
+    scope_grid_field = "grid"
+
+
+class Election(models.Model):
+    """Residents elect their area's representatives for a term: the seats free in that term
+    (1 per 1,000 residents, less those already serving), a secret ballot of up to that many
+    candidates each, the most votes elected."""
+
+    class State(models.TextChoices):
+        OPEN = "open", pgettext_lazy("vote", "Open")
+        CLOSED = "closed", pgettext_lazy("vote", "Closed")
+
+    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="+", verbose_name=_("area"))
+    seats = models.PositiveSmallIntegerField(_("seats"))
+    starts_on = models.DateField(_("term starts"))
+    ends_on = models.DateField(_("term ends"))
+    quorum = models.PositiveSmallIntegerField(_("quorum (% of those eligible)"), default=50)
+    eligible = models.PositiveIntegerField(_("eligible voters"), default=0)
+    closes_at = models.DateTimeField(_("closes"))
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.OPEN)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("opened by")
+    )
+    opened_at = models.DateTimeField(_("opened"), auto_now_add=True)
+
+    objects = ElectionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("election of representatives")
+        verbose_name_plural = _("elections of representatives")
+        ordering = ["-opened_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.grid} {self.starts_on:%Y}"
+
+
+class Candidate(models.Model):
+    election = models.ForeignKey(
+        Election, on_delete=models.CASCADE, related_name="candidates", verbose_name=_("election")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("candidate")
+    )
+    votes = models.PositiveIntegerField(_("votes"), default=0)
+    elected = models.BooleanField(_("elected"), default=False)
+
+    class Meta:
+        verbose_name = _("candidate")
+        verbose_name_plural = _("candidates")
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["election", "user"], name="candidate_once")]
+
+    def __str__(self) -> str:
+        return f"{self.election} · {self.user}"
+
+
+class ElectionBallot(models.Model):
+    """That a person voted in an election; the choices go into the candidates' counts only."""
+
+    election = models.ForeignKey(
+        Election, on_delete=models.CASCADE, related_name="ballots", verbose_name=_("election")
+    )
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("voter")
+    )
+    cast_at = models.DateField(_("voted on"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("election ballot")
+        verbose_name_plural = _("election ballots")
+        constraints = [models.UniqueConstraint(fields=["election", "voter"], name="one_ballot_per_election")]
+
+    def __str__(self) -> str:
+        return f"{self.election} · {self.voter}"

@@ -14,4 +14,10 @@ urlpatterns = [
     path("proposals/<int:proposal_id>/", views.proposal_page, name="proposal"),
     path("proposals/<int:proposal_id>/<str:what>/", views.proposal_action, name="proposal-action"),
     path("votes/<int:vote_id>/<str:what>/", views.vote_action, name="vote-action"),
+    path("meetings/<int:meeting_id>/<str:what>/", views.meeting_action, name="meeting-action"),
+    path("elections/", views.elections_page, name="elections"),
+    path("elections/new/", views.new_election, name="election-new"),
+    path("elections/<int:election_id>/", views.election_page, name="election"),
+    path("elections/<int:election_id>/<str:what>/", views.election_action, name="election-action"),
+    path("residents/<int:user_id>/verify/", views.verify_resident, name="resident-verify"),
 ]

@@ -10,14 +10,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from gridgov.accounts import residence
+from gridgov.accounts.models import Assignment, Role
 from gridgov.accounts.roles import roles_of
 from gridgov.cases.models import Category
 from gridgov.core.actions import form_action, local_datetime
 from gridgov.core.text import to_int
 from gridgov.grids.codes import lineage
 from gridgov.grids.models import Grid
-from gridgov.participation import board, deliberation
-from gridgov.participation.api import PROPOSAL_PARTS, posts_out, proposals_out
+from gridgov.participation import board, deliberation, elections
+from gridgov.participation.api import PROPOSAL_PARTS, elections_out, posts_out, proposals_out
 from gridgov.participation.models import Meeting, Post, Proposal, Vote
 
 LIST_LIMIT = 50
@@ -95,6 +96,7 @@ def new_post(request):
         body=post.get("body", ""),
         grid_code=post.get("grid_code", ""),
         is_public=post.get("is_public") == "on",
+        photos=request.FILES.getlist("photos"),
     )
     return _("Posted: the staff of your grid will reply."), reverse("board-post", args=[made.pk])
 
@@ -102,6 +104,9 @@ def new_post(request):
 @acts
 def post_action(request, post_id: int, what: str):
     back, data, user = reverse("board-post", args=[post_id]), request.POST, request.user
+    if what == "photos":
+        board.add_photos(user, post_id, request.FILES.getlist("photos"))
+        return _("Photos added."), back
     if what == "me-too":
         board.me_too(user, post_id)
         return _("Added: you care about this too."), back
@@ -235,3 +240,95 @@ def vote_action(request, vote_id: int, what: str):
         deliberation.close(request.user, vote_id)
         return _("The vote is closed and counted."), back
     raise Http404
+
+
+@acts
+def meeting_action(request, meeting_id: int, what: str):
+    meeting = Meeting.objects.filter(pk=meeting_id).first()
+    if meeting is None or what != "files":
+        raise Http404
+    deliberation.attach(request.user, meeting_id, request.FILES.getlist("files"))
+    return _("Attached to the meeting."), reverse("proposal", args=[meeting.proposal_id])
+
+
+# --- elections of representatives ---------------------------------------------------------------------
+
+PICK_LIMIT = 300
+
+
+def _staff_choices(user) -> dict:
+    """What a member of staff picks from to open an election, and whom they may verify."""
+    residents = Assignment.objects.visible_to(user).filter(
+        role=Role.RESIDENT, is_active=True, grid__isnull=False
+    )
+    verified = residents.filter(home_verified_at__isnull=False).select_related("user", "grid")
+    return {
+        "areas": list(Grid.objects.visible_to(user).filter(level__in=(2, 3)).order_by("code")[:PICK_LIMIT]),
+        "candidates": list(verified.order_by("grid__code", "user__name")[:PICK_LIMIT]),
+        "unverified": list(
+            residents.filter(home_verified_at__isnull=True)
+            .select_related("user", "grid")
+            .order_by("grid__code")[:LIST_LIMIT]
+        ),
+    }
+
+
+@login_required
+def elections_page(request):
+    user = request.user
+    rows = elections.readable(user).select_related("grid").prefetch_related("candidates__user")
+    context = {"elections": elections_out(user, rows.order_by("-opened_at", "-id")[:LIST_LIMIT])}
+    if roles_of(user) & residence.VERIFYING_ROLES:
+        context.update(_staff_choices(user))
+    return render(request, "participation/elections.html", context)
+
+
+@login_required
+def election_page(request, election_id: int):
+    user = request.user
+    found = elections.readable_election(user, election_id, parts=("candidates__user",))
+    e = elections_out(user, [found])[0]
+    context = {
+        "e": e,
+        "runs": board.may_answer_in(user, found.grid),
+        "may_vote": e["state"] == "open"
+        and not e["i_voted"]
+        and deliberation.residents_of(found.grid).filter(user_id=user.pk).exists(),
+        "verified": residence.home_verified(user),
+    }
+    return render(request, "participation/election.html", context)
+
+
+@acts
+def new_election(request):
+    data = request.POST
+    made = elections.open_election(
+        request.user,
+        {
+            "grid_code": data.get("grid_code", ""),
+            "starts_on": data.get("starts_on", ""),
+            "ends_on": data.get("ends_on", ""),
+            "candidates": [to_int(v) for v in data.getlist("candidates")],
+            "days": to_int(data.get("days")),
+            "quorum": to_int(data.get("quorum")),
+        },
+    )
+    return _("The election is open: the residents of the area may vote."), reverse("election", args=[made.pk])
+
+
+@acts
+def election_action(request, election_id: int, what: str):
+    back = reverse("election", args=[election_id])
+    if what == "ballot":
+        elections.cast(request.user, election_id, [to_int(v) for v in request.POST.getlist("choices")])
+        return _("Your vote is counted."), back
+    if what == "close":
+        elections.close(request.user, election_id)
+        return _("The election is closed and counted."), back
+    raise Http404
+
+
+@acts
+def verify_resident(request, user_id: int):
+    assignment = residence.verify_home(request.user, user_id)
+    return _("%s's home is verified: they vote in the area.") % assignment.user.name, reverse("elections")

@@ -11,6 +11,7 @@ from gridgov.api import api
 from gridgov.core.scope import Scope, scope_of
 from gridgov.core.testing import STREET, DepartmentFactory, admin_user, staff
 from gridgov.grids.models import Grid
+from gridgov.mediation.tests import test_scope as mediation_scope
 from gridgov.participation.tests import test_scope as board_scope
 from gridgov.volunteers.tests import test_scope as volunteer_scope
 
@@ -25,6 +26,8 @@ ENDPOINTS = {
     ("GET", "/api/v1/me"): "own account only",
     ("GET", "/api/v1/departments"): "public bodies: not grid-bound",
     ("POST", "/api/v1/staff/{user_id}/reveal-phone"): "scoped",
+    ("GET", "/api/v1/residents"): "scoped",
+    ("POST", "/api/v1/residents/{user_id}/verify-home"): "scoped",
     ("GET", "/api/v1/grids/tree"): "scoped",
     ("GET", "/api/v1/grids/{code}"): "scoped",
     ("GET", "/api/v1/grids/{code}/geojson"): "scoped",
@@ -102,22 +105,26 @@ ENDPOINTS = {
     ("GET", "/api/v1/analytics/workers"): "scoped",
     ("GET", "/api/v1/analytics/departments"): "scoped",
     ("GET", "/api/v1/analytics/dispatchers"): "scoped",
+    ("GET", "/api/v1/analytics/board"): "scoped",
     ("GET", "/api/v1/analytics/dashboard"): "scoped",
     ("GET", "/api/v1/analytics/report/{fmt}"): "scoped",
 }
 # The volunteers app keeps its routes and grid-B requests beside its code.
 ENDPOINTS.update(volunteer_scope.ROUTES)
 ENDPOINTS.update(board_scope.ROUTES)
-ANALYTICS = ("areas", "workers", "departments", "dispatchers", "dashboard")
+ENDPOINTS.update(mediation_scope.ROUTES)
+ANALYTICS = ("areas", "workers", "departments", "dispatchers", "board", "dashboard")
 # Lists: proven by their contents in test_a_grid_worker_of_grid_a_never_sees_grid_b.
 LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/map"),
+         ("GET", "/api/v1/residents"),
          ("GET", "/api/v1/registry/people"),
          ("GET", "/api/v1/notices"),
          ("GET", "/api/v1/registry/buildings"), ("GET", "/api/v1/registry/households"),
          ("GET", "/api/v1/registry/organizations"), ("GET", "/api/v1/registry/visits"),
          ("GET", "/api/v1/registry/visits/due"), ("GET", "/api/v1/registry/visits/coverage"),
          ("GET", "/api/v1/registry/exports/{kind}"), ("GET", "/api/v1/patrols"),
-         ("GET", "/api/v1/registry/care/overdue"), *volunteer_scope.LISTS, *board_scope.LISTS}
+         ("GET", "/api/v1/registry/care/overdue"), *volunteer_scope.LISTS, *board_scope.LISTS,
+         *mediation_scope.LISTS}
 
 
 def registered_routes():
@@ -191,8 +198,10 @@ def scoped_requests(district, other_staff):
     team = ("POST", "/api/v1/volunteers/teams")
     volunteers[team] = (*volunteers[team][:3], 403)
     board = board_scope.grid_b_requests(district)
+    mediation = mediation_scope.grid_b_requests(district)
     return {
         **board,
+        **mediation,
         **analytics,
         **volunteers,
         ("GET", "/api/v1/patrols/{patrol_id}"): ("get", f"/api/v1/patrols/{patrol.pk}", None),
@@ -266,6 +275,8 @@ def scoped_requests(district, other_staff):
         ("GET", "/api/v1/grids/{code}/staffing"): ("get", f"/api/v1/grids/{b.code}/staffing", None),
         ("POST", "/api/v1/staff/{user_id}/reveal-phone"): (
             "post", f"/api/v1/staff/{other_staff.pk}/reveal-phone", {"reason": "核实"}),
+        ("POST", "/api/v1/residents/{user_id}/verify-home"): (
+            "post", f"/api/v1/residents/{staff(Role.RESIDENT, b).pk}/verify-home", None),
     }
 
 
@@ -275,10 +286,12 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
     for (method, path), (verb, url, body, *expected) in scoped_requests(district, other).items():
         json_body = "reveal-phone" in url or "/registry/" in url or "/patrols/" in url
         json_body = json_body or url == "/api/v1/notices" or "/volunteers/" in url or "/board/" in url
+        json_body = json_body or "/mediation/" in url
         kwargs = {"content_type": "application/json"} if json_body else {}
         response = getattr(client, verb)(url, body, **kwargs) if body else getattr(client, verb)(url)
         assert response.status_code == (expected or [404])[0], (method, path, response.content)
     assert client.get("/api/v1/cases").json()["count"] == 0
+    assert client.get("/api/v1/residents").json()["count"] == 0
     assert client.get("/api/v1/notices").json()["count"] == 0
     assert client.get("/api/v1/patrols").json()["count"] == 0
     assert client.get("/api/v1/cases/map").json()["features"] == []
@@ -286,6 +299,8 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
         assert client.get(f"/api/v1/registry/{path}").json()["count"] == 0, path
     for path in ("", "/teams", "/activities", "/shop/items", "/orders"):
         assert client.get(f"/api/v1/volunteers{path}").json()["count"] == 0, path
+    for path in mediation_scope.LIST_PATHS:
+        assert client.get(path).json()["count"] == 0, path
     assert client.get("/api/v1/registry/visits/due?days=365").json() == []
     assert client.get("/api/v1/registry/visits/coverage").json() == []
     for kind in ("people", "households", "houses", "organizations"):

@@ -391,7 +391,30 @@ def test_allowed_kinds():
     assert inspect_upload(video, allowed=("image", "video")).kind == "video"
     assert inspect_upload(upload(mp3()), allowed="audio").kind == "audio"
     with pytest.raises(ValueError):
-        inspect_upload(video, allowed=("document",))
+        inspect_upload(video, allowed=("spreadsheet",))
+    with pytest.raises(ValueError):  # no refusal message is written for this mix
+        inspect_upload(video, allowed=("video", "document"))
+
+
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+def test_pdf_documents_only_where_asked_for():
+    assert inspect_upload(upload(PDF, "minutes.pdf"), allowed=("image", "document")).mime == "application/pdf"
+    assert refused(upload(PDF, "minutes.pdf")).code == "unsupported_type"  # a report takes no PDF
+    assert refused(upload(PDF[:-7], "cut.pdf"), allowed="document").code == "corrupt"
+    exe = refused(upload(b"MZ" + bytes(100), "x.pdf"), allowed=("image", "document"))
+    assert exe.code == "unsupported_type" and "PDF" in exe.messages[0]
+
+
+def test_a_stored_pdf_is_kept_as_received(tmp_path, settings):
+    from gridgov.participation.models import Attachment
+
+    settings.MEDIA_ROOT = tmp_path
+    info = inspect_upload(upload(PDF, "minutes.pdf"), allowed="document")
+    row = Attachment(kind=info.kind, mime=info.mime, extension=info.extension, size=0, sha256=info.sha256)
+    uploads.store(row, upload(PDF, "minutes.pdf"), info)
+    assert row.size == len(PDF) and row.file.read() == PDF and not row.thumbnail
 
 
 def test_messages_in_english(settings):

@@ -237,6 +237,17 @@ def test_the_demo_has_proposals_voted_and_decided(fengqiao):
 
     assert Proposal.objects.count() >= 10 and Proposal.objects.filter(state="decided").exists()
     assert Representative.objects.exists() and Ballot.objects.exists()
+    from gridgov.accounts.models import Assignment
+    from gridgov.participation import elections
+    from gridgov.participation.models import Election
+
+    # Every seat came from an election whose count stands; a few homes still wait for the staff.
+    assert not Representative.objects.filter(election__isnull=True).exists()
+    for election in Election.objects.all():
+        assert election.result == elections.count(election)
+    residents = Assignment.objects.filter(role="resident", grid__isnull=False)
+    assert residents.filter(home_verified_at__isnull=True).exists()
+    assert residents.filter(user__username="resident", home_verified_at__isnull=False).exists()
     for vote in Vote.objects.all():
         counted = sum(Tally.objects.filter(vote=vote).values_list("count", flat=True))
         assert counted == Ballot.objects.filter(vote=vote).count() == vote.result["cast"]

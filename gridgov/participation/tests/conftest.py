@@ -3,7 +3,7 @@ from types import SimpleNamespace
 import pytest
 
 from gridgov.accounts.models import Role
-from gridgov.core.testing import staff
+from gridgov.core.testing import resident, staff
 
 
 @pytest.fixture
@@ -13,9 +13,9 @@ def town(district):
         district=district,
         grid_a=grid_a,
         grid_b=grid_b,
-        resident=staff(Role.RESIDENT, grid_a, name="陈居民"),
-        neighbour=staff(Role.RESIDENT, grid_a, name="林邻居"),
-        far=staff(Role.RESIDENT, grid_b, name="远方"),
+        resident=resident(grid_a, name="陈居民"),
+        neighbour=resident(grid_a, name="林邻居"),
+        far=resident(grid_b, name="远方"),
         worker=staff(Role.GRID_WORKER, grid_a, name="张网格"),
         worker_b=staff(Role.GRID_WORKER, grid_b, name="赵网格"),
         leader=staff(Role.LEADER, district.communities[0], name="王书记"),

@@ -164,3 +164,11 @@ def test_figures_per_area_on_the_api_and_the_leaders_dashboard(town, client_for)
     page = client_for(town.leader).get("/analytics/").content.decode()
     assert 'id="board-figures"' in page and 'data-figure="posts">3<' in page
     assert third
+
+    # The rankings weigh the rates: on time 1/3 (40), replied 2/3 (30), satisfied 1/2 (30).
+    ranked = client_for(town.leader).get("/api/v1/analytics/board?period=month").json()["rows"]
+    row = next(r for r in ranked if r["key"] == town.grid_a.code)
+    assert row["figures"]["posts"] == 3 and row["score"] == round((40 / 3 + 20 + 15), 1)
+    assert row["rank"] == 1 and all(r["score"] is None for r in ranked if r["key"] != town.grid_a.code)
+    table = client_for(town.leader).get("/analytics/rankings/?what=board&period=month").content.decode()
+    assert f'data-key="{town.grid_a.code}"' in table and 'data-figure="on_time_rate">33.3%<' in table

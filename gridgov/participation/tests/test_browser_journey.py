@@ -12,17 +12,22 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 
 def test_a_post_answered_in_time_and_a_proposal_voted_decided_and_carried_out(
-    town, live_server, browser_for, resident_browser
+    town, live_server, browser_for, resident_browser, settings, tmp_path
 ):
+    settings.MEDIA_ROOT = tmp_path
     url = live_server.url
     phone = resident_browser(town.resident.phone)
     phone.goto(f"{url}/board/")
     phone.select_option("#b-kind", "suggestion")
     phone.locator("#b-title").fill("东门路灯坏了")
     phone.locator("#b-body").fill("东门路灯坏了一周，晚上看不清路")
+    phone.set_input_files(
+        "#b-photos", files=[{"name": "lamp.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+    )
     phone.get_by_role("button", name="提交").click()
     phone.wait_for_selector("#post-body")
     assert "东门路灯坏了一周" in phone.locator("#post-body").inner_text()
+    assert phone.locator("#post-photos img").count() == 1
     post = Post.objects.get()
 
     desk = browser_for(town.worker)
@@ -75,3 +80,42 @@ def test_a_post_answered_in_time_and_a_proposal_voted_decided_and_carried_out(
     assert case.number in phone.locator("#proposal").inner_text()
     assert "通过" in phone.locator("#proposal-decision").inner_text()
     shot(desk, "proposal-decided")
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 90), (250, 200, 40)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_residents_elect_their_representative_on_the_phone(town, live_server, browser_for, resident_browser):
+    from gridgov.participation.models import Election, Representative
+
+    url = live_server.url
+    desk = browser_for(town.worker)
+    desk.goto(f"{url}/board/elections/")
+    desk.select_option("#el-grid", town.grid_a.code)
+    desk.locator("#el-start").fill("2027-01-01")
+    desk.locator("#el-end").fill("2029-12-31")
+    desk.select_option("#el-candidates", [str(town.resident.pk), str(town.neighbour.pk)])
+    desk.locator("#election-form button").click()
+    desk.wait_for_selector("#close-election")
+    election = Election.objects.get()
+
+    phone = resident_browser(town.resident.phone)
+    phone.goto(f"{url}/board/elections/{election.pk}/")
+    phone.get_by_label("林邻居").check()
+    phone.locator("#election-ballot button").click()
+    phone.wait_for_selector("p.ok")
+    shot(phone, "election-ballot")
+
+    desk.reload()
+    desk.locator("#close-election").click()
+    desk.wait_for_selector("#election-result")
+    assert "当选" in desk.locator("#election-result").inner_text()
+    assert Representative.objects.get().user == town.neighbour
+    shot(desk, "election-result")

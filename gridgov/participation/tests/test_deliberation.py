@@ -8,8 +8,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
-from gridgov.accounts.models import Role
-from gridgov.core.testing import staff
+from gridgov.core.testing import resident
 from gridgov.participation import deliberation
 from gridgov.participation.models import Ballot, Proposal, Representative, Tally, Vote
 
@@ -53,7 +52,7 @@ def test_accepting_and_declining_are_for_the_areas_staff(town, client_for):
 
 
 def test_an_open_vote_counts_exactly_and_decides(town, client_for, proposal):
-    third = staff(Role.RESIDENT, town.grid_a, name="第三位")
+    third = resident(town.grid_a, name="第三位")
     staff_client = client_for(town.worker)
     made = opened(staff_client, proposal)
     assert made.status_code == 201 and made.json()["votes"][0]["eligible"] == 3
@@ -108,7 +107,7 @@ def test_a_secret_ballot_keeps_only_that_a_person_voted(town, client_for, propos
     ],
 )
 def test_quorum_and_majorities(town, client_for, proposal, majority, quorum, choices, winner):
-    voters = [town.resident, town.neighbour, staff(Role.RESIDENT, town.grid_a, name="第三位")]
+    voters = [town.resident, town.neighbour, resident(town.grid_a, name="第三位")]
     opened(client_for(town.worker), proposal, majority=majority, quorum=quorum)
     vote = Vote.objects.get(proposal_id=proposal)
     for voter, choice in zip(voters, choices, strict=False):

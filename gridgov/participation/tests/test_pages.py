@@ -3,6 +3,7 @@ answer from their queue and the post's page (reply, take up as a case, hide)."""
 
 import pytest
 
+from gridgov.accounts.models import Role
 from gridgov.cases.models import Case, Category
 from gridgov.participation.models import Post
 
@@ -103,3 +104,67 @@ def test_a_proposal_is_discussed_voted_and_decided_on_the_pages(town, client_for
     decided = resident.get(page).content.decode()
     assert 'id="proposal-decision"' in decided and "赞成" in decided
     assert Proposal.objects.get().state == "decided"
+
+
+def test_photos_elections_and_verification_on_the_pages(town, client_for, settings, tmp_path):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    from gridgov.accounts import residence
+    from gridgov.core.testing import staff
+    from gridgov.participation.models import Attachment, Election, Representative
+
+    settings.MEDIA_ROOT = tmp_path
+
+    def jpeg(name):
+        buffer = io.BytesIO()
+        Image.new("RGB", (40, 30), (10, 120, 10)).save(buffer, "JPEG")
+        return SimpleUploadedFile(name, buffer.getvalue(), content_type="image/jpeg")
+
+    resident = client_for(town.resident)
+    resident.post(
+        "/board/new/",
+        {
+            "kind": "complaint",
+            "title": "井盖松动",
+            "body": "3幢门口",
+            "photos": [jpeg("a.jpg")],
+            "is_public": "on",
+        },
+    )
+    found = Post.objects.get()
+    assert found.attachments.count() == 1
+    page = resident.get(f"/board/{found.pk}/").content.decode()
+    assert 'id="post-photos"' in page and 'id="photos-form"' in page
+    resident.post(f"/board/{found.pk}/photos/", {"photos": [jpeg("b.jpg")]})
+    assert Attachment.objects.filter(post=found).count() == 2
+
+    declared = staff(Role.RESIDENT, town.grid_a, name="自报")
+    worker = client_for(town.worker)
+    listing = worker.get("/board/elections/").content.decode()
+    assert 'id="election-form"' in listing and f'data-resident="{declared.pk}"' in listing
+    worker.post(f"/board/residents/{declared.pk}/verify/")
+    assert residence.home_verified(declared)
+
+    worker.post(
+        "/board/elections/new/",
+        {
+            "grid_code": town.grid_a.code,
+            "starts_on": "2027-01-01",
+            "ends_on": "2029-12-31",
+            "candidates": [town.neighbour.pk, declared.pk],
+            "quorum": "0",
+            "days": "7",
+        },
+    )
+    election = Election.objects.get()
+    ballot_page = resident.get(f"/board/elections/{election.pk}/").content.decode()
+    assert 'id="election-ballot"' in ballot_page
+    pick = election.candidates.get(user=town.neighbour).pk
+    resident.post(f"/board/elections/{election.pk}/ballot/", {"choices": [str(pick)]})
+    worker.post(f"/board/elections/{election.pk}/close/")
+    result = resident.get(f"/board/elections/{election.pk}/").content.decode()
+    assert 'id="election-result"' in result
+    assert Representative.objects.get().user == town.neighbour

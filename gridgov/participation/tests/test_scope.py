@@ -6,8 +6,8 @@ import pytest
 
 from gridgov.accounts.models import Role
 from gridgov.api import api
-from gridgov.core.testing import staff
-from gridgov.participation import board, deliberation
+from gridgov.core.testing import resident, staff
+from gridgov.participation import board, deliberation, elections
 
 pytestmark = pytest.mark.django_db
 
@@ -34,14 +34,25 @@ ROUTES = {
     ("POST", "/api/v1/board/meetings/{meeting_id}/record"): "scoped",
     ("POST", "/api/v1/board/proposals/{proposal_id}/follow-ups"): "scoped",
     ("POST", "/api/v1/board/proposals/{proposal_id}/comments"): "scoped",
+    ("POST", "/api/v1/board/posts/{post_id}/photos"): "scoped",
+    ("POST", "/api/v1/board/meetings/{meeting_id}/files"): "scoped",
+    ("POST", "/api/v1/board/elections"): "scoped",
+    ("GET", "/api/v1/board/elections"): "scoped",
+    ("GET", "/api/v1/board/elections/{election_id}"): "scoped",
+    ("POST", "/api/v1/board/elections/{election_id}/ballots"): "scoped",
+    ("POST", "/api/v1/board/elections/{election_id}/close"): "scoped",
 }
-LISTS = {("GET", "/api/v1/board/posts"), ("GET", "/api/v1/board/proposals")}
+LISTS = {
+    ("GET", "/api/v1/board/posts"),
+    ("GET", "/api/v1/board/proposals"),
+    ("GET", "/api/v1/board/elections"),
+}
 
 
 def grid_b_requests(district) -> dict:
     """(method, route) → (verb, url, JSON body or None, status for a grid-A staff member)."""
     b = district.grids[3]
-    author = staff(Role.RESIDENT, b, name="乙居民")
+    author = resident(b, name="乙居民")
     found = board.post(author, kind="question", title="乙网格的问题", body="乙网格楼道堵塞")
     p = f"/api/v1/board/posts/{found.pk}"
     worker_b = staff(Role.GRID_WORKER, b)
@@ -52,7 +63,38 @@ def grid_b_requests(district) -> dict:
     meeting = deliberation.schedule(
         worker_b, proposal.pk, kind="meeting", place="乙议事厅", starts_at=vote.closes_at, invited=[author.pk]
     )
+    election = elections.open_election(
+        worker_b,
+        {"grid_code": b.code, "starts_on": "2027-01-01", "ends_on": "2029-12-31", "candidates": [author.pk]},
+    )
+    e = f"/api/v1/board/elections/{election.pk}"
     return {
+        ("POST", "/api/v1/board/posts/{post_id}/photos"): ("post", f"{p}/photos", None, 404),
+        ("POST", "/api/v1/board/meetings/{meeting_id}/files"): (
+            "post",
+            f"/api/v1/board/meetings/{meeting.pk}/files",
+            None,
+            404,
+        ),
+        ("POST", "/api/v1/board/elections"): (
+            "post",
+            "/api/v1/board/elections",
+            {
+                "grid_code": b.code,
+                "starts_on": "2027-01-01",
+                "ends_on": "2029-12-31",
+                "candidates": [author.pk],
+            },
+            404,
+        ),
+        ("GET", "/api/v1/board/elections/{election_id}"): ("get", e, None, 404),
+        ("POST", "/api/v1/board/elections/{election_id}/ballots"): (
+            "post",
+            f"{e}/ballots",
+            {"choices": [election.candidates.get().pk]},
+            404,
+        ),
+        ("POST", "/api/v1/board/elections/{election_id}/close"): ("post", f"{e}/close", {}, 404),
         ("POST", "/api/v1/board/proposals/{proposal_id}/comments"): (
             "post",
             f"{q}/comments",
@@ -131,3 +173,4 @@ def test_grid_a_staff_and_residents_never_see_grid_b(district, client_for):
             assert response.status_code == status, (user, method, path, response.content)
         assert client.get("/api/v1/board/posts").json()["count"] == 0
         assert client.get("/api/v1/board/proposals").json()["count"] == 0
+        assert client.get("/api/v1/board/elections").json()["count"] == 0
