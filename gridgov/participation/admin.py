@@ -5,7 +5,16 @@ from django.contrib import admin
 
 from gridgov.accounts.roles import Perm, has_perm
 from gridgov.core.admin import ReadOnlyAdminMixin, ScopedAdminMixin
-from gridgov.participation.models import BlockedWord, Post, Proposal, Reply, Representative, Vote
+from gridgov.participation.models import (
+    BlockedWord,
+    Candidate,
+    Election,
+    Post,
+    Proposal,
+    Reply,
+    Representative,
+    Vote,
+)
 
 
 @admin.register(BlockedWord)
@@ -102,7 +111,34 @@ class VoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class RepresentativeAdmin(admin.ModelAdmin):
     """Residents' representatives and their terms, kept by the administrators."""
 
-    list_display = ("user", "grid", "starts_on", "ends_on")
-    list_select_related = ("user", "grid")
+    list_display = ("user", "grid", "starts_on", "ends_on", "election")
+    list_select_related = ("user", "grid", "election")
+    readonly_fields = ("election",)
     autocomplete_fields = ("grid",)
     raw_id_fields = ("user",)
+
+
+class CandidateInline(admin.TabularInline):
+    model = Candidate
+    fields = readonly_fields = ("user", "votes", "elected")
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Election)
+class ElectionAdmin(ReadOnlyAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+    """Elections are opened, voted and counted through `elections` (API and pages): shown here."""
+
+    list_display = ("grid", "starts_on", "ends_on", "seats", "eligible", "state", "closes_at")
+    list_filter = ("state",)
+    list_select_related = ("grid",)
+    inlines = [CandidateInline]
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
