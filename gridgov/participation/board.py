@@ -147,6 +147,22 @@ def inspect_files(files, field: str, *, allowed=("image",), max_count: int = PHO
         raise ValidationError({field: exc.messages}) from None
 
 
+def attach(
+    files, field: str, *, limit: int, kept: int, actor, allowed=("image",), **owner
+) -> list[Attachment]:
+    """New files of a post or a meeting that keeps `kept` of its `limit`: all checked, then stored."""
+    if not files:
+        raise ValidationError({field: _("Attach at least one file.")})
+    if len(files) > limit - kept:
+        raise ValidationError(
+            {
+                field: _("At most %(max)d files here; %(room)d more fit.")
+                % {"max": limit, "room": limit - kept}
+            }
+        )
+    return store_files(files, inspect_files(files, field, allowed=allowed), actor, **owner)
+
+
 def store_files(files, infos, actor, **owner) -> list[Attachment]:
     stored = []
     for upload, info in zip(files, infos, strict=True):
@@ -212,17 +228,7 @@ def add_photos(user, post_id: int, photos) -> list[Attachment]:
     found = Post.objects.select_for_update().get(pk=found.pk)
     if found.state != Post.State.WAITING:
         raise Conflict(_("Photos are added while the post waits for its reply."))
-    if not photos:
-        raise ValidationError({"photos": _("Attach at least one photo.")})
-    room = PHOTOS_MAX - found.attachments.count()
-    if len(photos) > room:
-        raise ValidationError(
-            {
-                "photos": _("A post has at most %(max)d photos; %(room)d more fit.")
-                % {"max": PHOTOS_MAX, "room": room}
-            }
-        )
-    return store_files(photos, inspect_files(photos, "photos"), user, post=found)
+    return attach(photos, "photos", limit=PHOTOS_MAX, kept=found.attachments.count(), actor=user, post=found)
 
 
 def me_too(user, post_id: int) -> tuple[Post, bool]:

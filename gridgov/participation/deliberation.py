@@ -407,18 +407,16 @@ def attach(user, meeting_id: int, files) -> list:
     if meeting is None:
         raise Http404(_("No such meeting."))
     _managed(user, meeting.proposal_id)
-    if not files:
-        raise ValidationError({"files": _("Attach at least one file.")})
-    room = MEETING_FILES_MAX - meeting.attachments.count()
-    if len(files) > room:
-        raise ValidationError(
-            {
-                "files": _("A meeting keeps at most %(max)d files; %(room)d more fit.")
-                % {"max": MEETING_FILES_MAX, "room": room}
-            }
-        )
-    infos = board.inspect_files(files, "files", allowed=("image", "document"))
-    return board.store_files(files, infos, user, meeting=meeting)
+    kept = meeting.attachments.count()
+    return board.attach(
+        files,
+        "files",
+        limit=MEETING_FILES_MAX,
+        kept=kept,
+        actor=user,
+        allowed=("image", "document"),
+        meeting=meeting,
+    )
 
 
 @transaction.atomic
