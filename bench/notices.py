@@ -114,7 +114,7 @@ def measure(args) -> int:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     pages = time_pages(notice, args.rounds)
-    checks = {"deliveries": fanned == len(heads), "read": read, "confirmed": confirmed}
+    checks = {"deliveries": fanned == heads_in(area), "read": read, "confirmed": confirmed}
     text = report(args, len(heads), sent_s, fanned, pages, checks)
     print(text)
     if not args.no_write:
@@ -151,6 +151,15 @@ def make_heads(count: int, area) -> list[int]:
     log(f"{count} building heads over {len(buildings)} buildings of {area.name} "
         f"in {time.perf_counter() - started:.1f} s")
     return [u.pk for u in users]
+
+
+def heads_in(area) -> int:
+    """Every building head of the area: ours and the demo's own."""
+    from gridgov.accounts.models import Assignment, Role
+
+    heads = Assignment.objects.filter(role=Role.BUILDING_HEAD, is_active=True)
+    rows = heads.filter(grid__code__startswith=area.code)
+    return rows.values("user_id").distinct().count()
 
 
 def publisher():
