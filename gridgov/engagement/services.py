@@ -41,7 +41,18 @@ from datetime import datetime
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -394,27 +405,32 @@ def target_user_ids(notice: Notice):
 
 
 def recipients(notice: Notice):
-    """The users the notice is for, plus anyone holding a receipt (moved away since),
-    annotated with their receipt and the (first) assignment that makes them a recipient
-    (for a targeted notice: their first assignment in the subtree, if any)."""
+    """The users the notice is for, plus anyone holding a receipt (moved away since), with their
+    receipt joined once (`receipt_read_at`, `receipt_confirmed_at`): one outer join, not a
+    subquery per person, so that the progress of a notice to 34,000 building heads stays fast."""
     receipts = NoticeReceipt.objects.filter(notice=notice)
-    mine = receipts.filter(user=OuterRef("pk"))
-    if notice.is_targeted:
-        why = Assignment.objects.filter(is_active=True, grid__code__startswith=notice.grid.code)
-    else:
-        why = target_assignments(notice)
-    why = why.filter(user=OuterRef("pk")).order_by("grid__code", "role")
     return (
         get_user_model()
         .objects.filter(Q(pk__in=target_user_ids(notice)) | Q(pk__in=receipts.values("user_id")))
         .annotate(
-            receipt_read_at=Subquery(mine.values("read_at")[:1]),
-            receipt_confirmed_at=Subquery(mine.values("confirmed_at")[:1]),
-            target_role=Subquery(why.values("role")[:1]),
-            target_grid_code=Subquery(why.values("grid__code")[:1]),
-            target_grid_name=Subquery(why.values("grid__name")[:1]),
+            receipt=FilteredRelation("notice_receipts", condition=Q(notice_receipts__notice=notice)),
+            receipt_read_at=F("receipt__read_at"),
+            receipt_confirmed_at=F("receipt__confirmed_at"),
         )
     )
+
+
+def _why(notice: Notice, user_ids: list[int]) -> dict[int, Assignment]:
+    """For each of these users, the (first) assignment that makes them a recipient: for a
+    targeted notice, their first assignment in the subtree; none for those who moved away."""
+    if notice.is_targeted:
+        rows = Assignment.objects.filter(is_active=True, grid__code__startswith=notice.grid.code)
+    else:
+        rows = target_assignments(notice)
+    found: dict[int, Assignment] = {}
+    for row in rows.filter(user_id__in=user_ids).select_related("grid").order_by("grid__code", "role"):
+        found.setdefault(row.user_id, row)
+    return found
 
 
 STATUSES = {
@@ -489,11 +505,14 @@ def receipt_progress(
     if status and status not in (DeliveryStatus.values if channel == Channel.SMS else STATUSES):
         raise _status_error(channel)
     everyone = recipients(notice)
-    counts = everyone.aggregate(
-        target=Count("pk"),
-        read=Count("pk", filter=STATUSES["read"] | STATUSES["confirmed"]),
-        confirmed=Count("pk", filter=STATUSES["confirmed"]),
-    )
+    receipts = NoticeReceipt.objects.filter(notice=notice)
+    # Counted apart, each by an index: everyone asked, and the receipts (only recipients and
+    # those who moved away hold one, and everyone holding one is among `everyone`).
+    counts = {
+        "target": everyone.values("pk").count(),
+        "read": receipts.filter(Q(read_at__isnull=False) | Q(confirmed_at__isnull=False)).count(),
+        "confirmed": receipts.filter(confirmed_at__isnull=False).count(),
+    }
     notified, texts_by_status = delivery_counts(notice)
     progress = Progress(
         target=counts["target"], read=counts["read"], confirmed=counts["confirmed"], count=0, rows=[],
@@ -507,32 +526,37 @@ def receipt_progress(
     chosen = everyone.filter(STATUSES[status]) if status else everyone
     progress.count = chosen.count() if status else counts["target"]
     if not progress.names_hidden:
-        progress.rows = _user_rows(chosen, limit, offset)
+        progress.rows = _user_rows(notice, chosen, limit, offset)
     return progress
 
 
-def _user_rows(chosen, limit: int, offset: int) -> list[dict]:
-    # People still to act first; nulls placed explicitly (SQLite and PostgreSQL differ).
+def _user_rows(notice: Notice, chosen, limit: int, offset: int) -> list[dict]:
+    # People still to act first, then by name; nulls placed explicitly (SQLite and PostgreSQL
+    # differ). Why each is a recipient is read for this page only.
     ordered = chosen.order_by(
         F("receipt_confirmed_at").asc(nulls_first=True),
         F("receipt_read_at").asc(nulls_first=True),
-        "target_grid_code",
         "name",
         "pk",
     )
-    return [
-        {
-            "user_id": u.pk,
-            "name": str(u),
-            "role": u.target_role or "",
-            "role_label": str(ROLE_LABELS.get(u.target_role, "")) if u.target_role else "",
-            "grid_code": u.target_grid_code or "",
-            "grid_name": u.target_grid_name or "",
-            "read_at": u.receipt_read_at,
-            "confirmed_at": u.receipt_confirmed_at,
-        }
-        for u in ordered[offset : offset + limit]
-    ]
+    page = list(ordered[offset : offset + limit])
+    why = _why(notice, [u.pk for u in page])
+    rows = []
+    for u in page:
+        a = why.get(u.pk)
+        rows.append(
+            {
+                "user_id": u.pk,
+                "name": str(u),
+                "role": a.role if a else "",
+                "role_label": str(ROLE_LABELS.get(a.role, "")) if a else "",
+                "grid_code": a.grid.code if a and a.grid else "",
+                "grid_name": a.grid.name if a and a.grid else "",
+                "read_at": u.receipt_read_at,
+                "confirmed_at": u.receipt_confirmed_at,
+            }
+        )
+    return rows
 
 
 def _text_rows(notice: Notice, status: str, limit: int, offset: int) -> list[dict]:
