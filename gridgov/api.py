@@ -29,6 +29,7 @@ from gridgov.participation.api import router as participation_router
 from gridgov.patrols.api import router as patrols_router
 from gridgov.patrols.services import PatrolNotRunning
 from gridgov.population.api import router as population_router
+from gridgov.services.api import router as services_router
 from gridgov.volunteers.api import router as volunteers_router
 from gridgov.webhooks.api import router as webhooks_router
 
@@ -211,3 +212,4 @@ api.add_router("/v1/", volunteers_router)
 api.add_router("/v1/", webhooks_router)
 api.add_router("/v1/", participation_router)
 api.add_router("/v1/", mediation_router)
+api.add_router("/v1/", services_router)

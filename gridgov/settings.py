@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "gridgov.webhooks",
     "gridgov.participation",
     "gridgov.mediation",
+    "gridgov.services",
     "gridgov.demo",
 ]
 
@@ -285,5 +286,18 @@ GRIDGOV_MEDIATION_DAYS = int(os.environ.get("GRIDGOV_MEDIATION_DAYS", "30"))
 GRIDGOV_MEDIATION_RETURN_VISIT_DAYS = int(os.environ.get("GRIDGOV_MEDIATION_RETURN_VISIT_DAYS", "30"))
 GRIDGOV_MEDIATION_HIGH_RISK_PEOPLE = int(os.environ.get("GRIDGOV_MEDIATION_HIGH_RISK_PEOPLE", "10"))
 GRIDGOV_MEDIATION_CASE_CLASSES = tuple(os.environ.get("GRIDGOV_MEDIATION_CASE_CLASSES", "11").split(","))
+# Services near people (services/conf.py reads these): walking time = straight-line distance ×
+# the detour factor ÷ the walking speed; how far a nearest search looks; the target from call to
+# delivery per kind of service in minutes ("meal=15,*=30": "*" for every other kind).
+GRIDGOV_SERVICES_DETOUR = float(os.environ.get("GRIDGOV_SERVICES_DETOUR", "1.3"))
+GRIDGOV_SERVICES_WALK_KMH = float(os.environ.get("GRIDGOV_SERVICES_WALK_KMH", "4.5"))
+GRIDGOV_SERVICES_SEARCH_KM = float(os.environ.get("GRIDGOV_SERVICES_SEARCH_KM", "10"))
+GRIDGOV_SERVICES_TARGET_MINUTES = {
+    kind.strip(): int(minutes)
+    for kind, minutes in (
+        pair.split("=")
+        for pair in os.environ.get("GRIDGOV_SERVICES_TARGET_MINUTES", "meal=15,*=30").split(",")
+    )
+}
 # How often a process checks whether another process changed the working calendar (seconds).
 GRIDGOV_CALENDAR_CHECK_SECONDS = float(os.environ.get("GRIDGOV_CALENDAR_CHECK_SECONDS", "2"))

@@ -37,25 +37,39 @@ class Perm:
     # mediators act on the disputes of their grids.
     RECEIVE_VISITORS = "receive_visitors"
     MEDIATE = "mediate"
+    # Services near people (gridgov/services): who keeps the service points of their grids, who
+    # takes service orders for callers (the hotline, grid staff), who works errands as a proxy
+    # point's agent, and who records job openings and matches residents' wishes to them.
+    MANAGE_SERVICE_POINTS = "manage_service_points"
+    TAKE_SERVICE_ORDERS = "take_service_orders"
+    RUN_ERRANDS = "run_errands"
+    MATCH_JOBS = "match_jobs"
 
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.ADMIN: {Perm.MANAGE_GRIDS, Perm.MANAGE_STAFF, Perm.REVEAL_STAFF_PHONE, Perm.MANAGE_CALENDAR,
                  Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL, Perm.EXPORT_PERSONAL, Perm.IMPORT_REGISTRY,
                  Perm.VIEW_SENSITIVE_TAGS, Perm.MANAGE_REGISTRY_SETTINGS, Perm.MANAGE_WEBHOOKS,
-                 Perm.RECEIVE_VISITORS, Perm.MEDIATE},
+                 Perm.RECEIVE_VISITORS, Perm.MEDIATE, Perm.MANAGE_SERVICE_POINTS, Perm.TAKE_SERVICE_ORDERS,
+                 Perm.RUN_ERRANDS, Perm.MATCH_JOBS},
     Role.AUDITOR: {Perm.VIEW_AUDIT_LOG},
     Role.LEADER: {Perm.REVEAL_STAFF_PHONE, Perm.REVEAL_PERSONAL, Perm.EXPORT_PERSONAL, Perm.IMPORT_REGISTRY,
-                  Perm.VIEW_SENSITIVE_TAGS, Perm.RECEIVE_VISITORS, Perm.MEDIATE},
+                  Perm.VIEW_SENSITIVE_TAGS, Perm.RECEIVE_VISITORS, Perm.MEDIATE,
+                  Perm.MANAGE_SERVICE_POINTS, Perm.TAKE_SERVICE_ORDERS, Perm.RUN_ERRANDS, Perm.MATCH_JOBS},
     # The command centre is also the mediation centre's one window (一窗受理).
-    Role.DISPATCHER: {Perm.REVEAL_STAFF_PHONE, Perm.RECEIVE_VISITORS, Perm.MEDIATE},
+    # The hotline desk takes the elderly's meal calls (the 15-minute meal).
+    Role.DISPATCHER: {Perm.REVEAL_STAFF_PHONE, Perm.RECEIVE_VISITORS, Perm.MEDIATE, Perm.TAKE_SERVICE_ORDERS},
     # Grid leaders mediate the neighbourhood disputes of their grid (网格调解).
     Role.GRID_LEADER: {Perm.REVEAL_STAFF_PHONE, Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL,
-                       Perm.IMPORT_REGISTRY, Perm.VIEW_SENSITIVE_TAGS, Perm.MEDIATE},
+                       Perm.IMPORT_REGISTRY, Perm.VIEW_SENSITIVE_TAGS, Perm.MEDIATE,
+                       Perm.MANAGE_SERVICE_POINTS, Perm.TAKE_SERVICE_ORDERS, Perm.RUN_ERRANDS,
+                       Perm.MATCH_JOBS},
     Role.HANDLER: set(),
     # A grid worker keeps the registry and calls residents, but sees special-population
     # tags only when their post needs them (police officer, judicial worker: see below).
-    Role.GRID_WORKER: {Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL},
+    # Grid workers are the proxy points' agents (代办员) and take orders and job wishes door to door.
+    Role.GRID_WORKER: {Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL, Perm.TAKE_SERVICE_ORDERS, Perm.RUN_ERRANDS,
+                       Perm.MATCH_JOBS},
     Role.BUILDING_HEAD: set(),
     Role.RESIDENT: set(),
 }

@@ -97,6 +97,14 @@ def board(request):
     return ranking_answer(request, "board")
 
 
+@router.get("/analytics/mediation", response=RankingOut, summary="Areas ranked by their dispute mediation")
+def mediation(request):
+    """Visits, disputes accepted, resolved, 化解率 (resolved ÷ accepted), on-time share, referrals and
+    repeat disputes per area, weighed into a score (resolved 50, on time 30, no repeat 20); period and
+    grid as for the areas."""
+    return ranking_answer(request, "mediation")
+
+
 class DrillOut(Schema):
     code: str
     name: str

@@ -71,6 +71,8 @@ DEFAULT_WEIGHTS = {
     "department": {"caseload": 10, "closure": 30, "on_time": 30, "rework": 30},
     # The message board (民意直通车) per area: a local choice [L], on-time replies first.
     "board": {"reply": 30, "on_time": 40, "satisfaction": 30},
+    # The mediation centre (矛盾调解) per area: a local choice [L], the resolution rate (化解率) first.
+    "mediation": {"resolved": 50, "on_time": 30, "no_repeat": 20},
 }
 GRADES = ((90, "A"), (75, "B"), (60, "C"), (40, "D"))
 # §5.5 bands for a department's case load per period (public code, local) [L].
@@ -850,6 +852,7 @@ ROW_BUILDERS = {
     "departments": lambda user, period, grid, level, source: department_rows(user, period, grid, source),
     "dispatchers": lambda user, period, grid, level, source: dispatcher_rows(user, period, grid, source),
     "board": lambda user, period, grid, level, source: board_rows(user, period, grid, level),
+    "mediation": lambda user, period, grid, level, source: mediation_rows(user, period, grid, level),
 }
 RANKINGS = tuple(ROW_BUILDERS)
 
@@ -859,6 +862,14 @@ def board_rows(user, period: Period, grid_code: str = "", level: int | None = No
     from gridgov.participation.figures import area_rows as board_area_rows
 
     return board_area_rows(user, period, grid_code, level), "raw"
+
+
+def mediation_rows(user, period: Period, grid_code: str = "",
+                   level: int | None = None) -> tuple[list[Row], str]:
+    """Areas by their disputes' mediation (`mediation.figures`), counted from the disputes."""
+    from gridgov.mediation.figures import area_rows as mediation_area_rows
+
+    return mediation_area_rows(user, period, grid_code, level), "raw"
 
 
 def ranking(user, what: str, period: Period, grid_code: str = "", level: int | None = None,

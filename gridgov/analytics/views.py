@@ -19,6 +19,7 @@ from django.utils.translation import pgettext_lazy
 
 from gridgov.analytics import dashboard, kpis, periods, report
 from gridgov.grids.models import Grid
+from gridgov.mediation import figures as mediation_figures
 from gridgov.participation import figures as board_figures
 from gridgov.volunteers import figures as volunteer_figures
 
@@ -58,9 +59,14 @@ COLUMNS = {
               (_("reply rate"), "rate", "reply"), (_("replied on time"), "plain", "on_time"),
               (_("on-time reply rate"), "rate", "on_time"),
               (_("satisfaction with replies"), "rate", "satisfaction")],
+    "mediation": [(_("visitors received"), "plain", "visits"), (_("disputes accepted"), "plain", "accepted"),
+                  (_("resolved"), "plain", "resolved"),
+                  (_("resolution rate"), "rate", "resolved"), (_("resolved in time"), "rate", "on_time"),
+                  (_("referred on"), "plain", "referred"), (_("repeat disputes"), "plain", "repeat")],
 }
 TABS = [("areas", _("Areas")), ("workers", _("Grid workers")), ("departments", _("Departments")),
-        ("dispatchers", _("Dispatchers")), ("board", _("Message board"))]
+        ("dispatchers", _("Dispatchers")), ("board", _("Message board")),
+        ("mediation", _("Dispute mediation"))]
 KIND = {"areas": "area", "workers": "worker", "departments": "department", "dispatchers": "dispatcher"}
 PERIOD_KINDS = [("day", _("Day")), ("week", _("Week")), ("month", _("Month")), ("quarter", _("Quarter")),
                 ("year", _("Year")), ("custom", _("Custom"))]
@@ -138,6 +144,7 @@ def _dashboard_context(request) -> dict:
     return {"board": board,
             "volunteer_figures": volunteer_figures.build(request.user, period, grid_code),
             "board_figures": board_figures.build(request.user, period, grid_code),
+            "mediation_figures": mediation_figures.build(request.user, period, grid_code),
             "period": period, "kinds": PERIOD_KINDS, "grids": _pickable(request.user),
             "grid_code": grid_code, "errors": errors, "params": request.GET,
             "rates": {name: show_rate(value) for name, value in board["rates"].items()},

@@ -323,6 +323,16 @@ def reset_volunteers() -> None:
         model.objects.only("id").delete()
 
 
+def reset_mediation() -> None:
+    """Delete the mediation centre's rows (they point at cases, users, grids and departments)."""
+    from gridgov.mediation import models as mediation
+
+    for model in (mediation.DisputeLog, mediation.ReturnVisit, mediation.Referral, mediation.Agreement,
+                  mediation.SessionAttachment, mediation.Session, mediation.Party, mediation.Dispute,
+                  mediation.Visit, mediation.Visitor, mediation.Window, mediation.Centre):
+        model.objects.only("id").delete()
+
+
 DEMO_OPEN311_KEY = "gg311_demo_fengqiao"
 
 
@@ -365,6 +375,7 @@ def reset() -> None:
     them, then people, grids."""
     from gridgov.cases.models import Attachment, Case, CaseLog, CategoryRoute, Notification
 
+    reset_mediation()
     reset_volunteers()
     reset_outward()
     reset_registry()

@@ -186,6 +186,39 @@ class MediationFiguresIn(Schema):
     until: date | None = None
 
 
+class MediationCountsOut(Schema):
+    accepted: int = Field(description="disputes registered")
+    resolved: int
+    on_time: int = Field(description="resolved within the mediation time limit")
+    referred: int
+    repeat: int = Field(description="reopened after a broken agreement")
+    high_risk: int
+    resolved_share: float | None
+    on_time_share: float | None
+    repeat_share: float | None
+
+
+class MediationWindowFiguresOut(MediationCountsOut):
+    id: int | None = Field(description="null: disputes not yet at a window")
+    centre: str
+    number: int | None
+    name: str
+    department: str
+    visits: int
+
+
+class MediationMediatorFiguresOut(MediationCountsOut):
+    id: int
+    name: str
+
+
+class MediationReferralFiguresOut(Schema):
+    kind: str
+    label: str
+    referrals: int
+    concluded: int
+
+
 class MediationFiguresOut(Schema):
     visits: int
     visitors: int
@@ -194,13 +227,19 @@ class MediationFiguresOut(Schema):
     referred: int
     open: int
     high_risk: int
-    resolved_share: float | None = Field(description="resolved ÷ disputes")
+    on_time: int = Field(description="resolved within the mediation time limit")
+    repeat: int = Field(description="reopened after a broken agreement")
+    resolved_share: float | None = Field(description="resolved ÷ disputes (化解率)")
+    on_time_share: float | None = Field(description="on time ÷ disputes")
+    windows: list[MediationWindowFiguresOut]
+    mediators: list[MediationMediatorFiguresOut]
+    referrals: list[MediationReferralFiguresOut] = Field(description="referrals of these disputes by kind")
 
 
 @router.get(
     "/mediation/figures",
     response=MediationFiguresOut,
-    summary="Visits, disputes and the resolved share in my area",
+    summary="Visits, disputes and the resolved share in my area, per window, mediator and referral kind",
     # A grid code outside my area is a 404, though the path names no object.
     openapi_extra={"responses": {"404": {"description": ERROR_TEXTS["404"]}}},
 )
@@ -395,7 +434,12 @@ def disputes_out(page) -> list[dict]:
 
 
 def _detail(request, dispute_id: int) -> dict:
-    d = _disputes().visible_to(request.auth).filter(pk=dispute_id).first()
+    return dispute_detail(request.auth, dispute_id)
+
+
+def dispute_detail(user, dispute_id: int) -> dict:
+    """A dispute as the API answers it (parties masked), for `user`; the pages show the same."""
+    d = _disputes().visible_to(user).filter(pk=dispute_id).first()
     if d is None:
         raise Http404(_("No such dispute in your area."))
     out = disputes_out([d])[0]
@@ -454,7 +498,7 @@ def _detail(request, dispute_id: int) -> dict:
             }
             for e in d.log.select_related("actor")
         ],
-        "actions": workflow.available_actions(request.auth, d),
+        "actions": workflow.available_actions(user, d),
     }
     return out
 

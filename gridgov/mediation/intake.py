@@ -12,12 +12,12 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gridgov.accounts.roles import Perm, has_perm
+from gridgov.accounts.roles import ROLE_PERMISSIONS, Perm, active_assignments, has_perm
 from gridgov.cases import workflow as case_workflow
 from gridgov.cases.categories import LOCAL
 from gridgov.cases.models import Case
@@ -466,8 +466,11 @@ def readable_party(user, party_id) -> Party:
 
 
 def figures(user, grid_code: str = "", since: date | None = None, until: date | None = None) -> dict:
-    """Visits, disputes, resolved (an agreement reached and not broken) and the resolved share,
-    over the user's area or one grid's subtree of it."""
+    """Visits, disputes, resolved (an agreement reached and not broken), on time, repeat and the
+    shares, over the user's area or one grid's subtree of it; then per window (its department),
+    per mediator and the referrals by kind (`mediation/figures.py` defines them)."""
+    from gridgov.mediation import figures as breakdown
+
     visits = Visit.objects.visible_to(user)
     disputes = Dispute.objects.visible_to(user)
     code = (grid_code or "").strip()
@@ -481,13 +484,13 @@ def figures(user, grid_code: str = "", since: date | None = None, until: date | 
     if until:
         visits, disputes = visits.filter(day__lte=until), disputes.filter(created_at__date__lte=until)
     counts = disputes.aggregate(
-        total=Count("pk"),
-        resolved=Count("pk", filter=Q(state__in=Dispute.RESOLVED_STATES)),
-        referred=Count("pk", filter=Q(state=Dispute.State.REFERRED)),
-        open=Count("pk", filter=Q(state__in=Dispute.OPEN_STATES)),
-        high_risk=Count("pk", filter=Q(risk=Dispute.Risk.HIGH)),
+        **breakdown.dispute_counts(), open=Count("pk", filter=Q(state__in=Dispute.OPEN_STATES))
     )
-    total = counts["total"]
+    total = counts["accepted"]
+
+    def share(part: str) -> float | None:
+        return round(counts[part] / total, 4) if total else None
+
     return {
         "visits": visits.count(),
         "visitors": visits.values("visitor").distinct().count(),
@@ -496,5 +499,57 @@ def figures(user, grid_code: str = "", since: date | None = None, until: date | 
         "referred": counts["referred"],
         "open": counts["open"],
         "high_risk": counts["high_risk"],
-        "resolved_share": round(counts["resolved"] / total, 4) if total else None,
+        "on_time": counts["on_time"],
+        "repeat": counts["repeat"],
+        "resolved_share": share("resolved"),
+        "on_time_share": share("on_time"),
+        "windows": breakdown.by_window(visits, disputes),
+        "mediators": breakdown.by_mediator(disputes),
+        "referrals": breakdown.referrals_by_kind(user, disputes),
     }
+
+
+# --- the pages' helpers ------------------------------------------------------------------------------
+
+
+def takes_part(user) -> bool:
+    """Whether the user's roles mediate or keep the desk somewhere (the workbenches' link)."""
+    if not user or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    wanted = {Perm.MEDIATE, Perm.RECEIVE_VISITORS}
+    return any(wanted & ROLE_PERMISSIONS.get(a.role, set()) for a in active_assignments(user))
+
+
+def desk_centres(user) -> list[Centre]:
+    """The active centres in the user's area where they may register visitors."""
+    rows = Centre.objects.visible_to(user).filter(is_active=True).select_related("grid")
+    return [c for c in rows.order_by("grid__code", "name") if has_perm(user, Perm.RECEIVE_VISITORS, c.grid)]
+
+
+def transferable_cases(user, limit: int = 50) -> list[Case]:
+    """Cases of the dispute classes in the user's area that could go to mediation now (the states
+    a case is suspended from, none in mediation already), newest first."""
+    classes = Q()
+    for code in conf.case_classes():
+        classes |= Q(category__code__startswith=code)
+    in_mediation = Dispute.objects.filter(case=OuterRef("pk"), returned_to_case_at=None)
+    rows = (
+        Case.objects.visible_to(user)
+        .filter(classes, category__standard_ref=LOCAL, state__in=case_workflow.ACTIONS["suspend"].sources)
+        .exclude(Exists(in_mediation))
+        .select_related("category", "grid")
+    )
+    return list(rows.order_by("-reported_at")[:limit])
+
+
+def record_session(user, dispute_id, params: workflow.Params, files=()) -> Session:
+    """A session and its files at once: a file refused leaves no session behind."""
+    files = list(files or [])
+    with transaction.atomic():
+        workflow.act(dispute_id, user, "session", params)
+        session = Session.objects.filter(dispute_id=dispute_id).latest("id")
+        if files:
+            attach_to_session(user, session.pk, files)
+    return session

@@ -18,13 +18,14 @@ from datetime import date, datetime, timedelta
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from gridgov.accounts.models import Assignment, Department, Role
-from gridgov.accounts.roles import Perm, has_perm
+from gridgov.accounts.roles import ROLE_PERMISSIONS, Perm, has_perm
 from gridgov.cases import workflow as case_workflow
 from gridgov.cases.lights import light_for
 from gridgov.cases.models import Notification
@@ -350,6 +351,19 @@ NEXT = {
 
 def readable(user):
     return Dispute.objects.visible_to(user)
+
+
+MEDIATING_ROLES = tuple(role for role, perms in ROLE_PERMISSIONS.items() if Perm.MEDIATE in perms)
+
+
+def mediators_for(grid, limit: int = 200) -> list:
+    """Active users who may mediate in `grid` (a mediating role on it or on a grid above it, or on
+    no grid: the district's command centre, administrators), by name: the assign form's choices."""
+    holders = Assignment.objects.filter(is_active=True, role__in=MEDIATING_ROLES).filter(
+        Q(grid__code__in=lineage(grid.code)) | Q(grid__isnull=True)
+    )
+    users = get_user_model().objects.filter(pk__in=holders.values("user_id"), is_active=True)
+    return [u for u in users.order_by("name", "username")[:limit] if has_perm(u, Perm.MEDIATE, grid)]
 
 
 @transaction.atomic

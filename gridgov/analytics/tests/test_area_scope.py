@@ -104,5 +104,5 @@ def test_a_handler_sees_their_departments_cases_wherever_they_are(september):
 def test_a_resident_has_no_figures_not_even_of_their_own_requests(september):
     s = september
     assert everything_of(s.resident) == {"areas": [], "workers": [], "departments": [], "dispatchers": [],
-                                         "board": [], "totals": kpis.empty_counts(),
+                                         "board": [], "mediation": [], "totals": kpis.empty_counts(),
                                          "open": {"open": 0, "overdue": 0}}

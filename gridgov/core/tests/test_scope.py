@@ -13,6 +13,7 @@ from gridgov.core.testing import STREET, DepartmentFactory, admin_user, staff
 from gridgov.grids.models import Grid
 from gridgov.mediation.tests import test_scope as mediation_scope
 from gridgov.participation.tests import test_scope as board_scope
+from gridgov.services.tests import test_scope as services_scope
 from gridgov.volunteers.tests import test_scope as volunteer_scope
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +107,7 @@ ENDPOINTS = {
     ("GET", "/api/v1/analytics/departments"): "scoped",
     ("GET", "/api/v1/analytics/dispatchers"): "scoped",
     ("GET", "/api/v1/analytics/board"): "scoped",
+    ("GET", "/api/v1/analytics/mediation"): "scoped",
     ("GET", "/api/v1/analytics/dashboard"): "scoped",
     ("GET", "/api/v1/analytics/report/{fmt}"): "scoped",
 }
@@ -113,7 +115,8 @@ ENDPOINTS = {
 ENDPOINTS.update(volunteer_scope.ROUTES)
 ENDPOINTS.update(board_scope.ROUTES)
 ENDPOINTS.update(mediation_scope.ROUTES)
-ANALYTICS = ("areas", "workers", "departments", "dispatchers", "board", "dashboard")
+ENDPOINTS.update(services_scope.ROUTES)
+ANALYTICS = ("areas", "workers", "departments", "dispatchers", "board", "mediation", "dashboard")
 # Lists: proven by their contents in test_a_grid_worker_of_grid_a_never_sees_grid_b.
 LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/map"),
          ("GET", "/api/v1/residents"),
@@ -124,7 +127,7 @@ LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/
          ("GET", "/api/v1/registry/visits/due"), ("GET", "/api/v1/registry/visits/coverage"),
          ("GET", "/api/v1/registry/exports/{kind}"), ("GET", "/api/v1/patrols"),
          ("GET", "/api/v1/registry/care/overdue"), *volunteer_scope.LISTS, *board_scope.LISTS,
-         *mediation_scope.LISTS}
+         *mediation_scope.LISTS, *services_scope.LISTS}
 
 
 def registered_routes():
@@ -199,9 +202,11 @@ def scoped_requests(district, other_staff):
     volunteers[team] = (*volunteers[team][:3], 403)
     board = board_scope.grid_b_requests(district)
     mediation = mediation_scope.grid_b_requests(district)
+    services = services_scope.grid_b_requests(district)
     return {
         **board,
         **mediation,
+        **services,
         **analytics,
         **volunteers,
         ("GET", "/api/v1/patrols/{patrol_id}"): ("get", f"/api/v1/patrols/{patrol.pk}", None),
@@ -286,7 +291,7 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
     for (method, path), (verb, url, body, *expected) in scoped_requests(district, other).items():
         json_body = "reveal-phone" in url or "/registry/" in url or "/patrols/" in url
         json_body = json_body or url == "/api/v1/notices" or "/volunteers/" in url or "/board/" in url
-        json_body = json_body or "/mediation/" in url
+        json_body = json_body or "/mediation/" in url or "/services/" in url
         kwargs = {"content_type": "application/json"} if json_body else {}
         response = getattr(client, verb)(url, body, **kwargs) if body else getattr(client, verb)(url)
         assert response.status_code == (expected or [404])[0], (method, path, response.content)
@@ -299,7 +304,7 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
         assert client.get(f"/api/v1/registry/{path}").json()["count"] == 0, path
     for path in ("", "/teams", "/activities", "/shop/items", "/orders"):
         assert client.get(f"/api/v1/volunteers{path}").json()["count"] == 0, path
-    for path in mediation_scope.LIST_PATHS:
+    for path in mediation_scope.LIST_PATHS + services_scope.LIST_PATHS:
         assert client.get(path).json()["count"] == 0, path
     assert client.get("/api/v1/registry/visits/due?days=365").json() == []
     assert client.get("/api/v1/registry/visits/coverage").json() == []

@@ -7,7 +7,7 @@ from tqdm import tqdm
 
 from gridgov.accounts.models import Role
 from gridgov.analytics import rollups
-from gridgov.demo import board, builder, history, loop, registry, volunteers
+from gridgov.demo import board, builder, history, loop, mediation, registry, volunteers
 
 # Where each role starts its day (its workbench).
 START_PAGES = {Role.ADMIN: "/admin/", Role.LEADER: "/console/leader/", Role.DISPATCHER: "/console/dispatch/",
@@ -87,6 +87,10 @@ class Command(BaseCommand):
                               + ", ".join(f"{n} {k}" for k, n in posts.items()) + ".")
             talks = board.build_deliberation()
             self.stdout.write("Deliberation: " + ", ".join(f"{n} {k}" for k, n in talks.items()) + ".")
+            started = time.monotonic()
+            centre = mediation.build_mediation(chosen)
+            self.stdout.write(f"Mediation centre in {time.monotonic() - started:.1f} s: "
+                              + ", ".join(f"{n} {k}" for k, n in centre.items()) + ".")
 
     def _registry(self, chosen, *, quiet: bool):
         started = time.monotonic()
