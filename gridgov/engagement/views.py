@@ -25,7 +25,7 @@ from gridgov.population.models import Building, Person
 from gridgov.population.services import search_people, visible_tag_types
 
 MANAGED_ON_LIST = 20
-RECEIPT_ROWS = 500
+RECEIPT_ROWS = 100  # a page of the receipts list; the rest page by page
 FOUND_ROWS = 20
 ID_FIELDS = ("target_building_ids", "target_person_ids", "target_user_ids")
 
@@ -239,10 +239,12 @@ def notice_receipts(request, notice_id: int):
     status = request.GET.get("status", "")
     if status not in (services.STATUSES if in_app else NoticeDelivery.Status.values):
         status = ""
+    page = max(1, to_int(request.GET.get("page")) or 1)
     progress = services.receipt_progress(
-        notice, status, limit=RECEIPT_ROWS, channel=channel, viewer=request.user
+        notice, status, limit=RECEIPT_ROWS, offset=(page - 1) * RECEIPT_ROWS, channel=channel,
+        viewer=request.user,
     )
-    shown = len(progress.rows) + len(progress.text_rows)
+    shown = (page - 1) * RECEIPT_ROWS + len(progress.rows) + len(progress.text_rows)
     return render(
         request,
         "engagement/receipts.html",
@@ -252,7 +254,8 @@ def notice_receipts(request, notice_id: int):
             "channel": channel,
             "status": status,
             "statuses": _statuses(notice) if in_app else _text_statuses(),
-            "more": 0 if progress.names_hidden else progress.count - shown,
+            "more": 0 if progress.names_hidden else max(0, progress.count - shown),
+            "page": page,
         },
     )
 

@@ -91,3 +91,19 @@ def test_someone_who_moved_away_keeps_their_receipt_in_the_progress(world, to_he
     assert (progress.target, progress.confirmed) == (2, 1)
     moved = next(r for r in progress.rows if r["user_id"] == world.head_3.pk)
     assert moved["grid_code"] == "" and moved["confirmed_at"] is not None
+
+
+def test_the_receipts_page_goes_page_by_page(world, to_heads, client_for, monkeypatch):
+    from gridgov.engagement import views
+
+    monkeypatch.setattr(views, "RECEIPT_ROWS", 1)
+    services.confirm(world.head_1, to_heads)
+    total = services.receipt_progress(to_heads).target
+    assert total >= 2
+    client = client_for(world.community_dispatcher)
+    url = f"/notices/{to_heads.pk}/receipts/"
+    pages = [client.get(f"{url}?page={n}").content.decode() for n in range(1, total + 1)]
+    assert all(page.count("<tr data-user") == 1 for page in pages)
+    assert all('id="receipts-next"' in page for page in pages[:-1]) and 'id="receipts-next"' not in pages[-1]
+    assert f'data-user="{world.head_1.pk}"' in pages[-1]  # the confirmed come last
+    assert client.get(f"{url}?page=x").status_code == 200  # a bad page number is the first page
