@@ -111,6 +111,22 @@ def resident(grid: Grid, *, verified: bool = True, **user_fields):
     return user
 
 
+def assert_routes_classified(prefix: str, routes: dict, lists: set, requests: dict) -> None:
+    """An app's scope module lists every API route under `prefix` (a new one fails here until it
+    is classified), and exercises every scoped one that is not a list with a grid-B request."""
+    from gridgov.api import api
+
+    found = {
+        (method.upper(), path)
+        for path, operations in api.get_openapi_schema()["paths"].items()
+        if path.startswith(prefix)
+        for method in operations
+    }
+    assert found == set(routes)
+    scoped = {key for key, how in routes.items() if how == "scoped"}
+    assert scoped - lists == set(requests)
+
+
 def admin_user(**user_fields):
     return staff(Role.ADMIN, is_staff=True, is_superuser=True, **user_fields)
 

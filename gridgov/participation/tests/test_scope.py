@@ -5,8 +5,7 @@ module so that `core/tests/test_scope.py` includes it."""
 import pytest
 
 from gridgov.accounts.models import Role
-from gridgov.api import api
-from gridgov.core.testing import resident, staff
+from gridgov.core.testing import assert_routes_classified, resident, staff
 from gridgov.participation import board, deliberation, elections
 
 pytestmark = pytest.mark.django_db
@@ -156,12 +155,7 @@ def grid_b_requests(district) -> dict:
 
 
 def test_every_board_route_is_classified_and_every_scoped_one_exercised(district):
-    routes = set()
-    for path, operations in api.get_openapi_schema()["paths"].items():
-        routes |= {(method.upper(), path) for method in operations if path.startswith("/api/v1/board")}
-    assert routes == set(ROUTES)
-    scoped = {key for key, how in ROUTES.items() if how == "scoped"}
-    assert scoped - LISTS == set(grid_b_requests(district))
+    assert_routes_classified("/api/v1/board", ROUTES, LISTS, grid_b_requests(district))
 
 
 def test_grid_a_staff_and_residents_never_see_grid_b(district, client_for):
