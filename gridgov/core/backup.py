@@ -50,8 +50,8 @@ VENDORS = {"django.db.backends.postgresql": "postgresql", "django.db.backends.sq
 # side (restore asks for --force); test_backup.py names any seeded table not listed.
 MIGRATE_FILLS = {"django_migrations", "django_content_type", "auth_permission", "cases_category",
                  "population_tagtype", "population_visitrule", "privacy_auditchainhead",
-                 "worktime_calendarday", "worktime_calendaryear", "worktime_officehours",
-                 "worktime_calendarstate"}
+                 "services_erranditem", "worktime_calendarday", "worktime_calendaryear",
+                 "worktime_officehours", "worktime_calendarstate"}
 CHUNK = 1024 * 1024
 LIBPQ_OPTIONS = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT",
                  "sslkey": "PGSSLKEY", "connect_timeout": "PGCONNECT_TIMEOUT"}
