@@ -2,8 +2,9 @@
 and as a PDF with the Chinese font embedded (a report is mailed and printed; the reader's
 machine may have no Chinese font).
 
-`gather` collects the figures once (through `dashboard.build` and `kpis.ranking`, so scope and
-definitions are the dashboard's); `workbook` and `pdf` only lay them out. Any period works,
+`gather` collects the figures once (through `dashboard.build`, `kpis.ranking` and the mediation
+centre's `mediation.figures.build`, so scope and definitions are the dashboard's); `workbook` and
+`pdf` only lay them out. Any period works,
 the month is the usual one.
 """
 
@@ -19,6 +20,7 @@ from gridgov.analytics import dashboard, kpis
 from gridgov.analytics.periods import Period
 from gridgov.core.pdf import ReportUnavailable, font_path  # noqa: F401 (callers read them here)
 from gridgov.core.pdf import register_font as _register_font
+from gridgov.mediation import figures as mediation_figures
 
 RANKED = ("areas", "workers", "departments")
 
@@ -32,6 +34,7 @@ class Report:
     made_at: datetime
     board: dict
     rankings: dict  # what → ranked rows
+    mediation: dict | None = None  # `mediation.figures.build`; None: the user sees no mediation data
 
 
 def gather(user, period: Period, grid_code: str = "") -> Report:
@@ -40,7 +43,14 @@ def gather(user, period: Period, grid_code: str = "") -> Report:
     scope = board["grid"]["name"] if board["grid"] else "、".join(g.name for g in kpis.top_grids(user)[:6])
     title = _("Grid governance report %(period)s") % {"period": period.label}
     return Report(
-        title, scope or _("my whole area"), period, str(user), timezone.localtime(), board, rankings
+        title,
+        scope or _("my whole area"),
+        period,
+        str(user),
+        timezone.localtime(),
+        board,
+        rankings,
+        mediation_figures.build(user, period, grid_code),
     )
 
 
@@ -62,6 +72,27 @@ def summary_rows(report: Report) -> list[tuple[str, str]]:
         (_("open cases"), str(now["open"])),
         (_("overdue"), str(now["overdue"])),
     ]
+
+
+def mediation_rows(report: Report) -> list[tuple[str, str]]:
+    """The mediation centre's totals of the period (the dashboard's section)."""
+    t = report.mediation["totals"]
+    return [
+        (_("visitors received"), str(t["visits"])),
+        (_("disputes accepted"), str(t["accepted"])),
+        (pgettext("count", "resolved"), str(t["resolved"])),
+        (_("resolution rate"), _rate(t["resolved_share"])),
+        (_("resolved in time"), _rate(t["on_time_share"])),
+        (_("referred on"), str(t["referred"])),
+    ]
+
+
+def referral_table(report: Report) -> list[list[str]]:
+    """Header and one row per kind of body the disputes were referred to."""
+    rows = [[_("Referred to"), pgettext("count", "referrals"), pgettext("count", "concluded")]]
+    for entry in report.mediation["referrals"]:
+        rows.append([entry["label"], str(entry["referrals"]), str(entry["concluded"])])
+    return rows
 
 
 def ranking_table(report: Report, what: str) -> list[list[str]]:
@@ -186,6 +217,14 @@ def workbook(report: Report) -> bytes:
         for line in ranking_table(report, what):
             ranked.append(line)
         ranked.column_dimensions["C"].width = 28
+    if report.mediation is not None:
+        mediation = book.create_sheet(_("Dispute mediation")[:31])
+        for label, value in mediation_rows(report):
+            mediation.append([label, value])
+        mediation.append([])
+        for line in referral_table(report):
+            mediation.append(line)
+        mediation.column_dimensions["A"].width = 24
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -294,6 +333,13 @@ def pdf(report: Report) -> bytes:
         story += [
             Paragraph(_("Rankings") + " · " + heading_text, heading),
             Table(rows, repeatRows=1, style=grid) if len(rows) > 1 else Paragraph(_("None."), body),
+        ]
+    if report.mediation is not None:
+        story += [
+            Paragraph(_("Dispute mediation"), heading),
+            Table([list(row) for row in mediation_rows(report)], colWidths=[60 * mm, 40 * mm], style=grid),
+            Spacer(1, 3 * mm),
+            Table(referral_table(report), repeatRows=1, style=grid),
         ]
     story += [Spacer(1, 6 * mm), Paragraph(str(kpis.CAVEAT), body)]
     out = io.BytesIO()

@@ -333,6 +333,19 @@ def reset_mediation() -> None:
         model.objects.only("id").delete()
 
 
+def reset_services() -> None:
+    """Delete the services' rows (they point at grids, users, people and organizations); the
+    errand catalogue stays (it comes with the migrations). Every process reloads its index."""
+    from gridgov.services import models as services
+    from gridgov.services.points import bump_version
+
+    for model in (services.JobMatch, services.JobOpening, services.JobWish, services.ErrandLog,
+                  services.Errand, services.ProxyPoint, services.Rating, services.Order,
+                  services.ServicePoint):
+        model.objects.only("id").delete()
+    bump_version()
+
+
 DEMO_OPEN311_KEY = "gg311_demo_fengqiao"
 
 
@@ -371,10 +384,11 @@ def reset_outward() -> None:
 
 @transaction.atomic
 def reset() -> None:
-    """Delete the whole district: the volunteers, the registry, then cases and what hangs on
-    them, then people, grids."""
+    """Delete the whole district: the services, the mediation centre, the volunteers, the registry,
+    then cases and what hangs on them, then people, grids."""
     from gridgov.cases.models import Attachment, Case, CaseLog, CategoryRoute, Notification
 
+    reset_services()
     reset_mediation()
     reset_volunteers()
     reset_outward()

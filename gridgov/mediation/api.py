@@ -595,6 +595,21 @@ def assign(request, dispute_id: int, payload: MediationAssignIn):
     return _step(request, dispute_id, "assign", **payload.dict())
 
 
+class MediationRiskIn(Schema):
+    risk: str = Field(description="low, medium or high")
+    note: str = Field(description="why the risk changed; written to the dispute's log")
+
+
+@router.post(
+    "/mediation/disputes/{dispute_id}/risk",
+    response=MediationDisputeDetail,
+    summary="Change an open dispute's risk level (raised to high: the leaders are told at once)",
+    openapi_extra=CONFLICT,
+)
+def set_risk(request, dispute_id: int, payload: MediationRiskIn):
+    return _step(request, dispute_id, "set_risk", risk=payload.risk, note=payload.note)
+
+
 class MediationSessionIn(Schema):
     held_at: datetime
     place: str = Field("", max_length=100)

@@ -1,7 +1,8 @@
 """The mediation centre's pages: the front desk (/mediation/desk/: visitors and their queue
-numbers, disputes registered and cases transferred in), the mediators' workbench (/mediation/:
-the disputes of my area, red first) and a dispute's page (/mediation/disputes/<id>/: its parties
-masked, its log, and a form for every step `workflow.act` offers now).
+numbers, today's visitors masked with the audited reveal, disputes registered and cases
+transferred in), the mediators' workbench (/mediation/: the disputes of my area, red first, 100 a
+page) and a dispute's page (/mediation/disputes/<id>/: its parties masked, its log, and a form for
+every step `workflow.act` offers now).
 
 Thin: every form calls `intake` or `workflow`, a refusal comes back as an error message with
 nothing saved; a full name, phone or ID number is shown only through the audited reveal.
@@ -32,7 +33,8 @@ from gridgov.mediation import agreement, intake, workflow
 from gridgov.mediation.api import dispute_detail, disputes_out
 from gridgov.mediation.models import Dispute, Party, Referral, Visit, Window
 
-LIST_LIMIT = 100
+LIST_LIMIT = 100  # disputes a page of the workbench
+MAX_PAGE = 100_000
 acts = form_action("mediation")
 
 
@@ -56,13 +58,11 @@ def _optional_int(value) -> int | None:
 # --- the front desk ---------------------------------------------------------------------------------
 
 
-@login_required
-def desk_page(request):
-    user = request.user
+def _desk_context(user, centre_id, visit_id) -> dict:
     centres = intake.desk_centres(user)
-    centre = next((c for c in centres if c.pk == to_int(request.GET.get("centre"))), None)
+    centre = next((c for c in centres if c.pk == centre_id), None)
     centre = centre or (centres[0] if centres else None)
-    context = {"centres": centres, "centre": centre}
+    context = {"centres": centres, "centre": centre, "revealed": {}}
     if centre is not None:
         today = timezone.localdate()
         visits = (
@@ -78,7 +78,8 @@ def desk_page(request):
             .annotate(today=Count("visits", filter=Q(visits__day=today)))
             .order_by("number"),
             "visits": list(visits),
-            "shown": visits.filter(pk=to_int(request.GET.get("visit"))).first(),
+            "shown": visits.filter(pk=visit_id).first(),
+            "may_reveal": has_perm(user, Perm.REVEAL_PERSONAL, centre.grid),
             "grids": Grid.objects.visible_to(user)
             .filter(code__startswith=centre.grid.code, level__lte=3)
             .order_by("code"),
@@ -87,7 +88,40 @@ def desk_page(request):
             "party_kinds": Party.Kind.choices,
             "cases": intake.transferable_cases(user),
         }
+    return context
+
+
+@login_required
+def desk_page(request):
+    context = _desk_context(request.user, to_int(request.GET.get("centre")), to_int(request.GET.get("visit")))
     return render(request, "mediation/desk.html", context)
+
+
+@login_required
+@require_POST
+def reveal_visitor(request, visitor_id: int):
+    """One full value of a visitor on the desk's list, audited like a party's (`intake.reveal`) and
+    shown on this answer only."""
+    user = request.user
+    try:
+        visitor = intake.readable_visitor(user, visitor_id)
+        field = request.POST.get("field", "")
+        value = intake.reveal(
+            user,
+            visitor,
+            field,
+            request.POST.get("reason", ""),
+            visitor.centre.grid,
+            request.META.get("REMOTE_ADDR"),
+        )
+    except (ValidationError, PermissionDenied, Http404) as exc:
+        messages.error(request, refusal(exc))
+        return redirect(_desk(to_int(request.POST.get("centre_id")) or ""))
+    context = _desk_context(user, visitor.centre_id, None)
+    context["revealed"] = {"visitor": visitor.pk, "field": field, "value": value}
+    response = render(request, "mediation/desk.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _desk(centre_id, visit_id=None) -> str:
@@ -190,9 +224,17 @@ def workbench(request):
         output_field=IntegerField(),
     )
     rows = rows.select_related("grid", "centre", "mediator", "window__department", "department", "case")
-    found = list(rows.order_by(order, F("deadline").asc(), "-created_at")[:LIST_LIMIT])
+    # A page far past the end is only empty (and keeps the offset inside the database's integers).
+    page = min(max(1, to_int(request.GET.get("page")) or 1), MAX_PAGE)
+    start = (page - 1) * LIST_LIMIT
+    # One row past the page tells whether another page follows, without counting them all.
+    found = list(
+        rows.order_by(order, F("deadline").asc(), "-created_at", "-id")[start : start + LIST_LIMIT + 1]
+    )
     context = {
-        "disputes": disputes_out(found),
+        "disputes": disputes_out(found[:LIST_LIMIT]),
+        "page": page,
+        "has_next": len(found) > LIST_LIMIT,
         "state": state,
         "states": [("open", _("Not finished")), ("all", _("All")), *Dispute.State.choices],
         "counts": [(value, label, counts.get(value, 0)) for value, label in Dispute.State.choices],
@@ -243,6 +285,8 @@ def _dispute_context(user, dispute_id: int) -> dict:
         context["referral_kinds"] = Referral.Kind.choices
     if "agree" in actions:
         context["today"] = timezone.localdate()
+    if "set_risk" in actions:
+        context["risks"] = [(value, label) for value, label in Dispute.Risk.choices if value != found.risk]
     return context
 
 
@@ -266,11 +310,13 @@ def _params(data) -> workflow.Params:
         to_name=data.get("to_name", ""),
         referral_id=_optional_int(data.get("referral_id")),
         held={"yes": True, "no": False}.get(data.get("held", "")),
+        risk=data.get("risk", ""),
     )
 
 
 DONE = {
     "assign": gettext_lazy("Mediator assigned: mediation has started."),
+    "set_risk": gettext_lazy("Risk level changed."),
     "session": gettext_lazy("Session recorded."),
     "agree": gettext_lazy("Agreement recorded; the return visit is due later."),
     "refer": gettext_lazy("Referred on."),

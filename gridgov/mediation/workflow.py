@@ -9,7 +9,9 @@ notices of whoever acts next.
 States: registered → mediating → agreed → closed (the return visit found the agreement held) or
 back to mediating (broken: reopened); mediating → referred (the referral followed from sent to
 received to concluded); registered/mediating → withdrawn; a dispute that came from a case goes
-back to it with `return_to_case` (the case resumes through `cases.workflow.act`).
+back to it with `return_to_case` (the case resumes through `cases.workflow.act`). While open, a
+mediator may change the risk level (`set_risk`, with a reason); raised to high, it is escalated to
+the leaders at once, as at registration.
 """
 
 from dataclasses import dataclass
@@ -60,6 +62,9 @@ ACTIONS = {
     a.name: a
     for a in [
         Action("assign", gettext_lazy("Assign a mediator"), (S.REGISTERED, S.MEDIATING)),
+        Action(
+            "set_risk", gettext_lazy("Change the risk level"), (S.REGISTERED, S.MEDIATING), needs_note=True
+        ),
         Action("session", gettext_lazy("Record a session"), (S.MEDIATING,)),
         Action("agree", gettext_lazy("Record the agreement"), (S.MEDIATING,)),
         Action("refer", gettext_lazy("Refer on"), (S.MEDIATING,), needs_note=True),
@@ -94,6 +99,7 @@ class Params:
     to_name: str = ""
     referral_id: int | None = None
     held: bool | None = None
+    risk: str = ""
 
 
 # --- the clock and the notices ---------------------------------------------------------------
@@ -265,6 +271,24 @@ def _do_refer(dispute, actor, params, now):
     return {"referral_id": referral.pk, "kind": referral.kind, "to": to_name}
 
 
+def _do_set_risk(dispute, actor, params, now):
+    if params.risk not in Dispute.Risk.values:
+        raise ValidationError({"risk": _("Choose one of: %s.") % ", ".join(Dispute.Risk.values)})
+    if params.risk == dispute.risk:
+        raise ValidationError({"risk": _("The dispute already has this risk level.")})
+    # The facts that make a dispute high risk at the desk keep it high afterwards.
+    facts = (dispute.people_involved, dispute.threat_of_violence, dispute.repeated_petitions)
+    if assess_risk(*facts, params.risk) != params.risk:
+        why = _("Many people, a threat of violence or repeated petitions keep this dispute high risk.")
+        raise ValidationError({"risk": why})
+    before = dispute.risk
+    dispute.risk = params.risk
+    if before == Dispute.Risk.HIGH:
+        # The leaders' alert is over: raising it again later tells them again (`escalate_if_high`).
+        dispute.escalated_at = None
+    return {"from": before, "to": params.risk}
+
+
 def _do_withdraw(dispute, actor, params, now):
     dispute.state = S.WITHDRAWN
 
@@ -394,6 +418,8 @@ def act(dispute_id: int, actor, action_name: str, params: Params | None = None) 
     data = HANDLERS[action.name](dispute, actor, params, now) or {}
     dispute.save()
     log(dispute, actor, action.name, from_state, params.note.strip(), data, at=now)
+    if action.name == "set_risk":
+        escalate_if_high(dispute, actor, now)  # raised to high: the leaders hear at once, as at the desk
     if action.name in NEXT:
         users, text = NEXT[action.name](dispute)
         tell(users, text % dispute.title, exclude=actor.pk)

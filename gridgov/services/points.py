@@ -91,6 +91,39 @@ class _KindIndex:
     lats: np.ndarray
     lons: np.ndarray
     tree: shapely.STRtree
+    # Each point's opening periods per weekday as minutes of the day, (points, 7, slots) arrays; an
+    # unused slot is (0, 0), a point without hours open all day: "open at" is one array test over
+    # every candidate instead of parsing hours point by point (bench/services.py).
+    starts: np.ndarray
+    ends: np.ndarray
+
+    def open_at(self, rows: np.ndarray, weekday: int, minute: int) -> np.ndarray:
+        return ((self.starts[rows, weekday] <= minute) & (minute < self.ends[rows, weekday])).any(axis=1)
+
+
+def _periods(hours: list[str]) -> list[list[tuple[int, int]]]:
+    """`is_open`'s reading of the hours, per weekday: no hours at all is open all day."""
+    if not hours:
+        return [[(0, 24 * 60)]] * 7
+    return [_minutes(hours, day) for day in range(7)]
+
+
+def _period_arrays(rows: list) -> tuple[np.ndarray, np.ndarray]:
+    parsed: dict[tuple, list] = {}  # most points share a few shapes of hours: each parsed once
+    weeks = []
+    for _pk, _lat, _lon, hours in rows:
+        key = tuple(hours or ())
+        if key not in parsed:
+            parsed[key] = _periods(hours)
+        weeks.append(parsed[key])
+    slots = max((len(day) for week in parsed.values() for day in week), default=0) or 1
+    starts = np.zeros((len(rows), 7, slots), dtype=np.int16)
+    ends = np.zeros((len(rows), 7, slots), dtype=np.int16)
+    for row, week in enumerate(weeks):
+        for day, periods in enumerate(week):
+            for slot, (start, end) in enumerate(periods):
+                starts[row, day, slot], ends[row, day, slot] = start, end
+    return starts, ends
 
 
 @dataclass
@@ -110,18 +143,20 @@ class PointIndex:
         for pk, kind, lat, lon, hours, capacity in (
             ServicePoint.objects.filter(is_active=True).values_list(*fields).iterator(chunk_size=5000)
         ):
-            rows.setdefault(kind, []).append((pk, lat, lon))
+            rows.setdefault(kind, []).append((pk, lat, lon, hours))
             if hours:
                 index.hours[pk] = hours
             index.capacity[pk] = capacity
         for kind, found in rows.items():
-            ids, lats, lons = (np.array(column) for column in zip(*found, strict=True))
-            index.kinds[kind] = _KindIndex(ids, lats, lons, shapely.STRtree(shapely.points(lons, lats)))
+            ids, lats, lons = (np.array(column) for column in list(zip(*found, strict=True))[:3])
+            tree = shapely.STRtree(shapely.points(lons, lats))
+            index.kinds[kind] = _KindIndex(ids, lats, lons, tree, *_period_arrays(found))
         return index
 
-    def nearest(self, kind: str, lat: float, lon: float, want: int, max_m: float):
+    def nearest(self, kind: str, lat: float, lon: float, want: int, max_m: float, open_at=None):
         """(point id, metres) of up to `want` points of `kind` nearest (lat, lon), within max_m;
-        `want` None: every one within max_m."""
+        `want` None: every one within max_m. `open_at` (weekday, minute of the day, local): only
+        the points open then."""
         found = self.kinds.get(kind)
         if found is None:
             return []
@@ -132,6 +167,8 @@ class PointIndex:
             hits = found.tree.query(shapely.box(lon - dlon, lat - dlat, lon + dlon, lat + dlat))
             metres = _haversine(lat, lon, found.lats[hits], found.lons[hits])
             inside = metres <= radius  # the box's corners reach farther than its radius
+            if open_at is not None and len(hits):
+                inside &= found.open_at(hits, *open_at)
             # Enough inside the circle, or the whole search area covered: the order is final.
             if (want is not None and inside.sum() >= want) or radius >= max_m:
                 order = np.argsort(metres[inside], kind="stable")
@@ -229,12 +266,13 @@ def used_in_hour(point_ids, at: datetime) -> dict[int, int]:
 
 
 def _usable(index: PointIndex, hits, at: datetime, limit: int, available: bool) -> list[tuple]:
-    """(id, metres, open, capacity left) of the first `limit` hits; with `available`, only those
-    open at `at` with capacity left in the hour before it."""
-    used = used_in_hour([pk for pk, _m in hits], at) if hits else {}
+    """(id, metres, open, capacity left) of the first `limit` hits; with `available` (the hits are
+    those open at `at`), only those with capacity left in the hour before it."""
+    capped = [pk for pk, _m in hits if index.capacity.get(pk) is not None]
+    used = used_in_hour(capped, at) if capped else {}
     chosen = []
     for pk, metres in hits:
-        opened = is_open(index.hours.get(pk, []), at)
+        opened = available or is_open(index.hours.get(pk, []), at)
         capacity = index.capacity.get(pk)
         left = None if capacity is None else max(capacity - used.get(pk, 0), 0)
         if available and (not opened or left == 0):
@@ -257,13 +295,17 @@ def near(
     # Filtering drops points after the search: ask for a few times the limit, and more only
     # while too few pass and more are in range (the capacity query stays a page's worth).
     want = limit * 4 if available else limit
+    local = timezone.localtime(at)
+    when = (local.weekday(), local.hour * 60 + local.minute) if available else None
     while True:
-        hits = index.nearest(kind, lat, lon, want, max_m)
+        hits = index.nearest(kind, lat, lon, want, max_m, open_at=when)
         chosen = _usable(index, hits, at, limit, available)
         if len(chosen) == limit or len(hits) < want:
             break
         want *= 4
-    points = ServicePoint.objects.select_related("grid").in_bulk([c[0] for c in chosen])
+    # The grid's outline is not shown with a point: not read (a JSON polygon per row).
+    found = ServicePoint.objects.select_related("grid").defer("grid__boundary")
+    points = found.in_bulk([c[0] for c in chosen])
     return [
         Nearby(points[pk], metres, walking_minutes(metres), opened, left)
         for pk, metres, opened, left in chosen
@@ -540,5 +582,14 @@ def rate(actor, point_id: int, score: int, comment: str = "") -> Rating:
 
 
 def rating_of(point_id: int) -> tuple[float | None, int]:
-    found = Rating.objects.filter(point_id=point_id).aggregate(avg=Avg("score"), n=Count("id"))
-    return (round(found["avg"], 2) if found["avg"] is not None else None), found["n"]
+    return ratings_of([point_id]).get(point_id, (None, 0))
+
+
+def ratings_of(point_ids) -> dict[int, tuple[float | None, int]]:
+    """Each point's average score and number of ratings, in one query (a page of points)."""
+    rows = (
+        Rating.objects.filter(point_id__in=list(point_ids))
+        .values("point_id")
+        .annotate(avg=Avg("score"), n=Count("id"))
+    )
+    return {row["point_id"]: (round(row["avg"], 2), row["n"]) for row in rows}

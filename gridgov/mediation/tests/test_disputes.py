@@ -450,3 +450,50 @@ def test_a_session_time_without_offset_is_local_and_a_future_one_refused(town, c
     future = (timezone.now() + timedelta(days=1)).isoformat()
     later = post(mediator, url, {"held_at": future, "participants": "双方", "notes": "调解"})
     assert later.status_code == 400 and "held_at" in later.json()["errors"]
+
+
+def test_a_mediator_changes_the_risk_level_with_a_reason(town, client_for, dispute_body):
+    found = mediating(town, client_for, dispute_body, risk="low", title="噪音扰民")
+    url = f"{API}/disputes/{found['id']}/risk"
+    mediator = client_for(town.mediator)
+    medium = post(mediator, url, {"risk": "medium", "note": "双方情绪激动"})
+    assert medium.status_code == 200, medium.content
+    assert (medium.json()["risk"], medium.json()["escalated_at"]) == ("medium", None)
+    entry = DisputeLog.objects.filter(dispute_id=found["id"], action="set_risk").get()
+    assert (entry.actor, entry.note) == (town.mediator, "双方情绪激动")
+    assert entry.data == {"from": "low", "to": "medium"}
+    assert not Notification.objects.filter(user=town.leader, text__contains="噪音扰民").exists()
+    # Raised to high: escalated to the line's leaders at once, as at registration.
+    high = post(mediator, url, {"risk": "high", "note": "一方扬言报复"}).json()
+    assert high["risk"] == "high" and high["escalated_at"]
+    assert [e["action"] for e in high["log"]][-2:] == ["set_risk", "escalate"]
+    told = Notification.objects.filter(user=town.leader, kind="mediation", text__contains="噪音扰民")
+    assert told.count() == 1
+    # Lowered and raised again: the leaders hear of it again.
+    post(mediator, url, {"risk": "medium", "note": "已安抚"})
+    assert Dispute.objects.get(pk=found["id"]).escalated_at is None
+    post(mediator, url, {"risk": "high", "note": "再次冲突"})
+    assert told.count() == 2
+
+
+def test_changing_the_risk_is_refused_to_readers_bad_levels_and_closed_disputes(
+    town, client_for, dispute_body
+):
+    found = registered(town, client_for, dispute_body)
+    url = f"{API}/disputes/{found['id']}/risk"
+    # A grid worker reads the dispute (the registry scope) but does not mediate.
+    refused = post(client_for(town.worker), url, {"risk": "high", "note": "我觉得危险"})
+    assert refused.status_code == 403, refused.content
+    desk = client_for(town.desk)
+    bad = post(desk, url, {"risk": "extreme", "note": "很危险"})
+    assert bad.status_code == 400 and "risk" in bad.json()["errors"]
+    assert post(desk, url, {"risk": "low", "note": "不变"}).status_code == 400  # already low
+    assert post(desk, url, {"risk": "high", "note": ""}).status_code == 400  # a reason is required
+    # The facts that made a dispute high risk at the desk keep it high.
+    many = registered(town, client_for, dispute_body, people_involved=12, title="欠薪")
+    lowered = post(desk, f"{API}/disputes/{many['id']}/risk", {"risk": "low", "note": "人少了"})
+    assert lowered.status_code == 400 and "risk" in lowered.json()["errors"]
+    assert Dispute.objects.get(pk=found["id"]).risk == "low"
+    assert not DisputeLog.objects.filter(action="set_risk").exists()
+    post(desk, f"{API}/disputes/{found['id']}/withdraw", {"note": "申请人撤回"})
+    assert post(desk, url, {"risk": "high", "note": "撤回之后"}).status_code == 409

@@ -150,6 +150,41 @@ def test_the_workbench_shows_my_areas_disputes_red_first_and_filters_by_state(to
     assert 'id="desk-link"' not in page
 
 
+def _ids(page: str) -> list[int]:
+    rows = page.split('id="disputes"')[1].split("</table>")[0]
+    return [int(part.split('"')[0]) for part in rows.split('data-dispute="')[1:]]
+
+
+def test_the_workbench_pages_by_100_keeping_the_state_filter(town, client_for):
+    first = _dispute(town, title="纠纷000")
+    # 100 more, each due a minute after the one before: the 101st by deadline is the last one.
+    copies = []
+    for i in range(1, 101):
+        copy = Dispute.objects.get(pk=first.pk)
+        copy.pk, copy.title, copy.deadline = None, f"纠纷{i:03d}", first.deadline + timedelta(minutes=i)
+        copies.append(copy)
+    Dispute.objects.bulk_create(copies)
+    last = Dispute.objects.get(title="纠纷100")
+    withdrawn = _dispute(town, title="撤回的纠纷")
+    workflow.act(withdrawn.pk, town.desk, "withdraw", workflow.Params(note="自行和解"))
+
+    mediator = client_for(town.mediator)
+    one = mediator.get("/mediation/?state=registered").content.decode()
+    assert len(_ids(one)) == 100 and last.pk not in _ids(one) and first.pk in _ids(one)
+    assert 'href="?state=registered&amp;page=2" id="page-next"' in one and 'id="page-previous"' not in one
+    two = mediator.get("/mediation/?state=registered&page=2").content.decode()
+    assert _ids(two) == [last.pk]
+    assert 'href="?state=registered&amp;page=1" id="page-previous"' in two and 'id="page-next"' not in two
+    # The filter holds on every page; a page past the end (or nonsense) is empty or the first.
+    everything = [_ids(mediator.get(f"/mediation/?state=all&page={n}").content.decode()) for n in (1, 2)]
+    assert (len(everything[0]), len(everything[1])) == (100, 2)
+    assert set(everything[0] + everything[1]) == set(Dispute.objects.values_list("pk", flat=True))
+    assert _ids(mediator.get("/mediation/?state=registered&page=9000000000000000000").content.decode()) == []
+    assert len(_ids(mediator.get("/mediation/?state=registered&page=x").content.decode())) == 100
+    small = mediator.get("/mediation/?state=withdrawn").content.decode()
+    assert _ids(small) == [withdrawn.pk] and 'id="workbench-pages"' not in small
+
+
 def test_every_step_from_the_dispute_page_to_a_return_visit_that_held(town, client_for, settings, tmp_path):
     from PIL import Image
 
@@ -297,6 +332,52 @@ def test_a_full_value_is_revealed_once_with_a_reason_and_audited(town, client_fo
     assert AuditEntry.objects.count() == 1
     assert client_for(town.worker_b).post(url, {"field": "phone", "reason": "越权"}).status_code == 302
     assert AuditEntry.objects.count() == 1
+
+
+def test_a_visitors_phone_or_id_is_revealed_at_the_desk_with_a_reason_and_audited(town, client_for):
+    visit = intake.register_visit(town.desk, town.centre.pk, name="李来访", phone=PHONE, id_number=ID_NUMBER)
+    url = f"/mediation/desk/visitors/{visit.visitor_id}/reveal/"
+    leader = client_for(town.leader)  # a leader keeps the desk and sees full personal data
+    page = leader.get(DESK).content.decode()
+    today = page.split('id="visits-today"')[1].split("</ul>")[0]
+    assert f'action="{url}"' in today and PHONE not in today and ID_NUMBER not in today
+    _errors(leader.post(url, {"field": "phone", "reason": "", "centre_id": town.centre.pk}, follow=True))
+    assert not AuditEntry.objects.exists()
+    shown = leader.post(url, {"field": "id_number", "reason": "核对身份", "centre_id": town.centre.pk})
+    assert shown.status_code == 200 and shown["Cache-Control"] == "no-store"
+    assert f'data-field="id_number">{ID_NUMBER}<' in shown.content.decode()
+    entry = AuditEntry.objects.get()
+    assert (entry.object_type, entry.object_id, entry.field, entry.reason) == (
+        "mediation.visitor",
+        str(visit.visitor_id),
+        "id_number",
+        "核对身份",
+    )
+    assert ID_NUMBER not in leader.get(DESK).content.decode()  # shown on that answer only
+    # The desk (a dispatcher) registers visitors but does not see full personal data.
+    desk = client_for(town.desk)
+    assert "reveal-form" not in desk.get(DESK).content.decode()
+    refused = desk.post(url, {"field": "phone", "reason": "看看", "centre_id": town.centre.pk}, follow=True)
+    assert PHONE not in _errors(refused)
+    # Another community's staff: not found.
+    other = client_for(staff(Role.LEADER, town.district.communities[1]))
+    assert PHONE not in _errors(other.post(url, {"field": "phone", "reason": "越权"}, follow=True))
+    assert AuditEntry.objects.count() == 1
+
+
+def test_the_risk_level_changes_from_the_dispute_page(town, client_for):
+    found = _assigned(town, title="噪音扰民")
+    url = f"/mediation/disputes/{found.pk}/"
+    mediator = client_for(town.mediator)
+    form = mediator.get(url).content.decode().split('id="risk-form"')[1].split("</form>")[0]
+    assert 'value="high"' in form and 'value="low"' not in form  # the current level is not offered
+    _errors(mediator.post(f"{url}set_risk/", {"risk": "high", "note": ""}, follow=True))
+    done = mediator.post(f"{url}set_risk/", {"risk": "high", "note": "一方扬言报复"}, follow=True)
+    assert 'id="dispute-risk"' in done.content.decode()
+    found.refresh_from_db()
+    assert found.risk == "high" and found.escalated_at is not None
+    assert list(found.log.values_list("action", flat=True))[-2:] == ["set_risk", "escalate"]
+    assert 'id="risk-form"' not in client_for(town.worker).get(url).content.decode()
 
 
 def test_a_case_transferred_in_from_the_desk_goes_back_to_it(town, client_for):

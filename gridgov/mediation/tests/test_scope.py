@@ -25,6 +25,7 @@ ROUTES = {
     ("GET", "/api/v1/mediation/disputes/{dispute_id}"): "scoped",
     ("POST", "/api/v1/mediation/disputes/{dispute_id}/parties"): "scoped",
     ("POST", "/api/v1/mediation/disputes/{dispute_id}/assign"): "scoped",
+    ("POST", "/api/v1/mediation/disputes/{dispute_id}/risk"): "scoped",
     ("POST", "/api/v1/mediation/disputes/{dispute_id}/sessions"): "scoped",
     ("POST", "/api/v1/mediation/sessions/{session_id}/attachments"): "scoped",
     ("POST", "/api/v1/mediation/disputes/{dispute_id}/agreement"): "scoped",
@@ -139,6 +140,12 @@ def grid_b_requests(district) -> dict:
             "post",
             f"{d}/assign",
             {"mediator_id": desk.pk},
+            404,
+        ),
+        ("POST", "/api/v1/mediation/disputes/{dispute_id}/risk"): (
+            "post",
+            f"{d}/risk",
+            {"risk": "high", "note": "越权"},
             404,
         ),
         ("POST", "/api/v1/mediation/disputes/{dispute_id}/sessions"): (

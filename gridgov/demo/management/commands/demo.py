@@ -8,6 +8,7 @@ from tqdm import tqdm
 from gridgov.accounts.models import Role
 from gridgov.analytics import rollups
 from gridgov.demo import board, builder, history, loop, mediation, registry, volunteers
+from gridgov.demo import services as demo_services
 
 # Where each role starts its day (its workbench).
 START_PAGES = {Role.ADMIN: "/admin/", Role.LEADER: "/console/leader/", Role.DISPATCHER: "/console/dispatch/",
@@ -18,7 +19,8 @@ START_PAGES = {Role.ADMIN: "/admin/", Role.LEADER: "/console/leader/", Role.DISP
 
 class Command(BaseCommand):
     help = ("Build the demo district (grids, departments, staff, demo accounts, routing rules, the "
-            "population registry, a year of cases and the volunteers) and print the accounts.")
+            "population registry, a year of cases, the volunteers, the mediation centre and the services "
+            "near people) and print the accounts.")
 
     def add_arguments(self, parser):
         parser.add_argument("--profile", choices=sorted(builder.PROFILES), default="fengqiao")
@@ -91,6 +93,10 @@ class Command(BaseCommand):
             centre = mediation.build_mediation(chosen)
             self.stdout.write(f"Mediation centre in {time.monotonic() - started:.1f} s: "
                               + ", ".join(f"{n} {k}" for k, n in centre.items()) + ".")
+            started = time.monotonic()
+            near = demo_services.build_services(chosen)
+            self.stdout.write(f"Services in {time.monotonic() - started:.1f} s: "
+                              + ", ".join(f"{n} {k}" for k, n in near.items()) + ".")
 
     def _registry(self, chosen, *, quiet: bool):
         started = time.monotonic()
