@@ -246,8 +246,9 @@ def build_deliberation(seed: int = 2026, now: datetime | None = None) -> dict[st
 
 
 def _verify_most(rng, community, people: list[int], staff) -> list[int]:
-    """Nine in ten residents verified; the verified ones, who vote."""
-    verified = [u for u in people if rng.random() < 0.9]
+    """Nine in ten residents verified, never none (a community of two may otherwise have no one
+    to propose and vote); the verified ones, who vote."""
+    verified = [u for n, u in enumerate(people) if n == 0 or rng.random() < 0.9]
     Assignment.objects.filter(role=Role.RESIDENT, user_id__in=verified).update(
         home_verified_at=timezone.now(), home_verified_by=staff
     )

@@ -38,17 +38,18 @@
     const collection = await response.json();
     const layers = {};
     const kinds = [];
+    const bounds = L.latLngBounds([]);
     for (const f of collection.features) {
       const p = f.properties;
       if (!layers[p.kind_label]) { layers[p.kind_label] = L.layerGroup().addTo(map); kinds.push(p.kind_label); }
       const [lon, lat] = f.geometry.coordinates;
+      bounds.extend([lat, lon]);
       L.circleMarker([lat, lon], { radius: 7, color: "#fff", weight: 1.5, fillOpacity: 0.95,
                                    fillColor: COLOURS[kinds.indexOf(p.kind_label) % COLOURS.length] })
         .bindPopup(() => popup(p)).addTo(layers[p.kind_label]);
     }
     L.control.layers(null, layers, { collapsed: window.innerWidth < 600 }).addTo(map);
-    const all = L.featureGroup(Object.values(layers));
-    if (collection.features.length) map.fitBounds(all.getBounds().pad(0.1), { animate: false });
+    if (bounds.isValid()) map.fitBounds(bounds.pad(0.1), { animate: false });
     document.getElementById("services-map-count").textContent = `${labels.shown} ${collection.features.length}`;
   }
 
