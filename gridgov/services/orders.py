@@ -97,6 +97,9 @@ def place(actor, point_id: int, caller: Caller, note: str = "", called_at: datet
     point = ServicePoint.objects.select_for_update().filter(pk=point_id, is_active=True).first()
     if point is None:
         raise Http404(_("No such service point."))
+    # The clock read again once the lock is ours: an order written while we waited is stamped
+    # later than our first reading and would fall outside the hour counted from it.
+    now = timezone.now()
     if not points.is_open(point.hours, now):
         raise IllegalTransition(_("This point is closed now: choose another."))
     if point.capacity_per_hour is not None and points.used_in_hour([point.pk], now).get(point.pk, 0) >= (

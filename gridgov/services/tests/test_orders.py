@@ -107,3 +107,42 @@ def test_order_refused_when_full_and_fields_checked(district, client_for):
         resident_client.post("/api/v1/services/orders", body, content_type="application/json").status_code
         == 403
     )
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_operators_never_both_take_the_last_place(district):
+    """Under the point's row lock the capacity is read after the other order is written: of
+    four operators racing for a point with two places left this hour, two are refused."""
+    import threading
+
+    from django.db import connection, connections
+
+    from gridgov.cases.workflow import IllegalTransition
+    from gridgov.services import orders
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are what this proves; SQLite writes one at a time")
+    canteen = point(district.micro_grids[0], "幸福食堂", *A, hours=["00:00-24:00"] * 7, capacity_per_hour=2)
+    desks = [staff(Role.DISPATCHER, district.street) for _ in range(4)]
+    placed, refused, errors, barrier = [], [], [], threading.Barrier(4)
+
+    def take(n: int):
+        try:
+            barrier.wait()
+            caller = orders.Caller(phone=f"1381234{n:04d}", lat=A[0], lon=A[1])
+            placed.append(orders.place(desks[n], canteen.pk, caller).pk)
+        except IllegalTransition:
+            refused.append(n)
+        except Exception as exc:  # every other failure is reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=take, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(placed) == 2 and len(refused) == 2
+    assert Order.objects.filter(point=canteen).count() == 2
