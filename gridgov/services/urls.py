@@ -8,6 +8,7 @@ urlpatterns = [
     path("map/", views.service_map, name="services-map"),
     path("map/points.geojson", views.map_points, name="services-map-points"),
     path("near/", views.near_page, name="services-near"),
+    path("points/<int:point_id>/rate/", views.rate_point, name="services-rate"),
     path("orders/", views.orders_desk, name="services-orders"),
     path("orders/new/", views.place_order, name="services-order-new"),
     path("orders/<int:order_id>/<str:name>/", views.order_step, name="services-order-step"),

@@ -167,12 +167,22 @@ def near_page(request):
         "community": request.GET.get("community", ""),
         "note": _walking_note(),
         "found": None,
+        "may_rate": request.user.is_authenticated and Role.RESIDENT in roles_of(request.user),
     }
     if lat is not None and kind in Kind.values:
         found = points.near(kind, lat, lon, at=timezone.now(), limit=20)
         ratings = points.ratings_of([n.point.pk for n in found])
         context["found"] = [(n, ratings.get(n.point.pk, (None, 0))) for n in found]
     return render(request, "services/near.html", context)
+
+
+@steps
+def rate_point(request, point_id: int):
+    """A resident's score for a point (rating again changes it); back to the list it came from."""
+    points.rate(
+        request.user, point_id, to_int(request.POST.get("score")) or 0, request.POST.get("comment", "")
+    )
+    return _("Thank you for rating."), request.POST.get("next") or reverse("services-near")
 
 
 # --- the meal desk ----------------------------------------------------------------------------------

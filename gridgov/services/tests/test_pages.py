@@ -163,3 +163,17 @@ def test_a_job_wish_matched_and_hired(district, client_for):
     empty = worker.post("/services/jobs/wishes/", {"work": ""}, follow=True)
     _errors(empty)
     assert JobWish.objects.count() == 1
+
+
+def test_a_resident_rates_a_point_from_the_near_list(district, client_for):
+    canteen = point(district.grids[0], "近食堂", *A, hours=ALL_DAY)
+    mine = client_for(resident(district.grids[0]))
+    listed = mine.get("/services/near/", {"kind": "meal", "lat": A[0], "lon": A[1]}).content.decode()
+    assert f"/services/points/{canteen.pk}/rate/" in listed
+    back = f"/services/near/?kind=meal&lat={A[0]}&lon={A[1]}"
+    page = mine.post(f"/services/points/{canteen.pk}/rate/", {"score": "4", "next": back}, follow=True)
+    assert "★ 4.0 (1)" in page.content.decode() or "★ 4 (1)" in page.content.decode()
+    _errors(mine.post(f"/services/points/{canteen.pk}/rate/", {"score": "9", "next": back}, follow=True))
+    assert canteen.ratings.get().score == 4
+    worker = client_for(staff(Role.GRID_WORKER, district.grids[0]))
+    assert "/rate/" not in worker.get(back).content.decode()
