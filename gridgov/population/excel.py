@@ -1012,12 +1012,17 @@ def _add_lists(workbook, sheet, columns: list[Column]) -> None:
 
 def template(kind: str) -> bytes:
     """An empty workbook for one kind: Chinese headers (required ones red), an example, drop-downs."""
+    _model, title, columns = _spec(kind)
+    return template_of(title, columns)
+
+
+def template_of(title: str, columns: list[Column]) -> bytes:
+    """The template workbook of any importer's columns (the registry's kinds, service points...)."""
     from openpyxl import Workbook
     from openpyxl.comments import Comment
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    _model, title, columns = _spec(kind)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title

@@ -187,6 +187,17 @@ def _import_out(result) -> dict:
     }
 
 
+@router.get(
+    "/services/points/template",
+    summary="The Excel import template (.xlsx): Chinese headers, required ones red, an example row",
+    response={200: None},
+)
+def import_template(request):
+    from gridgov.population.api import xlsx_response
+
+    return xlsx_response(points.template(), "gridgov-service-points-template")
+
+
 @router.post(
     "/services/points/import",
     response=ServiceImportOut,

@@ -441,16 +441,23 @@ def _columns():
     from gridgov.population.excel import Column
 
     return [
-        Column("name", "名称", required=True, max_length=100),
-        Column("kind", "类型", required=True),
-        Column("lon", "经度", required=True),
-        Column("lat", "纬度", required=True),
-        Column("crs", "坐标系"),
-        Column("address", "地址", max_length=200),
-        Column("phone", "电话", max_length=30, as_text=True),
-        Column("hours", "营业时间"),
-        Column("capacity_per_hour", "每小时接待量"),
+        Column("name", "名称", required=True, max_length=100, width=18, example="幸福食堂"),
+        Column("kind", "类型", required=True, example="助餐点/长者食堂"),
+        Column("lon", "经度", required=True, example="120.5123"),
+        Column("lat", "纬度", required=True, example="31.3012"),
+        Column("crs", "坐标系", example="wgs84"),
+        Column("address", "地址", max_length=200, width=24, example="枫桥街道枫桥路8号"),
+        Column("phone", "电话", max_length=30, as_text=True, example="0512-66881234"),
+        Column("hours", "营业时间", width=16, example="10:30-13:00,16:30-18:30"),
+        Column("capacity_per_hour", "每小时接待量", example="30"),
     ]
+
+
+def template() -> bytes:
+    """The empty import workbook: the columns above, an example row (ignored if left as is)."""
+    from gridgov.population.excel import template_of
+
+    return template_of("服务点", _columns())
 
 
 def _number(cells, key: str):

@@ -164,3 +164,23 @@ def test_a_resident_rates_once_and_the_average_shows(district, client_for):
     assert one.post(url, {"score": 6}, content_type="application/json").status_code == 400
     worker = client_for(staff(Role.GRID_WORKER, district.grids[0]))
     assert worker.post(url, {"score": 5}, content_type="application/json").status_code == 403
+
+
+def test_the_excel_template_filled_in_imports(district, client_for):
+    from openpyxl import load_workbook
+
+    client = client_for(staff(Role.GRID_LEADER, district.grids[0]))
+    response = client.get("/api/v1/services/points/template")
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxml")
+    book = load_workbook(io.BytesIO(response.content))
+    sheet = book.active
+    headers = [c.value for c in sheet[1]]
+    assert headers[:4] == ["名称", "类型", "经度", "纬度"]
+    sheet.append(["幸福食堂", "助餐点/长者食堂", A[1], A[0], "", "1幢", "0512-1234567", "10:30-13:30", 30])
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    out.name = "points.xlsx"
+    body = client.post("/api/v1/services/points/import", {"file": out}).json()
+    assert body == {"total": 1, "saved": True, "errors": []}  # the example row is left out
+    assert ServicePoint.objects.get().kind == "meal"

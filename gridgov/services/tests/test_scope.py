@@ -19,6 +19,7 @@ ROUTES = {
     ("GET", "/api/v1/services/points"): "scoped",
     ("POST", "/api/v1/services/points"): "scoped",
     ("GET", "/api/v1/services/points/near"): PUBLIC,
+    ("GET", "/api/v1/services/points/template"): "an empty workbook: no data",
     ("POST", "/api/v1/services/points/import"): "each row's grid is checked against the importer's scope",
     (
         "POST",
