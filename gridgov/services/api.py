@@ -448,6 +448,26 @@ def list_items(request, level: str = ""):
     )
 
 
+@router.get(
+    "/services/errand-items/template",
+    summary="The errand catalogue's Excel template (.xlsx)",
+    response={200: None},
+)
+def errand_items_template(request):
+    from gridgov.population.api import xlsx_response
+
+    return xlsx_response(errands.catalogue_template(), "gridgov-errand-items-template")
+
+
+@router.post(
+    "/services/errand-items/import",
+    response=ServiceImportOut,
+    summary="Import the errand catalogue from Excel (matched by name): all rows or none (administrators)",
+)
+def import_errand_items(request, file: UploadedFile = File(...)):
+    return _import_out(errands.import_items(request.auth, file))
+
+
 class ErrandProxyPointOut(Schema):
     id: int
     name: str

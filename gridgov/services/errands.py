@@ -11,6 +11,7 @@ materials ticked, handed over to the department) → answered → done (closed w
 confirmed (the resident confirms and rates, once); requested/accepted → cancelled.
 """
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -294,3 +295,73 @@ def completion(queryset, since=None, until=None) -> list[dict]:
         }
         for r in rows
     ]
+
+
+# --- the catalogue from Excel -------------------------------------------------------------------
+
+MATERIAL_SEPARATORS = re.compile(r"[;；、\n]+")
+
+
+def _item_columns():
+    from gridgov.population.excel import Column
+
+    return [
+        Column("name", "事项名称", required=True, max_length=100, width=20, example="高龄津贴申领"),
+        Column("level", "层级", "choice", required=True, choices=ErrandItem.Level, example="村（社区）级"),
+        Column("materials", "所需材料", width=30, example="身份证；户口簿；银行卡"),
+        Column("time_limit_days", "办理时限（工作日）", "int", required=True, example="10"),
+        Column("department", "审批部门", required=True, max_length=100, example="区民政局"),
+    ]
+
+
+def catalogue_template() -> bytes:
+    from gridgov.population.excel import template_of
+
+    return template_of("代办事项", _item_columns())
+
+
+@transaction.atomic
+def import_items(actor, file):
+    """The errand catalogue from the first sheet of an .xlsx file, matched by name (a known item
+    is updated, a new one added); all rows or none, with each bad row's errors. Kept by the
+    administrators, as in the admin."""
+    from gridgov.population.excel import ImportReport, RowError, _open_rows
+    from gridgov.services.points import ImportResult
+
+    if not (actor.is_superuser or Role.ADMIN in roles_of(actor)):
+        raise PermissionDenied(_("Only administrators keep the errand catalogue."))
+    report = ImportReport(kind="errand_items", dry_run=False)
+    rows = _open_rows(file, _item_columns(), report)
+    items, names = [], set()
+    for cells in rows:
+        name, level = cells.text("name"), cells.choice("level")
+        days, department = cells.integer("time_limit_days"), cells.text("department")
+        if days is not None and not 1 <= days <= 365:
+            cells.error("time_limit_days", _("Give a number from 1 to 365."))
+        if name in names:
+            cells.error("name", _("This item is in the file twice."))
+        names.add(name)
+        materials = [
+            m.strip() for m in MATERIAL_SEPARATORS.split(cells.texts.get("materials", "")) if m.strip()
+        ]
+        items.append(
+            ErrandItem(
+                name=name,
+                level=level,
+                materials=materials,
+                time_limit_days=days or 0,
+                department=department,
+                is_active=True,
+            )
+        )
+    if not rows and not report.errors:
+        report.errors.append(RowError(0, "", "", _("The file has no items.")))
+    if report.errors:
+        return ImportResult(len(rows), report.errors, False)
+    ErrandItem.objects.bulk_create(
+        items,
+        update_conflicts=True,
+        unique_fields=["name"],
+        update_fields=["level", "materials", "time_limit_days", "department", "is_active"],
+    )
+    return ImportResult(len(rows), [], True)

@@ -100,3 +100,43 @@ def test_a_resident_asks_only_at_the_points_of_their_own_area(district, client_f
     )
     assert bad.status_code == 400 and set(bad.json()["errors"]) == {"item_id", "kind"}
     assert [e["proxy_point_id"] for e in client.get("/api/v1/services/errands").json()["items"]] == [own.pk]
+
+
+def test_the_catalogue_imports_from_its_template_all_or_nothing(district, client_for):
+    import io
+
+    from openpyxl import load_workbook
+
+    admin = client_for(staff(Role.ADMIN, None))
+    book = load_workbook(io.BytesIO(admin.get("/api/v1/services/errand-items/template").content))
+    sheet = book.active
+    assert [c.value for c in sheet[1]][:2] == ["事项名称", "层级"]
+
+    def upload(*rows):
+        for row in rows:
+            sheet.append(row)
+        out = io.BytesIO()
+        book.save(out)
+        out.seek(0)
+        out.name = "items.xlsx"
+        for _ in rows:
+            sheet.delete_rows(sheet.max_row)
+        return admin.post("/api/v1/services/errand-items/import", {"file": out}).json()
+
+    before = ErrandItem.objects.count()
+    changed = ["高龄津贴申领", "村（社区）级", "身份证；户口簿、银行卡", 5, "区民政局"]
+    new = ["残疾人两项补贴申请", "town", "身份证\n残疾证", 15, "区残联"]
+    bad = ["", "省级", "", 0, ""]
+    refused = upload(changed, new, bad)
+    assert refused["saved"] is False and {e["row"] for e in refused["errors"]} == {5}
+    assert {e["column"] for e in refused["errors"]} >= {"事项名称", "层级", "审批部门"}
+    assert ErrandItem.objects.count() == before
+    assert upload(changed, new) == {"total": 2, "saved": True, "errors": []}
+    assert ErrandItem.objects.count() == before + 1
+    item = ErrandItem.objects.get(name="高龄津贴申领")
+    assert item.time_limit_days == 5 and item.materials == ["身份证", "户口簿", "银行卡"]
+    assert ErrandItem.objects.get(name="残疾人两项补贴申请").materials == ["身份证", "残疾证"]
+    worker = client_for(staff(Role.GRID_WORKER, district.grids[0]))
+    out = io.BytesIO(admin.get("/api/v1/services/errand-items/template").content)
+    out.name = "items.xlsx"
+    assert worker.post("/api/v1/services/errand-items/import", {"file": out}).status_code == 403

@@ -36,6 +36,8 @@ ROUTES = {
     ("POST", "/api/v1/services/orders/{order_id}/deliver"): "scoped",
     ("POST", "/api/v1/services/orders/{order_id}/cancel"): "scoped",
     ("GET", "/api/v1/services/errand-items"): PUBLIC,
+    ("GET", "/api/v1/services/errand-items/template"): "an empty workbook: no data",
+    ("POST", "/api/v1/services/errand-items/import"): "the district's catalogue: administrators only",
     ("GET", "/api/v1/services/proxy-points"): PUBLIC,
     ("POST", "/api/v1/services/errands"): "scoped",
     ("GET", "/api/v1/services/errands"): "scoped",
