@@ -292,10 +292,12 @@ def demo_exists() -> bool:
 
 def reset_registry() -> None:
     """Delete the population registry, the rows that point at others first. Volunteer teams
-    are registry organizations (a protected link): they go with them, their members stay."""
+    are registry organizations (a protected link): they go with them, their members stay; the
+    services' orders, errands and jobs point at its people and organizations: they go first."""
     from gridgov.population import models as registry
     from gridgov.volunteers.models import Team
 
+    reset_services()
     Team.objects.only("id").delete()
     for model in (registry.ImportJob, registry.Visit, registry.SurveyItem, registry.BuildingSurvey,
                   registry.PersonTag, registry.Person, registry.Household, registry.House, registry.Unit,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from gridgov.accounts.models import Assignment, Role, User
 from gridgov.cases.models import Notification
 from gridgov.demo import volunteers as demo_volunteers
-from gridgov.demo.builder import PROFILES, reset_volunteers
+from gridgov.demo.builder import PROFILES, reset_services, reset_volunteers
 from gridgov.grids.models import Grid
 from gridgov.volunteers import services
 from gridgov.volunteers.models import (
@@ -282,6 +282,7 @@ def test_the_build_is_deterministic_with_the_seed_and_refuses_a_second_run(fengq
     snapshots = []
     for _run in range(2):
         reset_volunteers()
+        reset_services()  # the services' errands and job wishes are the demo residents' too
         User.objects.filter(username__startswith="v", assignments__role=Role.RESIDENT).delete()
         counts = demo_volunteers.build_volunteers(PROFILES["fengqiao"], seed=7, now=now)
         snapshots.append((counts, _snapshot()))
