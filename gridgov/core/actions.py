@@ -23,9 +23,12 @@ def refusal(exc) -> str:
 
 def form_action(home: str):
     """Decorate a view returning (message, where to go); `home` names the page to fall back to.
-    A refusal goes back to the form's `next` field, where the form was."""
+    A refusal goes back to the form's `next` field, where the form was; a workflow's step out of
+    turn (a 409 in the API) is refused the same way."""
 
     def decorate(view):
+        from gridgov.cases.workflow import IllegalTransition  # cases' pages use this module too
+
         @wraps(view)
         @login_required
         @require_POST
@@ -34,7 +37,7 @@ def form_action(home: str):
             try:
                 done, back = view(request, *args, **kwargs)
                 messages.success(request, done)
-            except (ValidationError, PermissionDenied, Http404, HttpError) as exc:
+            except (ValidationError, PermissionDenied, Http404, HttpError, IllegalTransition) as exc:
                 messages.error(request, refusal(exc))
                 back = request.POST.get("next") or back
             if not back or not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):

@@ -8,7 +8,6 @@ Thin: every form calls `intake` or `workflow`, a refusal comes back as an error 
 nothing saved; a full name, phone or ID number is shown only through the audited reveal.
 """
 
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,7 +24,6 @@ from django.views.decorators.http import require_POST
 
 from gridgov.accounts.models import Department
 from gridgov.accounts.roles import Perm, has_perm
-from gridgov.cases.workflow import IllegalTransition
 from gridgov.core.actions import form_action, local_datetime, refusal
 from gridgov.core.text import to_int
 from gridgov.grids.models import Grid
@@ -35,20 +33,7 @@ from gridgov.mediation.models import Dispute, Party, Referral, Visit, Window
 
 LIST_LIMIT = 100  # disputes a page of the workbench
 MAX_PAGE = 100_000
-acts = form_action("mediation")
-
-
-def steps(view):
-    """A form of the mediation centre: a step out of turn (409 in the API) is refused like the others."""
-
-    @wraps(view)
-    def inner(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except IllegalTransition as exc:
-            raise ValidationError(str(exc)) from None
-
-    return acts(inner)
+steps = form_action("mediation")
 
 
 def _optional_int(value) -> int | None:

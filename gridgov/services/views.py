@@ -12,7 +12,6 @@ Thin: every form calls `points`, `orders`, `errands` or `jobs`, whose refusals c
 error message with nothing saved; callers' names and phones are masked as in the API.
 """
 
-from functools import wraps
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -28,7 +27,6 @@ from django.utils.translation import gettext_lazy
 from gridgov.accounts.models import Role
 from gridgov.accounts.residence import home_grid
 from gridgov.accounts.roles import Perm, has_perm, roles_of
-from gridgov.cases.workflow import IllegalTransition
 from gridgov.core.actions import form_action, refusal
 from gridgov.core.text import to_int
 from gridgov.grids.models import Grid
@@ -49,20 +47,7 @@ from gridgov.services.models import (
 
 LIST_LIMIT = 100
 COMMUNITY_LEVEL = 2
-acts = form_action("services-errands")
-
-
-def steps(view):
-    """A form of the services pages: a step out of turn (409 in the API) is refused like the others."""
-
-    @wraps(view)
-    def inner(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except IllegalTransition as exc:
-            raise ValidationError(str(exc)) from None
-
-    return acts(inner)
+steps = form_action("services-errands")
 
 
 def _float(value) -> float | None:

@@ -77,6 +77,9 @@ def test_the_meal_desk_from_a_call_to_a_delivery_within_target(district, client_
     order.refresh_from_db()
     assert order.state == "delivered" and order.accepted_at and order.delivered_at
     assert f'data-order="{order.pk}" data-state="delivered"' in page and 'data-within="yes"' in page
+    _errors(desk.post(f"/services/orders/{order.pk}/cancel/", follow=True))  # out of turn: refused
+    order.refresh_from_db()
+    assert order.state == "delivered"
 
 
 def test_the_meal_desk_refuses_bad_orders_and_residents(district, client_for):
