@@ -15,8 +15,8 @@ then in one Django process:
 2. The index: `points.PointIndex.load` timed (best of three) with the memory it holds (tracemalloc:
    what stays allocated after the load, and the peak while loading).
 3. Q queries "nearest open points with capacity" through `points.near(kind, lat, lon, at=…,
-   limit=5, available=True)` — the code behind `GET /api/v1/services/points/near?available=1` and
-   the operator's offer — from random places of the square, at random moments of the week and
+   limit=5, available=True)` — the code behind the operator's offer,
+   `GET /api/v1/services/orders/offer` — from random places of the square, at random moments of the week and
    for random kinds, after a warm-up; each timed whole (the index lookup, the capacity query and
    the points' rows). Target (issue 17): p99 < 20 ms.
 """
@@ -285,8 +285,8 @@ def report(args, index: dict, q: dict) -> str:
         f"{index['peak'] / 2**20:.1f} MiB). Each process loads it once and again only when the points "
         "change (`IndexState`).",
         f"- **Nearest open points with capacity**: {q['count']:,} calls of `points.near(kind, lat, lon, "
-        "at=…, limit=5, available=True)` (what `GET /api/v1/services/points/near?available=1` and the "
-        "operator's offer run) from random places, moments of the week and kinds, each timed whole "
+        "at=…, limit=5, available=True)` (what the operator's offer, `GET /api/v1/services/orders/offer`, "
+        "runs) from random places, moments of the week and kinds, each timed whole "
         f"(index lookup, capacity count, the points' rows; {q['queries']:.1f} SQL queries a call on "
         f"average, {q['found']:.1f} points found):",
         "",
