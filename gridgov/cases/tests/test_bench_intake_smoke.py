@@ -1,7 +1,8 @@
 """Smoke test of the intake benchmark (bench/intake.py --quick): it sets up, serves, loads and cleans up.
 
 Runs only when PostgreSQL answers on 127.0.0.1:5432 (the benchmark makes its own scratch
-database there); skipped otherwise. About 30-40 s.
+database there); skipped otherwise. About a minute (the quick run builds the demo without its
+registry).
 """
 
 import os
