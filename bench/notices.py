@@ -21,17 +21,14 @@ demo district without its registry and case history; then, in one Django process
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from scratch import database_url, loopback_only, recreate_database, write_section
+from scratch import ROOT, loopback_only, manage, scratch_site, write_section
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "performance.md"
 SECTION = "notices"
 HEADING = "## A notice to every building head (`bench/notices.py`)"
@@ -64,38 +61,18 @@ def parse_args(argv=None):
 # --- the parent: a scratch database, the demo, then the measuring child -----------------------
 
 
-def bench_env(url: str, var_dir: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "GRIDGOV_DEBUG")}
-    env.update(DATABASE_URL=url, GRIDGOV_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="gridgov.settings",
-               GRIDGOV_LOG_LEVEL="WARNING", GRIDGOV_ALLOWED_HOSTS="testserver", PYTHONPATH=str(ROOT))
-    return env
-
-
-def manage(env: dict, *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "gridgov", *args], cwd=ROOT, env=env, check=True, timeout=1200)
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.in_django:
         return measure(args)
-    var_dir = Path(tempfile.mkdtemp(prefix="gridgov-bench-notices-"))
-    env = bench_env(database_url(args.pg, args.database), var_dir)
     started = time.perf_counter()
-    try:
-        recreate_database(args.pg, args.database)
+    with scratch_site(args.pg, args.database, "gridgov-bench-notices-", keep=args.keep, log=log) as env:
         manage(env, "migrate", "--noinput", "-v", "0")
         manage(env, "demo", "--profile", "fengqiao", "--no-history", "--no-registry", "-v", "0")
         log(f"district ready in {time.perf_counter() - started:.0f} s")
         child = [sys.executable, str(Path(__file__).resolve()), "--in-django", "--heads", str(args.heads),
                  "--rounds", str(args.rounds)] + (["--no-write"] if args.no_write else [])
         return subprocess.run(child, cwd=ROOT, env=env, timeout=3600).returncode
-    finally:
-        if args.keep:
-            log(f"kept database {args.database} and {var_dir}")
-        else:
-            recreate_database(args.pg, args.database, drop_only=True)
-            shutil.rmtree(var_dir, ignore_errors=True)
 
 
 # --- the child: Django set up on the scratch database ------------------------------------------

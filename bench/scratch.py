@@ -1,6 +1,15 @@
 """Scratch PostgreSQL databases for the benchmarks: made fresh, dropped after, loopback only."""
 
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -38,3 +47,31 @@ def write_section(doc, name: str, heading: str, body: str) -> None:
     else:
         text = text.rstrip("\n") + f"\n\n{heading}\n\n{section}\n"
     doc.write_text(text, encoding="utf-8")
+
+
+def child_env(url: str, var_dir: Path) -> dict:
+    """The environment a `gridgov` command or a measuring child runs in on the scratch site."""
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "GRIDGOV_DEBUG")}
+    env.update(DATABASE_URL=url, GRIDGOV_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="gridgov.settings",
+               GRIDGOV_LOG_LEVEL="WARNING", GRIDGOV_ALLOWED_HOSTS="testserver", PYTHONPATH=str(ROOT))
+    return env
+
+
+def manage(env: dict, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "gridgov", *args], cwd=ROOT, env=env, check=True, timeout=1200)
+
+
+@contextmanager
+def scratch_site(admin_url: str, name: str, prefix: str, *, keep: bool = False, log=print):
+    """A fresh database and var folder, yielding the environment to run in; both removed
+    afterwards unless `keep`."""
+    var_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        recreate_database(admin_url, name)
+        yield child_env(database_url(admin_url, name), var_dir)
+    finally:
+        if keep:
+            log(f"kept database {name} and {var_dir}")
+        else:
+            recreate_database(admin_url, name, drop_only=True)
+            shutil.rmtree(var_dir, ignore_errors=True)

@@ -25,17 +25,14 @@ import argparse
 import os
 import platform
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from pathlib import Path
 
-from scratch import database_url, loopback_only, recreate_database, write_section
+from scratch import ROOT, loopback_only, manage, scratch_site, write_section
 
-ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "performance.md"
 SECTION = "services"
 HEADING = "## Services: nearest open points (`bench/services.py`)"
@@ -81,34 +78,17 @@ def parse_args(argv=None):
 # --- the parent: a scratch database, then the measuring child -----------------------------------
 
 
-def bench_env(url: str, var_dir: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "GRIDGOV_DEBUG")}
-    env.update(DATABASE_URL=url, GRIDGOV_VAR_DIR=str(var_dir), DJANGO_SETTINGS_MODULE="gridgov.settings",
-               GRIDGOV_LOG_LEVEL="WARNING", PYTHONPATH=str(ROOT))
-    return env
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.in_django:
         return measure(args)
-    var_dir = Path(tempfile.mkdtemp(prefix="gridgov-bench-services-"))
-    env = bench_env(database_url(args.pg, args.database), var_dir)
-    try:
-        recreate_database(args.pg, args.database)
-        migrate = [sys.executable, "-m", "gridgov", "migrate", "--noinput", "-v", "0"]
-        subprocess.run(migrate, cwd=ROOT, env=env, check=True, timeout=1200)
+    with scratch_site(args.pg, args.database, "gridgov-bench-services-", keep=args.keep, log=log) as env:
+        manage(env, "migrate", "--noinput", "-v", "0")
         child = [sys.executable, str(Path(__file__).resolve()), "--in-django", "--points", str(args.points),
                  "--orders", str(args.orders), "--queries", str(args.queries)]
         child += ["--profile"] if args.profile else []
         return subprocess.run(child + (["--no-write"] if args.no_write else []), cwd=ROOT, env=env,
                               timeout=3600).returncode
-    finally:
-        if args.keep:
-            log(f"kept database {args.database} and {var_dir}")
-        else:
-            recreate_database(args.pg, args.database, drop_only=True)
-            shutil.rmtree(var_dir, ignore_errors=True)
 
 
 # --- the child: Django set up on the scratch database --------------------------------------------

@@ -10,7 +10,8 @@ whole or untouched, and the next run finishes the rest (`bench/faults.py huey`).
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case as Conditional
+from django.db.models import F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from gridgov.cases import notify, workflow
@@ -18,6 +19,17 @@ from gridgov.cases.models import Case, CaseLog
 from gridgov.worktime.services import elapsed_share
 
 SEVERITY = {Case.Light.GREEN: 0, Case.Light.YELLOW: 1, Case.Light.RED: 2}
+
+
+def red_first():
+    """An ordering expression on a `light` field: red, then yellow, then green. Every model with
+    lights (cases, posts, disputes, errands) uses these three values."""
+    return Conditional(
+        When(light=Case.Light.RED, then=Value(0)),
+        When(light=Case.Light.YELLOW, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
 
 
 def light_for(share: float) -> str:

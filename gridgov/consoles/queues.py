@@ -8,12 +8,12 @@ workflow's action table, not from here: a queue only picks the states in which i
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db import models
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Value, When
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from gridgov.accounts.models import Role
 from gridgov.accounts.roles import holds, roles_of
+from gridgov.cases.lights import red_first
 from gridgov.cases.models import AssistTask, Case, CaseCopy, Instruction
 
 S = Case.State
@@ -25,13 +25,7 @@ QUEUE_LIMIT = 200
 
 def _light_first(rows):
     """Red, then yellow, then green; the nearest deadline first within a light."""
-    order = models.Case(
-        When(light=Case.Light.RED, then=Value(0)),
-        When(light=Case.Light.YELLOW, then=Value(1)),
-        default=Value(2),
-        output_field=models.IntegerField(),
-    )
-    return rows.annotate(light_rank=order).order_by(
+    return rows.annotate(light_rank=red_first()).order_by(
         "light_rank", F("deadline").asc(nulls_last=True), "reported_at"
     )
 

@@ -12,7 +12,7 @@ nothing saved; a full name, phone or ID number is shown only through the audited
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.db.models import Count, F, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from gridgov.accounts.models import Department
 from gridgov.accounts.roles import Perm, has_perm
+from gridgov.cases.lights import red_first
 from gridgov.core.actions import form_action, local_datetime, refusal
 from gridgov.core.text import to_int
 from gridgov.grids.models import Grid
@@ -90,21 +91,25 @@ def reveal_visitor(request, visitor_id: int):
     user = request.user
     try:
         visitor = intake.readable_visitor(user, visitor_id)
-        field = request.POST.get("field", "")
-        value = intake.reveal(
-            user,
-            visitor,
-            field,
-            request.POST.get("reason", ""),
-            visitor.centre.grid,
-            request.META.get("REMOTE_ADDR"),
-        )
+        field, value = _reveal_posted(request, visitor, visitor.centre.grid)
     except (ValidationError, PermissionDenied, Http404) as exc:
         messages.error(request, refusal(exc))
         return redirect(_desk(to_int(request.POST.get("centre_id")) or ""))
     context = _desk_context(user, visitor.centre_id, None)
     context["revealed"] = {"visitor": visitor.pk, "field": field, "value": value}
-    response = render(request, "mediation/desk.html", context)
+    return _shown_once(request, "mediation/desk.html", context)
+
+
+def _reveal_posted(request, obj, grid) -> tuple[str, str]:
+    """The posted field of a visitor or party in full, through the audited `intake.reveal`."""
+    field = request.POST.get("field", "")
+    reason = request.POST.get("reason", "")
+    return field, intake.reveal(request.user, obj, field, reason, grid, request.META.get("REMOTE_ADDR"))
+
+
+def _shown_once(request, template: str, context: dict):
+    """A page with a revealed value: never kept by a browser's or a proxy's cache."""
+    response = render(request, template, context)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -202,19 +207,13 @@ def workbench(request):
         rows = rows.filter(state__in=UNFINISHED)
     elif state != "all":
         rows = rows.filter(state=state)
-    order = Case(
-        When(light=Dispute.Light.RED, then=Value(0)),
-        When(light=Dispute.Light.YELLOW, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
     rows = rows.select_related("grid", "centre", "mediator", "window__department", "department", "case")
     # A page far past the end is only empty (and keeps the offset inside the database's integers).
     page = min(max(1, to_int(request.GET.get("page")) or 1), MAX_PAGE)
     start = (page - 1) * LIST_LIMIT
     # One row past the page tells whether another page follows, without counting them all.
     found = list(
-        rows.order_by(order, F("deadline").asc(), "-created_at", "-id")[start : start + LIST_LIMIT + 1]
+        rows.order_by(red_first(), F("deadline").asc(), "-created_at", "-id")[start : start + LIST_LIMIT + 1]
     )
     context = {
         "disputes": disputes_out(found[:LIST_LIMIT]),
@@ -350,23 +349,13 @@ def reveal(request, dispute_id: int, party_id: int):
         party = intake.readable_party(user, party_id)
         if party.dispute_id != dispute_id:
             raise Http404(_("No such party in your area."))
-        field = request.POST.get("field", "")
-        value = intake.reveal(
-            user,
-            party,
-            field,
-            request.POST.get("reason", ""),
-            party.dispute.grid,
-            request.META.get("REMOTE_ADDR"),
-        )
+        field, value = _reveal_posted(request, party, party.dispute.grid)
     except (ValidationError, PermissionDenied, Http404) as exc:
         messages.error(request, refusal(exc))
         return redirect("mediation-dispute", dispute_id=dispute_id)
     context = _dispute_context(user, dispute_id)
     context["revealed"] = {"party": party_id, "field": field, "value": value}
-    response = render(request, "mediation/dispute.html", context)
-    response["Cache-Control"] = "no-store"
-    return response
+    return _shown_once(request, "mediation/dispute.html", context)
 
 
 @login_required

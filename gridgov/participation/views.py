@@ -3,7 +3,6 @@ same list (the posts of their grids, red first) and a post's page (/board/<id>/)
 call `board`, refusals come back as messages."""
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
@@ -12,6 +11,7 @@ from django.utils.translation import gettext as _
 from gridgov.accounts import residence
 from gridgov.accounts.models import Assignment, Role
 from gridgov.accounts.roles import roles_of
+from gridgov.cases.lights import red_first
 from gridgov.cases.models import Category
 from gridgov.core.actions import form_action, local_datetime
 from gridgov.core.text import to_int
@@ -27,18 +27,12 @@ acts = form_action("board")
 
 def _staff_queue(user):
     """Waiting posts of the user's grids, red first, then the oldest."""
-    order = Case(
-        When(light=Post.Light.RED, then=Value(0)),
-        When(light=Post.Light.YELLOW, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
-    )
     rows = (
         Post.objects.visible_to(user)
         .filter(state=Post.State.WAITING)
         .select_related("grid", "author", "case")
     )
-    return list(rows.order_by(order, "created_at")[:LIST_LIMIT])
+    return list(rows.order_by(red_first(), "created_at")[:LIST_LIMIT])
 
 
 @login_required

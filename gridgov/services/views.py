@@ -12,11 +12,9 @@ Thin: every form calls `points`, `orders`, `errands` or `jobs`, whose refusals c
 error message with nothing saved; callers' names and phones are masked as in the API.
 """
 
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -27,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from gridgov.accounts.models import Role
 from gridgov.accounts.residence import home_grid
 from gridgov.accounts.roles import Perm, has_perm, roles_of
+from gridgov.cases.lights import red_first
 from gridgov.core.actions import form_action, refusal
 from gridgov.core.text import to_int
 from gridgov.grids.models import Grid
@@ -301,13 +300,9 @@ def errands_page(request):
         rows = rows.filter(state__in=ERRAND_OPEN)
     elif state != "all":
         rows = rows.filter(state=state)
-    red_first = Case(
-        When(light=Errand.Light.RED, then=Value(0)),
-        When(light=Errand.Light.YELLOW, then=Value(1)),
-        default=Value(2),
-        output_field=IntegerField(),
+    rows = rows.select_related("item", "proxy_point", "grid").order_by(
+        red_first(), "deadline", "-requested_at"
     )
-    rows = rows.select_related("item", "proxy_point", "grid").order_by(red_first, "deadline", "-requested_at")
     context = {
         "errands": list(rows[:LIST_LIMIT]),
         "state": state,
