@@ -9,6 +9,7 @@ import json
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.http import Http404
+from django.http.request import RawPostDataException
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -25,6 +26,7 @@ from gridgov.core.openapi import document_errors
 from gridgov.engagement.api import router as engagement_router
 from gridgov.grids.api import router as grids_router
 from gridgov.mediation.api import router as mediation_router
+from gridgov.migrants.api import router as migrants_router
 from gridgov.participation.api import router as participation_router
 from gridgov.patrols.api import router as patrols_router
 from gridgov.patrols.services import PatrolNotRunning
@@ -190,6 +192,13 @@ def body_too_big(request, exc):
     return api.create_response(request, {"detail": _("The request is too large.")}, status=413)
 
 
+@api.exception_handler(RawPostDataException)
+def form_body_to_json_route(request, exc):
+    """A form (multipart) body sent to a route that reads JSON: the session's CSRF check has read the
+    form, so the raw body is gone; it is the wrong media type either way."""
+    return api.create_response(request, {"detail": _("Send the body as application/json.")}, status=415)
+
+
 @api.exception_handler(AuthenticationError)
 def unauthenticated(request, exc):
     return api.create_response(request, {"detail": _("Log in first.")}, status=401)
@@ -213,3 +222,4 @@ api.add_router("/v1/", webhooks_router)
 api.add_router("/v1/", participation_router)
 api.add_router("/v1/", mediation_router)
 api.add_router("/v1/", services_router)
+api.add_router("/v1/", migrants_router)

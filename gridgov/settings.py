@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "gridgov.participation",
     "gridgov.mediation",
     "gridgov.services",
+    "gridgov.migrants",
     "gridgov.demo",
 ]
 
@@ -286,6 +287,14 @@ GRIDGOV_MEDIATION_DAYS = int(os.environ.get("GRIDGOV_MEDIATION_DAYS", "30"))
 GRIDGOV_MEDIATION_RETURN_VISIT_DAYS = int(os.environ.get("GRIDGOV_MEDIATION_RETURN_VISIT_DAYS", "30"))
 GRIDGOV_MEDIATION_HIGH_RISK_PEOPLE = int(os.environ.get("GRIDGOV_MEDIATION_HIGH_RISK_PEOPLE", "10"))
 GRIDGOV_MEDIATION_CASE_CLASSES = tuple(os.environ.get("GRIDGOV_MEDIATION_CASE_CLASSES", "11").split(","))
+# Migrants (migrants/conf.py reads these): the stay after which a migrant applies for a residence
+# permit (months), how many days ahead grid workers are reminded of a permit due or running out,
+# how long a permit is valid when the issuer gave no end, and the floor area per tenant below
+# which a rental is overcrowded (群租).
+GRIDGOV_PERMIT_STAY_MONTHS = int(os.environ.get("GRIDGOV_PERMIT_STAY_MONTHS", "6"))
+GRIDGOV_PERMIT_REMIND_DAYS = int(os.environ.get("GRIDGOV_PERMIT_REMIND_DAYS", "30"))
+GRIDGOV_PERMIT_VALID_MONTHS = int(os.environ.get("GRIDGOV_PERMIT_VALID_MONTHS", "12"))
+GRIDGOV_RENTAL_MIN_M2_PER_PERSON = float(os.environ.get("GRIDGOV_RENTAL_MIN_M2_PER_PERSON", "5"))
 # Services near people (services/conf.py reads these): walking time = straight-line distance ×
 # the detour factor ÷ the walking speed; how far a nearest search looks; the target from call to
 # delivery per kind of service in minutes ("meal=15,*=30": "*" for every other kind).

@@ -55,6 +55,7 @@ urlpatterns = [
     path("board/", include("gridgov.participation.urls")),
     path("mediation/", include("gridgov.mediation.urls")),
     path("services/", include("gridgov.services.urls")),
+    path("migrants/", include("gridgov.migrants.urls")),
     path("open311/v2/", include("gridgov.open311.urls")),
     path("public/", include(open311_urls.public_urlpatterns)),
     path("admin/", admin.site.urls),

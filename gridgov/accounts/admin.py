@@ -93,11 +93,11 @@ class UserAdmin(ManagedByStaffAdmins, BaseUserAdmin):
 
 @admin.register(Assignment)
 class AssignmentAdmin(ManagedByStaffAdmins, ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ("user", "role", "post", "grid", "department", "is_full_time", "is_active")
+    list_display = ("user", "role", "post", "grid", "department", "organization", "is_full_time", "is_active")
     list_filter = ("role", "post", "is_full_time", "is_active", "grid__level")
     search_fields = ("user__username", "user__name", "grid__code", "grid__name")
-    autocomplete_fields = ("user", "grid")
-    list_select_related = ("user", "grid", "department")
+    autocomplete_fields = ("user", "grid", "organization")
+    list_select_related = ("user", "grid", "department", "organization")
     # Set by the registry match or `residence.verify_home`, never typed in.
     readonly_fields = ("home_verified_at", "home_verified_by")
 

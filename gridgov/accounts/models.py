@@ -18,6 +18,10 @@ class Role(models.TextChoices):
     BUILDING_HEAD = "building_head", _("Building head")
     AUDITOR = "auditor", _("Auditor")
     RESIDENT = "resident", _("Resident")
+    # A worker dormitory's manager (宿舍管理员), held on the dormitory's dedicated grid.
+    DORM_MANAGER = "dorm_manager", _("Dormitory manager")
+    # An employer's account: registers the organization's migrant workers (以业管人).
+    EMPLOYER = "employer", _("Employer")
 
 
 class Post(models.TextChoices):
@@ -106,6 +110,11 @@ class Assignment(models.Model):
     department = models.ForeignKey(
         Department, on_delete=models.PROTECT, null=True, blank=True, related_name="assignments",
         verbose_name=_("department"),
+    )
+    # The organization an employer's account speaks for (gridgov/migrants).
+    organization = models.ForeignKey(
+        "population.Organization", on_delete=models.PROTECT, null=True, blank=True, related_name="accounts",
+        verbose_name=_("organization"),
     )
     post = models.CharField(_("post"), max_length=20, choices=Post.choices, blank=True)
     is_full_time = models.BooleanField(_("full-time"), default=True)

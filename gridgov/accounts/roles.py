@@ -11,13 +11,16 @@ from gridgov.accounts.models import Assignment, Role
 from gridgov.core.scope import Scope
 
 GLOBAL_ROLES = {Role.ADMIN, Role.AUDITOR}
-GRID_ROLES = {Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER, Role.BUILDING_HEAD}
-# A resident's assignment names their home grid but gives no view of other people's data.
-SCOPELESS_ROLES = {Role.RESIDENT}
+GRID_ROLES = {Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER, Role.BUILDING_HEAD,
+              Role.DORM_MANAGER}
+# A resident's assignment names their home grid but gives no view of other people's data; an
+# employer's names its organization and sees its own workers only (`organizations_of`).
+SCOPELESS_ROLES = {Role.RESIDENT, Role.EMPLOYER}
 # Who keeps and reads the population registry in their grids. Handlers, auditors,
 # residents and building heads (volunteers: they confirm their building's figures, see
-# population.survey) do not: minimum necessity (PIPL Art. 34, GB/T 35273 §7.1).
-REGISTRY_ROLES = {Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER}
+# population.survey) do not: minimum necessity (PIPL Art. 34, GB/T 35273 §7.1). A dormitory's
+# manager keeps the registry of the dormitory's dedicated grid: who sleeps in which bed.
+REGISTRY_ROLES = {Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER, Role.DORM_MANAGER}
 
 
 class Perm:
@@ -44,6 +47,10 @@ class Perm:
     TAKE_SERVICE_ORDERS = "take_service_orders"
     RUN_ERRANDS = "run_errands"
     MATCH_JOBS = "match_jobs"
+    # Migrants (gridgov/migrants): who keeps a dormitory's rooms, beds and access cards, and who
+    # inspects rental houses.
+    MANAGE_DORMITORY = "manage_dormitory"
+    INSPECT_RENTALS = "inspect_rentals"
 
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
@@ -51,11 +58,12 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
                  Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL, Perm.EXPORT_PERSONAL, Perm.IMPORT_REGISTRY,
                  Perm.VIEW_SENSITIVE_TAGS, Perm.MANAGE_REGISTRY_SETTINGS, Perm.MANAGE_WEBHOOKS,
                  Perm.RECEIVE_VISITORS, Perm.MEDIATE, Perm.MANAGE_SERVICE_POINTS, Perm.TAKE_SERVICE_ORDERS,
-                 Perm.RUN_ERRANDS, Perm.MATCH_JOBS},
+                 Perm.RUN_ERRANDS, Perm.MATCH_JOBS, Perm.MANAGE_DORMITORY, Perm.INSPECT_RENTALS},
     Role.AUDITOR: {Perm.VIEW_AUDIT_LOG},
     Role.LEADER: {Perm.REVEAL_STAFF_PHONE, Perm.REVEAL_PERSONAL, Perm.EXPORT_PERSONAL, Perm.IMPORT_REGISTRY,
                   Perm.VIEW_SENSITIVE_TAGS, Perm.RECEIVE_VISITORS, Perm.MEDIATE,
-                  Perm.MANAGE_SERVICE_POINTS, Perm.TAKE_SERVICE_ORDERS, Perm.RUN_ERRANDS, Perm.MATCH_JOBS},
+                  Perm.MANAGE_SERVICE_POINTS, Perm.TAKE_SERVICE_ORDERS, Perm.RUN_ERRANDS, Perm.MATCH_JOBS,
+                  Perm.MANAGE_DORMITORY},
     # The command centre is also the mediation centre's one window (一窗受理).
     # The hotline desk takes the elderly's meal calls (the 15-minute meal).
     Role.DISPATCHER: {Perm.REVEAL_STAFF_PHONE, Perm.RECEIVE_VISITORS, Perm.MEDIATE, Perm.TAKE_SERVICE_ORDERS},
@@ -63,15 +71,18 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.GRID_LEADER: {Perm.REVEAL_STAFF_PHONE, Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL,
                        Perm.IMPORT_REGISTRY, Perm.VIEW_SENSITIVE_TAGS, Perm.MEDIATE,
                        Perm.MANAGE_SERVICE_POINTS, Perm.TAKE_SERVICE_ORDERS, Perm.RUN_ERRANDS,
-                       Perm.MATCH_JOBS},
+                       Perm.MATCH_JOBS, Perm.MANAGE_DORMITORY, Perm.INSPECT_RENTALS},
     Role.HANDLER: set(),
     # A grid worker keeps the registry and calls residents, but sees special-population
     # tags only when their post needs them (police officer, judicial worker: see below).
     # Grid workers are the proxy points' agents (代办员) and take orders and job wishes door to door.
     Role.GRID_WORKER: {Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL, Perm.TAKE_SERVICE_ORDERS, Perm.RUN_ERRANDS,
-                       Perm.MATCH_JOBS},
+                       Perm.MATCH_JOBS, Perm.INSPECT_RENTALS},
     Role.BUILDING_HEAD: set(),
     Role.RESIDENT: set(),
+    Role.DORM_MANAGER: {Perm.MANAGE_DORMITORY, Perm.EDIT_REGISTRY},
+    # An employer acts for its organization only: `organizations_of`, checked by gridgov/migrants.
+    Role.EMPLOYER: set(),
 }
 
 
@@ -92,6 +103,12 @@ def roles_of(user) -> set[str]:
     if user.is_authenticated and user.is_superuser:
         roles.add(Role.ADMIN)
     return roles
+
+
+def organizations_of(user) -> frozenset[int]:
+    """The organizations an employer's account speaks for."""
+    return frozenset(a.organization_id for a in active_assignments(user)
+                     if a.role == Role.EMPLOYER and a.organization_id)
 
 
 def compute_scope(user) -> Scope:
@@ -167,6 +184,16 @@ def validate_assignment(assignment) -> None:
         raise ValidationError({"grid": _("This role is held on a grid: choose the grid.")})
     if role == Role.HANDLER and not assignment.department_id:
         raise ValidationError({"department": _("A department handler needs a department.")})
+    if role == Role.EMPLOYER:
+        if not assignment.organization_id:
+            raise ValidationError({"organization": _("An employer's account needs its organization.")})
+        if assignment.grid_id or assignment.department_id:
+            raise ValidationError(_("An employer's account names its organization only; leave grid and "
+                                    "department empty."))
+    elif assignment.organization_id:
+        raise ValidationError({"organization": _("Only an employer's account names an organization.")})
+    if role == Role.DORM_MANAGER and assignment.grid_id and assignment.grid.special_type != "dormitory":
+        raise ValidationError({"grid": _("A dormitory manager serves a dormitory's dedicated grid.")})
     if role in GLOBAL_ROLES and (assignment.grid_id or assignment.department_id):
         raise ValidationError(_("This role applies to the whole district; leave grid and department empty."))
     if role == Role.BUILDING_HEAD and assignment.grid_id:

@@ -32,6 +32,7 @@ from operator import or_
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
+from django.db.models.functions import Substr
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -359,6 +360,20 @@ def areas_of(user, grid: Grid | None, level: int | None = None) -> tuple[list[Gr
             raise ValidationError({"level": _("Choose a level below the chosen grid.")})
         return list(below.filter(level=level).order_by("code")), grid.code
     return list(below.filter(parent=grid).order_by("code")), grid.code
+
+
+def per_area(areas: list[Grid], measures) -> dict[str, dict]:
+    """Each area's figures, grouped in SQL by the leading characters of a grid code (an area's code
+    is the prefix of everything below it): `measures` is (name, queryset, code field, aggregate),
+    one query per measure and code length. Missing figures are 0."""
+    out = {a.code: dict.fromkeys((name for name, *_rest in measures), 0) for a in areas}
+    for length in {len(a.code) for a in areas}:
+        for name, rows, field_name, value in measures:
+            keyed = rows.annotate(area=Substr(field_name, 1, length)).values("area")
+            for row in keyed.annotate(v=value).order_by():
+                if row["area"] in out:
+                    out[row["area"]][name] = row["v"] or 0
+    return out
 
 
 def households(grids: list[Grid], everything) -> dict[str, int]:

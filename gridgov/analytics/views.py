@@ -20,6 +20,7 @@ from django.utils.translation import pgettext_lazy
 from gridgov.analytics import dashboard, kpis, periods, report
 from gridgov.grids.models import Grid
 from gridgov.mediation import figures as mediation_figures
+from gridgov.migrants import figures as migrant_figures
 from gridgov.participation import figures as board_figures
 from gridgov.volunteers import figures as volunteer_figures
 
@@ -145,6 +146,7 @@ def _dashboard_context(request) -> dict:
             "volunteer_figures": volunteer_figures.build(request.user, period, grid_code),
             "board_figures": board_figures.build(request.user, period, grid_code),
             "mediation_figures": mediation_figures.build(request.user, period, grid_code),
+            "migrant_figures": migrant_figures.build(request.user, period, grid_code),
             "period": period, "kinds": PERIOD_KINDS, "grids": _pickable(request.user),
             "grid_code": grid_code, "errors": errors, "params": request.GET,
             "rates": {name: show_rate(value) for name, value in board["rates"].items()},

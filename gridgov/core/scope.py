@@ -83,13 +83,26 @@ class ScopedQuerySet(models.QuerySet):
     # A copy of the grid's code on the row itself (the rollups keep one): tested without a join.
     scope_code_field: str | None = None
     scope_rule = "grid"  # or "registry": personal data is seen by fewer roles
+    # The path to the row's organization, for rows an employer's account also sees: those of the
+    # organizations it speaks for (`roles.organizations_of`; a migrant worker's employment, bed, …).
+    scope_org_field: str | None = None
 
     def visible_to(self, user):
         scope = RULES[self.scope_rule](user)
         if scope.everything:
             return self
+        query = self._grid_q(scope)
+        if self.scope_org_field is not None:
+            from gridgov.accounts.roles import organizations_of
+
+            organizations = organizations_of(user)
+            if organizations:
+                query |= Q(**{f"{self.scope_org_field}__in": sorted(organizations)})
+        return self.filter(query)
+
+    def _grid_q(self, scope: Scope) -> Q:
         if self.scope_code_field is not None:
-            return self.filter(scope.code_q(self.scope_code_field))
+            return scope.code_q(self.scope_code_field)
         if self.scope_grid_field is None:
-            return self.filter(scope.code_q("code"))
-        return self.filter(scope.code_q(f"{self.scope_grid_field}__code"))
+            return scope.code_q("code")
+        return scope.code_q(f"{self.scope_grid_field}__code")

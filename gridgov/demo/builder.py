@@ -298,6 +298,7 @@ def reset_registry() -> None:
     from gridgov.volunteers.models import Team
 
     reset_services()
+    reset_migrants(grids=False)
     Team.objects.only("id").delete()
     for model in (registry.ImportJob, registry.Visit, registry.SurveyItem, registry.BuildingSurvey,
                   registry.PersonTag, registry.Person, registry.Household, registry.House, registry.Unit,
@@ -348,6 +349,36 @@ def reset_services() -> None:
     bump_version()
 
 
+def reset_migrants(*, grids: bool = True) -> None:
+    """Delete the migrants' rows (they point at the registry's people, organizations, buildings and
+    houses, at grids and users), the people and buildings of the dormitories' grids, the employers
+    housed there and the two demo accounts of the section. With `grids`, the dormitories' dedicated
+    grids go too (`reset` leaves them to its own sweep of the grids, after the cases that may lie in
+    them)."""
+    from gridgov.migrants import models as migrants
+    from gridgov.population.models import Building, Organization, Person
+
+    dormitories = Grid.objects.filter(special_type=Grid.SpecialType.DORMITORY)
+    dormitory_grids = list(dormitories.values_list("pk", flat=True))
+    employers = list(migrants.Lessee.objects.values_list("organization_id", flat=True))
+    for model in (migrants.Finding, migrants.Inspection, migrants.Rental, migrants.MigrantEstimate,
+                  migrants.PermitReminder, migrants.Permit, migrants.CardEvent, migrants.AccessCard,
+                  migrants.Stay, migrants.Employment, migrants.Bed, migrants.Room, migrants.Lessee,
+                  migrants.Dormitory):
+        model.objects.only("id").delete()
+    Assignment.objects.filter(organization__isnull=False).delete()
+    Assignment.objects.filter(role=Role.DORM_MANAGER).delete()
+    User.objects.filter(username__in=("dormmanager", "employer"), assignments__isnull=True).delete()
+    Person.objects.filter(grid__in=dormitory_grids).only("id").delete()
+    Organization.objects.filter(pk__in=employers).update(building=None)
+    Organization.objects.filter(pk__in=employers).delete()
+    Building.objects.filter(grid__in=dormitory_grids).delete()
+    workshops = Building.objects.filter(use=Building.Use.COMMERCIAL, name="木桥工业坊")
+    workshops.filter(organizations__isnull=True).delete()
+    if grids:
+        Grid.objects.filter(pk__in=dormitory_grids).delete()
+
+
 DEMO_OPEN311_KEY = "gg311_demo_fengqiao"
 
 
@@ -391,6 +422,7 @@ def reset() -> None:
     from gridgov.cases.models import Attachment, Case, CaseLog, CategoryRoute, Notification
 
     reset_services()
+    reset_migrants(grids=False)
     reset_mediation()
     reset_volunteers()
     reset_outward()
@@ -424,9 +456,9 @@ def build(profile: Profile, progress=None) -> tuple[object, list[DemoAccount]]:
 
 def demo_accounts() -> list[DemoAccount]:
     names = ["admin", "leader", "community", "dispatcher", "handler", "gridleader", "worker",
-             "buildinghead", "auditor", "resident"]
+             "buildinghead", "auditor", "resident", "dormmanager", "employer"]
     found = {u.username: u for u in User.objects.filter(username__in=names)
-             .prefetch_related("assignments__grid", "assignments__department")}
+             .prefetch_related("assignments__grid", "assignments__department", "assignments__organization")}
     accounts = []
     for username in names:
         user = found.get(username)
@@ -438,5 +470,7 @@ def demo_accounts() -> list[DemoAccount]:
             where = assignment.grid.name
         elif assignment and assignment.department:
             where = assignment.department.name
+        elif assignment and assignment.organization:
+            where = assignment.organization.name
         accounts.append(DemoAccount(username, assignment.role if assignment else "", where))
     return accounts

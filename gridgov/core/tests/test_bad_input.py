@@ -54,6 +54,14 @@ def test_a_body_of_another_type_is_a_415(world, client_for, home):
     assert Person.objects.count() == 0
 
 
+def test_a_form_posted_to_a_json_route_is_a_415_not_a_server_error(world, client_for, home):
+    # A browser form (multipart) read by the session's CSRF check leaves no raw body to parse.
+    response = client_for(world.worker).post(PEOPLE, {"household_id": home.pk, "name": "王小明"})
+    assert response.status_code == 415
+    assert "application/json" in response.json()["detail"]
+    assert Person.objects.count() == 0
+
+
 def test_a_ten_megabyte_body_is_a_413(world, client_for, home):
     body = json.dumps({"household_id": home.pk, "name": "王" * 10_000_000})
     response = post_json(client_for(world.worker), PEOPLE, body)

@@ -12,6 +12,7 @@ from gridgov.core.scope import Scope, scope_of
 from gridgov.core.testing import STREET, DepartmentFactory, admin_user, staff
 from gridgov.grids.models import Grid
 from gridgov.mediation.tests import test_scope as mediation_scope
+from gridgov.migrants.tests import test_scope as migrants_scope
 from gridgov.participation.tests import test_scope as board_scope
 from gridgov.services.tests import test_scope as services_scope
 from gridgov.volunteers.tests import test_scope as volunteer_scope
@@ -116,6 +117,7 @@ ENDPOINTS.update(volunteer_scope.ROUTES)
 ENDPOINTS.update(board_scope.ROUTES)
 ENDPOINTS.update(mediation_scope.ROUTES)
 ENDPOINTS.update(services_scope.ROUTES)
+ENDPOINTS.update(migrants_scope.ROUTES)
 ANALYTICS = ("areas", "workers", "departments", "dispatchers", "board", "mediation", "dashboard")
 # Lists: proven by their contents in test_a_grid_worker_of_grid_a_never_sees_grid_b.
 LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/map"),
@@ -127,7 +129,7 @@ LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/
          ("GET", "/api/v1/registry/visits/due"), ("GET", "/api/v1/registry/visits/coverage"),
          ("GET", "/api/v1/registry/exports/{kind}"), ("GET", "/api/v1/patrols"),
          ("GET", "/api/v1/registry/care/overdue"), *volunteer_scope.LISTS, *board_scope.LISTS,
-         *mediation_scope.LISTS, *services_scope.LISTS}
+         *mediation_scope.LISTS, *services_scope.LISTS, *migrants_scope.LISTS}
 
 
 def registered_routes():
@@ -203,10 +205,12 @@ def scoped_requests(district, other_staff):
     board = board_scope.grid_b_requests(district)
     mediation = mediation_scope.grid_b_requests(district)
     services = services_scope.grid_b_requests(district)
+    migrants = migrants_scope.grid_b_requests(district)
     return {
         **board,
         **mediation,
         **services,
+        **migrants,
         **analytics,
         **volunteers,
         ("GET", "/api/v1/patrols/{patrol_id}"): ("get", f"/api/v1/patrols/{patrol.pk}", None),
@@ -291,7 +295,7 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
     for (method, path), (verb, url, body, *expected) in scoped_requests(district, other).items():
         json_body = "reveal-phone" in url or "/registry/" in url or "/patrols/" in url
         json_body = json_body or url == "/api/v1/notices" or "/volunteers/" in url or "/board/" in url
-        json_body = json_body or "/mediation/" in url or "/services/" in url
+        json_body = json_body or "/mediation/" in url or "/services/" in url or "/migrants/" in url
         kwargs = {"content_type": "application/json"} if json_body else {}
         response = getattr(client, verb)(url, body, **kwargs) if body else getattr(client, verb)(url)
         assert response.status_code == (expected or [404])[0], (method, path, response.content)
@@ -304,7 +308,7 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
         assert client.get(f"/api/v1/registry/{path}").json()["count"] == 0, path
     for path in ("", "/teams", "/activities", "/shop/items", "/orders"):
         assert client.get(f"/api/v1/volunteers{path}").json()["count"] == 0, path
-    for path in mediation_scope.LIST_PATHS + services_scope.LIST_PATHS:
+    for path in mediation_scope.LIST_PATHS + services_scope.LIST_PATHS + migrants_scope.LIST_PATHS:
         assert client.get(path).json()["count"] == 0, path
     assert client.get("/api/v1/registry/visits/due?days=365").json() == []
     assert client.get("/api/v1/registry/visits/coverage").json() == []

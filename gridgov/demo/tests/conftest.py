@@ -48,7 +48,8 @@ def fengqiao(request, django_db_setup, django_db_blocker):
         if not demo_exists():
             # The demo accounts' street only (7 communities): the whole district's 180,000
             # people would add a minute per database to every run of the suite.
-            call_command("demo", profile="fengqiao", registry_communities=TEST_COMMUNITIES, verbosity=0)
+            call_command("demo", profile="fengqiao", registry_communities=TEST_COMMUNITIES, no_migrants=True,
+                         verbosity=0)
         yield
         if not _next_module_uses_fengqiao(request):
             reset()

@@ -8,19 +8,21 @@ from tqdm import tqdm
 from gridgov.accounts.models import Role
 from gridgov.analytics import rollups
 from gridgov.demo import board, builder, history, loop, mediation, registry, volunteers
+from gridgov.demo import migrants as demo_migrants
 from gridgov.demo import services as demo_services
 
 # Where each role starts its day (its workbench).
 START_PAGES = {Role.ADMIN: "/admin/", Role.LEADER: "/console/leader/", Role.DISPATCHER: "/console/dispatch/",
                Role.HANDLER: "/console/handler/", Role.GRID_LEADER: "/console/worker/",
                Role.GRID_WORKER: "/console/worker/", Role.BUILDING_HEAD: "/console/worker/",
-               Role.AUDITOR: "/console/leader/", Role.RESIDENT: "/resident/"}
+               Role.AUDITOR: "/console/leader/", Role.RESIDENT: "/resident/",
+               Role.DORM_MANAGER: "/migrants/dormitories/", Role.EMPLOYER: "/migrants/employer/"}
 
 
 class Command(BaseCommand):
     help = ("Build the demo district (grids, departments, staff, demo accounts, routing rules, the "
-            "population registry, a year of cases, the volunteers, the mediation centre and the services "
-            "near people) and print the accounts.")
+            "population registry, a year of cases, the volunteers, the mediation centre, the services "
+            "near people and the migrants) and print the accounts.")
 
     def add_arguments(self, parser):
         parser.add_argument("--profile", choices=sorted(builder.PROFILES), default="fengqiao")
@@ -32,8 +34,11 @@ class Command(BaseCommand):
                             help="build no population registry (buildings, households, people, visits)")
         parser.add_argument("--registry-communities", type=int, default=None, metavar="N",
                             help="fill only the first N communities' registry (default: the profile's)")
+        parser.add_argument("--no-migrants", action="store_true",
+                            help="build no migrants (the dormitory, its workers, permits, rentals)")
 
-    def handle(self, *args, profile, reset, no_history, no_registry, registry_communities, **options):
+    def handle(self, *args, profile, reset, no_history, no_registry, registry_communities, no_migrants=False,
+               **options):
         if reset:
             builder.reset()
         if builder.demo_exists():
@@ -42,11 +47,12 @@ class Command(BaseCommand):
             chosen = builder.PROFILES[profile]
             if registry_communities is not None:
                 chosen = replace(chosen, registry_communities=registry_communities)
-            self._build(chosen, history_wanted=not no_history,
-                        registry_wanted=not no_registry, quiet=options["verbosity"] == 0)
+            self._build(chosen, history_wanted=not no_history, registry_wanted=not no_registry,
+                        migrants_wanted=not no_migrants, quiet=options["verbosity"] == 0)
         self._print_accounts()
 
-    def _build(self, chosen, *, history_wanted: bool, registry_wanted: bool, quiet: bool):
+    def _build(self, chosen, *, history_wanted: bool, registry_wanted: bool, quiet: bool,
+               migrants_wanted: bool = True):
         started = time.monotonic()
         self.stdout.write(f"Building the {chosen.name} demo district "
                           f"({chosen.district_name}, {'/'.join(map(str, chosen.counts))} grids)…")
@@ -97,6 +103,15 @@ class Command(BaseCommand):
             near = demo_services.build_services(chosen)
             self.stdout.write(f"Services in {time.monotonic() - started:.1f} s: "
                               + ", ".join(f"{n} {k}" for k, n in near.items()) + ".")
+            if migrants_wanted:
+                # Last: the permits and the rentals are those of the registry's migrants and houses.
+                started = time.monotonic()
+                try:
+                    made = demo_migrants.build_migrants(chosen)
+                except RuntimeError as exc:
+                    raise CommandError(str(exc)) from exc
+                self.stdout.write(f"Migrants in {time.monotonic() - started:.1f} s: "
+                                  + ", ".join(f"{n} {k}" for k, n in made.items()) + ".")
 
     def _registry(self, chosen, *, quiet: bool):
         started = time.monotonic()
@@ -134,7 +149,7 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo accounts (password: {builder.DEMO_PASSWORD}), log in at /login/:")
         for account in builder.demo_accounts():
             self.stdout.write(f"  {account.username:<13} {str(labels.get(account.role, '')):<8} "
-                              f"{START_PAGES.get(account.role, '/'):<20} {account.where}")
+                              f"{START_PAGES.get(account.role, '/'):<23} {account.where}")
         self.stdout.write(f"Open311 (GeoReport v2) at /open311/v2/discovery.json; demo api_key: "
                           f"{builder.DEMO_OPEN311_KEY}")
         self.stdout.write("Residents also log in at /resident/login/ with any mobile number; with the "
