@@ -25,6 +25,7 @@ from gridgov.core.middleware import has_nul
 from gridgov.core.openapi import document_errors
 from gridgov.engagement.api import router as engagement_router
 from gridgov.grids.api import router as grids_router
+from gridgov.insights.api import router as insights_router
 from gridgov.mediation.api import router as mediation_router
 from gridgov.migrants.api import router as migrants_router
 from gridgov.participation.api import router as participation_router
@@ -223,3 +224,4 @@ api.add_router("/v1/", participation_router)
 api.add_router("/v1/", mediation_router)
 api.add_router("/v1/", services_router)
 api.add_router("/v1/", migrants_router)
+api.add_router("/v1/", insights_router)

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "gridgov.mediation",
     "gridgov.services",
     "gridgov.migrants",
+    "gridgov.insights",
     "gridgov.demo",
 ]
 
@@ -295,6 +296,16 @@ GRIDGOV_PERMIT_STAY_MONTHS = int(os.environ.get("GRIDGOV_PERMIT_STAY_MONTHS", "6
 GRIDGOV_PERMIT_REMIND_DAYS = int(os.environ.get("GRIDGOV_PERMIT_REMIND_DAYS", "30"))
 GRIDGOV_PERMIT_VALID_MONTHS = int(os.environ.get("GRIDGOV_PERMIT_VALID_MONTHS", "12"))
 GRIDGOV_RENTAL_MIN_M2_PER_PERSON = float(os.environ.get("GRIDGOV_RENTAL_MIN_M2_PER_PERSON", "5"))
+# 研判 (insights/conf.py reads these): the rolling window of hotspots and repeat callers (days);
+# DBSCAN's radius (m) and minimum of cases; a recurrence: the same category within the radius (m)
+# this many days after one was closed; a repeat caller's minimum of cases in the window; a week
+# this many standard deviations above its baseline (and at least so many cases); the days past a
+# cared-for household's visit interval and past a rental's inspection date before a warning.
+for _name, _default in (("WINDOW_DAYS", "30"), ("HOTSPOT_RADIUS_M", "150"), ("HOTSPOT_MIN_CASES", "5"),
+                        ("RECURRENCE_DAYS", "30"), ("RECURRENCE_RADIUS_M", "100"), ("CALLER_MIN_CASES", "4"),
+                        ("TREND_Z", "3"), ("TREND_MIN_CASES", "5"), ("CARE_MARGIN_DAYS", "7"),
+                        ("RENTAL_MARGIN_DAYS", "14")):
+    globals()[f"GRIDGOV_INSIGHTS_{_name}"] = float(os.environ.get(f"GRIDGOV_INSIGHTS_{_name}", _default))
 # Services near people (services/conf.py reads these): walking time = straight-line distance ×
 # the detour factor ÷ the walking speed; how far a nearest search looks; the target from call to
 # delivery per kind of service in minutes ("meal=15,*=30": "*" for every other kind).

@@ -51,6 +51,8 @@ class Perm:
     # inspects rental houses.
     MANAGE_DORMITORY = "manage_dormitory"
     INSPECT_RENTALS = "inspect_rentals"
+    # 研判 (gridgov/insights): who reads the early warnings of their area and works them through.
+    HANDLE_WARNINGS = "handle_warnings"
 
 
 ROLE_PERMISSIONS: dict[str, set[str]] = {
@@ -58,20 +60,22 @@ ROLE_PERMISSIONS: dict[str, set[str]] = {
                  Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL, Perm.EXPORT_PERSONAL, Perm.IMPORT_REGISTRY,
                  Perm.VIEW_SENSITIVE_TAGS, Perm.MANAGE_REGISTRY_SETTINGS, Perm.MANAGE_WEBHOOKS,
                  Perm.RECEIVE_VISITORS, Perm.MEDIATE, Perm.MANAGE_SERVICE_POINTS, Perm.TAKE_SERVICE_ORDERS,
-                 Perm.RUN_ERRANDS, Perm.MATCH_JOBS, Perm.MANAGE_DORMITORY, Perm.INSPECT_RENTALS},
+                 Perm.RUN_ERRANDS, Perm.MATCH_JOBS, Perm.MANAGE_DORMITORY, Perm.INSPECT_RENTALS,
+                 Perm.HANDLE_WARNINGS},
     Role.AUDITOR: {Perm.VIEW_AUDIT_LOG},
     Role.LEADER: {Perm.REVEAL_STAFF_PHONE, Perm.REVEAL_PERSONAL, Perm.EXPORT_PERSONAL, Perm.IMPORT_REGISTRY,
                   Perm.VIEW_SENSITIVE_TAGS, Perm.RECEIVE_VISITORS, Perm.MEDIATE,
                   Perm.MANAGE_SERVICE_POINTS, Perm.TAKE_SERVICE_ORDERS, Perm.RUN_ERRANDS, Perm.MATCH_JOBS,
-                  Perm.MANAGE_DORMITORY},
+                  Perm.MANAGE_DORMITORY, Perm.HANDLE_WARNINGS},
     # The command centre is also the mediation centre's one window (一窗受理).
     # The hotline desk takes the elderly's meal calls (the 15-minute meal).
-    Role.DISPATCHER: {Perm.REVEAL_STAFF_PHONE, Perm.RECEIVE_VISITORS, Perm.MEDIATE, Perm.TAKE_SERVICE_ORDERS},
+    Role.DISPATCHER: {Perm.REVEAL_STAFF_PHONE, Perm.RECEIVE_VISITORS, Perm.MEDIATE, Perm.TAKE_SERVICE_ORDERS,
+                      Perm.HANDLE_WARNINGS},
     # Grid leaders mediate the neighbourhood disputes of their grid (网格调解).
     Role.GRID_LEADER: {Perm.REVEAL_STAFF_PHONE, Perm.EDIT_REGISTRY, Perm.REVEAL_PERSONAL,
                        Perm.IMPORT_REGISTRY, Perm.VIEW_SENSITIVE_TAGS, Perm.MEDIATE,
                        Perm.MANAGE_SERVICE_POINTS, Perm.TAKE_SERVICE_ORDERS, Perm.RUN_ERRANDS,
-                       Perm.MATCH_JOBS, Perm.MANAGE_DORMITORY, Perm.INSPECT_RENTALS},
+                       Perm.MATCH_JOBS, Perm.MANAGE_DORMITORY, Perm.INSPECT_RENTALS, Perm.HANDLE_WARNINGS},
     Role.HANDLER: set(),
     # A grid worker keeps the registry and calls residents, but sees special-population
     # tags only when their post needs them (police officer, judicial worker: see below).

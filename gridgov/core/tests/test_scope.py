@@ -11,6 +11,7 @@ from gridgov.api import api
 from gridgov.core.scope import Scope, scope_of
 from gridgov.core.testing import STREET, DepartmentFactory, admin_user, staff
 from gridgov.grids.models import Grid
+from gridgov.insights.tests import test_scope as insights_scope
 from gridgov.mediation.tests import test_scope as mediation_scope
 from gridgov.migrants.tests import test_scope as migrants_scope
 from gridgov.participation.tests import test_scope as board_scope
@@ -118,6 +119,7 @@ ENDPOINTS.update(board_scope.ROUTES)
 ENDPOINTS.update(mediation_scope.ROUTES)
 ENDPOINTS.update(services_scope.ROUTES)
 ENDPOINTS.update(migrants_scope.ROUTES)
+ENDPOINTS.update(insights_scope.ROUTES)
 ANALYTICS = ("areas", "workers", "departments", "dispatchers", "board", "mediation", "dashboard")
 # Lists: proven by their contents in test_a_grid_worker_of_grid_a_never_sees_grid_b.
 LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/map"),
@@ -129,7 +131,8 @@ LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/
          ("GET", "/api/v1/registry/visits/due"), ("GET", "/api/v1/registry/visits/coverage"),
          ("GET", "/api/v1/registry/exports/{kind}"), ("GET", "/api/v1/patrols"),
          ("GET", "/api/v1/registry/care/overdue"), *volunteer_scope.LISTS, *board_scope.LISTS,
-         *mediation_scope.LISTS, *services_scope.LISTS, *migrants_scope.LISTS}
+         *mediation_scope.LISTS, *services_scope.LISTS, *migrants_scope.LISTS,
+         *insights_scope.LISTS}
 
 
 def registered_routes():
@@ -206,11 +209,13 @@ def scoped_requests(district, other_staff):
     mediation = mediation_scope.grid_b_requests(district)
     services = services_scope.grid_b_requests(district)
     migrants = migrants_scope.grid_b_requests(district)
+    insights = insights_scope.grid_b_requests(district)
     return {
         **board,
         **mediation,
         **services,
         **migrants,
+        **insights,
         **analytics,
         **volunteers,
         ("GET", "/api/v1/patrols/{patrol_id}"): ("get", f"/api/v1/patrols/{patrol.pk}", None),
@@ -296,6 +301,7 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
         json_body = "reveal-phone" in url or "/registry/" in url or "/patrols/" in url
         json_body = json_body or url == "/api/v1/notices" or "/volunteers/" in url or "/board/" in url
         json_body = json_body or "/mediation/" in url or "/services/" in url or "/migrants/" in url
+        json_body = json_body or "/insights/" in url
         kwargs = {"content_type": "application/json"} if json_body else {}
         response = getattr(client, verb)(url, body, **kwargs) if body else getattr(client, verb)(url)
         assert response.status_code == (expected or [404])[0], (method, path, response.content)
