@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from scratch import ROOT, child_env, database_url, loopback_only, recreate_database, write_section
+from scratch import ROOT, loopback_only, manage, scratch_site, write_section
 
 sys.path.insert(0, str(ROOT))
 DOC = ROOT / "docs" / "performance.md"
@@ -111,21 +110,9 @@ def main(argv=None) -> int:
 
 
 def run_child(args, pg: str | None) -> dict | None:
-    var_dir = Path(tempfile.mkdtemp(prefix="gridgov-bench-migrants-"))
-    url = f"sqlite:///{var_dir / 'gridgov.sqlite3'}"
-    try:
-        if pg:
-            recreate_database(pg, args.database)
-            url = database_url(pg, args.database)
-        env = child_env(url, var_dir)
-        subprocess.run(
-            [sys.executable, "-m", "gridgov", "migrate", "--noinput", "-v", "0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            timeout=1200,
-        )
-        out = var_dir / "result.json"
+    with scratch_site(pg, args.database, "gridgov-bench-migrants-", log=log) as env:
+        manage(env, "migrate", "--noinput", "-v", "0")
+        out = Path(env["GRIDGOV_VAR_DIR"]) / "result.json"
         child = [sys.executable, str(Path(__file__).resolve()), "--in-django", "--workers", str(args.workers)]
         child += ["--profile"] if args.profile else []
         env["GRIDGOV_BENCH_RESULT"] = str(out)
@@ -134,10 +121,6 @@ def run_child(args, pg: str | None) -> dict | None:
             log(f"the child on {'PostgreSQL' if pg else 'SQLite'} failed ({done.returncode})")
             return None
         return json.loads(out.read_text())
-    finally:
-        if pg:
-            recreate_database(pg, args.database, drop_only=True)
-        shutil.rmtree(var_dir, ignore_errors=True)
 
 
 # --- the child: Django set up on its database -----------------------------------------------------

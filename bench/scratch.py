@@ -62,16 +62,20 @@ def manage(env: dict, *args: str) -> None:
 
 
 @contextmanager
-def scratch_site(admin_url: str, name: str, prefix: str, *, keep: bool = False, log=print):
+def scratch_site(admin_url: str | None, name: str, prefix: str, *, keep: bool = False, log=print):
     """A fresh database and var folder, yielding the environment to run in; both removed
-    afterwards unless `keep`."""
+    afterwards unless `keep`. Without `admin_url` (a PostgreSQL server), the database is SQLite in
+    the var folder."""
     var_dir = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        recreate_database(admin_url, name)
-        yield child_env(database_url(admin_url, name), var_dir)
+        if admin_url:
+            recreate_database(admin_url, name)
+        url = database_url(admin_url, name) if admin_url else f"sqlite:///{var_dir / 'gridgov.sqlite3'}"
+        yield child_env(url, var_dir)
     finally:
         if keep:
             log(f"kept database {name} and {var_dir}")
         else:
-            recreate_database(admin_url, name, drop_only=True)
+            if admin_url:
+                recreate_database(admin_url, name, drop_only=True)
             shutil.rmtree(var_dir, ignore_errors=True)

@@ -124,7 +124,8 @@ def browser_for(chromium, live_server):
     """A logged-in browser tab per person, on a phone-sized screen for the mobile roles."""
     contexts = []
 
-    def open_as(user, phone: bool = False):
+    def open_as(user, phone: bool = False, lands_on: str = "/"):
+        """`lands_on`: where the home page sends this user (employers and dormitory managers go on)."""
         size = {"width": 390, "height": 844} if phone else {"width": 1366, "height": 900}
         context = chromium.new_context(locale="zh-CN", viewport=size, geolocation=GPS,
                                        permissions=["geolocation"], service_workers="allow")
@@ -135,7 +136,7 @@ def browser_for(chromium, live_server):
         page.get_by_label("用户名").fill(user.username)
         page.get_by_label("密码").fill(PASSWORD)
         page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{live_server.url}/")
+        page.wait_for_url(f"{live_server.url}{lands_on}")
         return page
 
     yield open_as

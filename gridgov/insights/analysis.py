@@ -11,7 +11,8 @@
   twelve weeks before it; classes whose last four weeks across the district are half again the four
   before (and 20 cases more).
 - Registry: households of people in care (a tag with its own visit rule or a care level) left
-  unvisited past their interval and a margin; rentals past their inspection date and a margin.
+  unvisited past their interval and a margin; rentals past their inspection date and a margin;
+  people in care near an open hazard case and households in repeated disputes (`people.py`).
 
 A warning is keyed by kind and `key`; a run updates the warnings it finds again (a resolved one
 found again is reopened: the problem is back), creates the others, and marks those of the kinds it
@@ -509,6 +510,13 @@ def rentals_uninspected(today: date) -> list[Found]:
 
 # --- a run ------------------------------------------------------------------------------------------
 
+
+def _people():
+    from gridgov.insights import people  # it builds on this module's pieces
+
+    return people
+
+
 ANALYSES = {
     Kind.HOTSPOT: lambda now: hotspots(now),
     Kind.RECURRENCE: lambda now: recurrences(now),
@@ -516,6 +524,8 @@ ANALYSES = {
     Kind.TREND: lambda now: trends(now),  # also finds RISING
     Kind.CARE_UNVISITED: lambda now: care_unvisited(timezone.localtime(now).date()),
     Kind.RENTAL_UNINSPECTED: lambda now: rentals_uninspected(timezone.localtime(now).date()),
+    Kind.CARE_HAZARD: lambda now: _people().care_hazards(timezone.localtime(now).date()),
+    Kind.REPEATED_DISPUTES: lambda now: _people().repeated_disputes(timezone.localtime(now).date()),
 }
 ANALYSED = {**{k: (k,) for k in ANALYSES}, Kind.TREND: (Kind.TREND, Kind.RISING)}
 DRIFTING = {Kind.HOTSPOT: 2.0, Kind.RECURRENCE: 2.0}  # × the radius within which a key carries over

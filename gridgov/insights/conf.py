@@ -54,3 +54,19 @@ def care_margin_days() -> int:
 def rental_margin_days() -> int:
     """Days past a rental's inspection date before it is a warning."""
     return _get("GRIDGOV_INSIGHTS_RENTAL_MARGIN_DAYS", 14)
+
+
+def hazard_classes() -> list[str]:
+    """The top-level category codes whose open cases are hazards to people in care nearby (安全隐患 13,
+    公用设施 01)."""
+    value = getattr(settings, "GRIDGOV_INSIGHTS_HAZARD_CLASSES", "13,01")
+    return [code.strip() for code in str(value).split(",") if code.strip()]
+
+
+def hazard_radius_m() -> int:
+    return _get("GRIDGOV_INSIGHTS_HAZARD_RADIUS_M", 100)
+
+
+def dispute_days() -> int:
+    """The period in which a household's disputes are counted."""
+    return _get("GRIDGOV_INSIGHTS_DISPUTE_DAYS", 365)

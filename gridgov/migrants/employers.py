@@ -25,9 +25,16 @@ from gridgov.core import bulk
 from gridgov.grids.models import Grid
 from gridgov.migrants import dormitories
 from gridgov.migrants.models import Dormitory, Employment, Lessee
-from gridgov.population import codes
 from gridgov.population import services as registry
-from gridgov.population.excel import Cells, Column, ImportReport, RowError, _open_rows, template_of
+from gridgov.population.excel import (
+    Cells,
+    Column,
+    ImportReport,
+    RowError,
+    _open_rows,
+    people_by_id_number,
+    template_of,
+)
 from gridgov.population.models import Organization, Person
 
 WORKERS = [
@@ -184,7 +191,6 @@ class _Rows:
 
     def __init__(self, organization: Organization, report: ImportReport):
         self.organization, self.report, self.today = organization, report, timezone.localdate()
-        self.hash_field = next(f for f in Person._meta.fields if getattr(f, "source", None) == "id_number")
         self.grid = home_grid(organization)
         self.new: list[Person] = []
         self.known: list[Person] = []
@@ -192,17 +198,7 @@ class _Rows:
         self.person_of_row: dict[int, Person] = {}
 
     def load(self, rows: list[Cells]) -> None:
-        self.hashes = {}
-        for cells in rows:
-            raw = cells.raw("id_number")
-            number = codes.normalize_id_number(raw) if isinstance(raw, str) else ""
-            self.hashes[cells.row] = self.hash_field.digest(number) if number else ""
-        wanted = sorted(set(self.hashes.values()) - {""})
-        self.existing = {
-            p.id_number_hash: p
-            for chunk in bulk.chunks(wanted, 900)
-            for p in Person.objects.filter(id_number_hash__in=chunk)
-        }
+        self.hashes, self.existing = people_by_id_number(rows)
         employed = set()
         for chunk in bulk.chunks([p.pk for p in self.existing.values()], 900):
             employed |= set(

@@ -579,6 +579,22 @@ def _refresh_hashes(objs: list, model) -> None:
             setattr(obj, hash_field.attname, hash_field.digest(getattr(obj, hash_field.source)))
 
 
+def people_by_id_number(rows: list[Cells]) -> tuple[dict[int, str], dict[str, Person]]:
+    """Each row's ID-number hash (by row number; "" for none) and the registry's people with those
+    numbers (by hash), read once for the whole file."""
+    hash_field = _hash_field(Person, "id_number")
+    hashes = {}
+    for cells in rows:
+        # Only text cells: a numeric one has lost digits and is reported by the row's check.
+        raw = cells.raw("id_number")
+        number = codes.normalize_id_number(raw) if isinstance(raw, str) else ""
+        hashes[cells.row] = hash_field.digest(number) if number else ""
+    wanted = sorted(set(hashes.values()) - {""})
+    existing = {p.id_number_hash: p for chunk in _chunks(wanted)
+                for p in Person.objects.filter(id_number_hash__in=chunk).select_related("grid")}
+    return hashes, existing
+
+
 class _PeopleImport(_Import):
     columns = PEOPLE
     FIELDS = ["household_id", "grid_id", "name", "id_number", "birth_date", "sex", "phone", "ethnicity",
@@ -593,16 +609,7 @@ class _PeopleImport(_Import):
 
     def prepare(self, rows: list[Cells]) -> None:
         self.places = _Places(rows)
-        self.hash_field = _hash_field(Person, "id_number")
-        self.hashes = {}
-        for cells in rows:
-            # Only text cells: a numeric one has lost digits and is reported by `row`.
-            raw = cells.raw("id_number")
-            number = codes.normalize_id_number(raw) if isinstance(raw, str) else ""
-            self.hashes[cells.row] = self.hash_field.digest(number) if number else ""
-        wanted = sorted(set(self.hashes.values()) - {""})
-        self.existing = {p.id_number_hash: p for chunk in _chunks(wanted)
-                         for p in Person.objects.filter(id_number_hash__in=chunk).select_related("grid")}
+        self.hashes, self.existing = people_by_id_number(rows)
         self.employers = self._employers(rows)
         self.seen: dict[str, int] = {}
         self.new_households: dict[tuple[int, str], Household] = {}

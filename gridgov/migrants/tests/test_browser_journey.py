@@ -12,7 +12,7 @@ from openpyxl import Workbook
 
 from gridgov.accounts.models import Role
 from gridgov.consoles.tests.test_browser_journeys import shot
-from gridgov.core.testing import PASSWORD, staff
+from gridgov.core.testing import staff
 from gridgov.migrants import permits
 from gridgov.migrants.employers import WORKERS
 from gridgov.migrants.models import Employment, Permit, Stay
@@ -20,29 +20,6 @@ from gridgov.population import testing as registry
 from gridgov.population.models import Person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture
-def login(chromium, live_server):
-    """A phone-sized tab logged in as a user whose home page sends them on (`browser_for` waits for
-    the home page itself)."""
-    contexts = []
-
-    def open_as(user, lands_on: str):
-        context = chromium.new_context(locale="zh-CN", viewport={"width": 390, "height": 844})
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: print(f"[browser error] {exc}"))
-        page.goto(f"{live_server.url}/login/")
-        page.get_by_label("用户名").fill(user.username)
-        page.get_by_label("密码").fill(PASSWORD)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(f"{live_server.url}{lands_on}")
-        return page
-
-    yield open_as
-    for context in contexts:
-        context.close()
 
 
 def _workbook(path, today):
@@ -66,11 +43,11 @@ def _workbook(path, today):
 
 
 def test_workers_registered_housed_and_reminded_of_their_residence_permit(
-    site_a, live_server, login, browser_for, tmp_path
+    site_a, live_server, browser_for, tmp_path
 ):
     today = timezone.localdate()
     # The employer checks the file, then saves it, and sees the three workers.
-    employer = login(site_a.employer_user, "/migrants/employer/")
+    employer = browser_for(site_a.employer_user, phone=True, lands_on="/migrants/employer/")
     employer.locator("#i-file").set_input_files(str(_workbook(tmp_path / "workers.xlsx", today)))
     employer.locator("#import-check").click()
     employer.wait_for_selector("#import-checked")
@@ -85,7 +62,8 @@ def test_workers_registered_housed_and_reminded_of_their_residence_permit(
     shot(employer, "migrants-employer")
 
     # The dormitory manager gives them beds with one button.
-    manager = login(site_a.manager, f"/migrants/dormitories/{site_a.dormitory.pk}/")
+    own_page = f"/migrants/dormitories/{site_a.dormitory.pk}/"
+    manager = browser_for(site_a.manager, phone=True, lands_on=own_page)
     assert manager.locator('[data-figure="occupied"]').inner_text() == "0"
     assert manager.locator('[data-figure="waiting"]').inner_text() == "3"
     assert manager.locator("#waiting-rows li[data-person]").count() == 3
