@@ -56,6 +56,7 @@ urlpatterns = [
     path("mediation/", include("gridgov.mediation.urls")),
     path("services/", include("gridgov.services.urls")),
     path("migrants/", include("gridgov.migrants.urls")),
+    path("insights/", include("gridgov.insights.urls")),
     path("open311/v2/", include("gridgov.open311.urls")),
     path("public/", include(open311_urls.public_urlpatterns)),
     path("admin/", admin.site.urls),

@@ -2,8 +2,9 @@
 and as a PDF with the Chinese font embedded (a report is mailed and printed; the reader's
 machine may have no Chinese font).
 
-`gather` collects the figures once (through `dashboard.build`, `kpis.ranking` and the mediation
-centre's `mediation.figures.build`, so scope and definitions are the dashboard's); `workbook` and
+`gather` collects the figures once (through `dashboard.build`, `kpis.ranking`, the mediation
+centre's `mediation.figures.build` and 研判's `insights.figures.build`, so scope and definitions are
+the dashboard's); `workbook` and
 `pdf` only lay them out. Any period works,
 the month is the usual one.
 """
@@ -11,6 +12,7 @@ the month is the usual one.
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from html import escape
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,6 +22,7 @@ from gridgov.analytics import dashboard, kpis
 from gridgov.analytics.periods import Period
 from gridgov.core.pdf import ReportUnavailable, font_path  # noqa: F401 (callers read them here)
 from gridgov.core.pdf import register_font as _register_font
+from gridgov.insights import figures as insight_figures
 from gridgov.mediation import figures as mediation_figures
 
 RANKED = ("areas", "workers", "departments")
@@ -35,6 +38,7 @@ class Report:
     board: dict
     rankings: dict  # what → ranked rows
     mediation: dict | None = None  # `mediation.figures.build`; None: the user sees no mediation data
+    insights: dict | None = None  # `insights.figures.build`; None: the user does not read warnings
 
 
 def gather(user, period: Period, grid_code: str = "") -> Report:
@@ -51,6 +55,7 @@ def gather(user, period: Period, grid_code: str = "") -> Report:
         board,
         rankings,
         mediation_figures.build(user, period, grid_code),
+        insight_figures.build(user, period, grid_code),
     )
 
 
@@ -92,6 +97,67 @@ def referral_table(report: Report) -> list[list[str]]:
     rows = [[_("Referred to"), pgettext("count", "referrals"), pgettext("count", "concluded")]]
     for entry in report.mediation["referrals"]:
         rows.append([entry["label"], str(entry["referrals"]), str(entry["concluded"])])
+    return rows
+
+
+def insight_title() -> str:
+    return pgettext("insights", "Analysis")
+
+
+def insight_rows(report: Report) -> list[tuple[str, str]]:
+    """研判's totals: open warnings now, and those found, resolved and dismissed in the period."""
+    t = report.insights["totals"]
+    return [
+        (_("open warnings"), str(t["open"])),
+        (_("of high severity"), str(t["high"])),
+        (_("warnings of the period"), str(t["found"])),
+        (_("new this period"), str(t["new"])),
+        (_("resolved this period"), str(t["resolved"])),
+        (_("dismissed this period"), str(t["dismissed"])),
+    ]
+
+
+def insight_kind_table(report: Report) -> list[list[str]]:
+    """Header and one row per kind found in the period: its warnings by state."""
+    rows = [[_("kind"), *report.insights["states"], pgettext("insights", "total")]]
+    for kind in report.insights["kinds"]:
+        if kind["found"]:
+            rows.append([kind["label"], *[str(n) for n in kind["states"]], str(kind["found"])])
+    return rows
+
+
+def hotspot_table(report: Report) -> list[list[str]]:
+    """Header and the period's largest hotspots with their case counts."""
+    rows = [[_("rank"), _("hotspot"), _("grid"), pgettext("insights", "cases"), _("severity"), _("state")]]
+    for rank, spot in enumerate(report.insights["hotspots"], 1):
+        rows.append(
+            [
+                str(rank),
+                spot["title"],
+                spot["grid"],
+                str(spot["cases"]),
+                spot["severity_label"],
+                spot["state_label"],
+            ]
+        )
+    return rows
+
+
+def recurrence_table(report: Report) -> list[list[str]]:
+    """Header and the period's recurring places, most recurrences first."""
+    rows = [
+        [
+            _("recurring problem"),
+            _("grid"),
+            _("times it came back"),
+            pgettext("insights", "cases"),
+            _("state"),
+        ]
+    ]
+    for place in report.insights["recurrences"]:
+        rows.append(
+            [place["title"], place["grid"], str(place["recurred"]), str(place["cases"]), place["state_label"]]
+        )
     return rows
 
 
@@ -225,6 +291,16 @@ def workbook(report: Report) -> bytes:
         for line in referral_table(report):
             mediation.append(line)
         mediation.column_dimensions["A"].width = 24
+    if report.insights is not None:
+        insights = book.create_sheet(insight_title()[:31])
+        for label, value in insight_rows(report):
+            insights.append([label, value])
+        for table in (insight_kind_table(report), hotspot_table(report), recurrence_table(report)):
+            insights.append([])
+            for line in table:
+                insights.append(line)
+        insights.column_dimensions["A"].width = 24
+        insights.column_dimensions["B"].width = 40
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
@@ -341,6 +417,24 @@ def pdf(report: Report) -> bytes:
             Spacer(1, 3 * mm),
             Table(referral_table(report), repeatRows=1, style=grid),
         ]
+    if report.insights is not None:
+        cell = ParagraphStyle("cell", fontName=font, fontSize=8, leading=10)
+        story += [
+            Paragraph(insight_title(), heading),
+            Table([list(row) for row in insight_rows(report)], colWidths=[60 * mm, 40 * mm], style=grid),
+        ]
+        widths = (
+            (insight_kind_table(report), [45, 22, 22, 22, 22, 22, 22]),
+            (hotspot_table(report), [12, 70, 40, 18, 20, 20]),
+            (recurrence_table(report), [75, 40, 25, 18, 22]),
+        )
+        for table, columns in widths:
+            if len(table) > 1:
+                wrapped = [[Paragraph(escape(text), cell) for text in line] for line in table]
+                story += [
+                    Spacer(1, 3 * mm),
+                    Table(wrapped, colWidths=[w * mm for w in columns], repeatRows=1, style=grid),
+                ]
     story += [Spacer(1, 6 * mm), Paragraph(str(kpis.CAVEAT), body)]
     out = io.BytesIO()
 

@@ -19,6 +19,7 @@ from django.utils.translation import pgettext_lazy
 
 from gridgov.analytics import dashboard, kpis, periods, report
 from gridgov.grids.models import Grid
+from gridgov.insights import figures as insight_figures
 from gridgov.mediation import figures as mediation_figures
 from gridgov.migrants import figures as migrant_figures
 from gridgov.participation import figures as board_figures
@@ -147,6 +148,7 @@ def _dashboard_context(request) -> dict:
             "board_figures": board_figures.build(request.user, period, grid_code),
             "mediation_figures": mediation_figures.build(request.user, period, grid_code),
             "migrant_figures": migrant_figures.build(request.user, period, grid_code),
+            "insight_figures": insight_figures.build(request.user, period, grid_code),
             "period": period, "kinds": PERIOD_KINDS, "grids": _pickable(request.user),
             "grid_code": grid_code, "errors": errors, "params": request.GET,
             "rates": {name: show_rate(value) for name, value in board["rates"].items()},
