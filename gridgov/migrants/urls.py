@@ -22,6 +22,7 @@ urlpatterns = [
     path("permits/<int:permit_id>/<str:step>/", views.permit_step, name="migrants-permit-step"),
     path("permits/reminders/<int:notification_id>/read/", views.reminder_read, name="migrants-reminder-read"),
     path("rentals/", views.rentals_page, name="migrants-rentals"),
+    path("rentals/new/", views.rental_new, name="migrants-rental-new"),
     path("rentals/<int:rental_id>/", views.rental_page, name="migrants-rental"),
     path("rentals/<int:rental_id>/inspect/", views.rental_inspect, name="migrants-inspect"),
     path("inspections/<int:inspection_id>/case/", views.finding_case, name="migrants-finding-case"),

@@ -44,7 +44,7 @@ from gridgov.migrants.models import (
     Rental,
     Stay,
 )
-from gridgov.population.models import Person
+from gridgov.population.models import House, Organization, Person
 from gridgov.population.services import search_people
 
 PER_PAGE = 100
@@ -509,11 +509,54 @@ def rentals_page(request):
     late = list(overdue[:PER_PAGE])
     for rental in late:
         rental.days_overdue = (today - rental.next_due_on).days
+    # Let houses of the registry not yet on the schedule: put on it from here, one click each.
+    unscheduled = (
+        House.objects.visible_to(user)
+        .filter(use__in=(House.Use.RENTED, House.Use.DORMITORY), rental__isnull=True)
+        .select_related("building", "unit")
+        .order_by("building__name", "number")
+    )
     return render(
         request,
         "migrants/rentals.html",
-        {"overdue": late, "overdue_count": overdue.count(), "others": _page(request, others), "today": today},
+        {
+            "overdue": late,
+            "overdue_count": overdue.count(),
+            "others": _page(request, others),
+            "today": today,
+            "unscheduled": list(unscheduled[:PER_PAGE]),
+            "unscheduled_count": unscheduled.count(),
+            "schemes": Rental.Scheme.choices,
+            "lessees": Organization.objects.visible_to(user).order_by("name")[:300],
+        },
     )
+
+
+@rental_steps
+def rental_new(request):
+    data = request.POST
+    house = lookups.visible(
+        House.objects.select_related("grid"),
+        request.user,
+        data.get("house_id"),
+        _("No such house in your area."),
+    )
+    lessee = None
+    if to_int(data.get("lessee_id")):
+        lessee = lookups.visible(
+            Organization.objects.all(),
+            request.user,
+            data.get("lessee_id"),
+            _("No such employer in your area."),
+        )
+    rental = rentals.register(
+        request.user,
+        house,
+        scheme=data.get("scheme", Rental.Scheme.MARKET),
+        lessee=lessee,
+        interval_days=to_int(data.get("interval_days")) or 0,
+    )
+    return _("%s is on the inspection schedule.") % house, reverse("migrants-rental", args=[rental.pk])
 
 
 @login_required

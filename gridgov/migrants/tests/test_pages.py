@@ -16,10 +16,20 @@ from gridgov.accounts.models import Role
 from gridgov.core.testing import staff
 from gridgov.migrants import dormitories, permits, rentals
 from gridgov.migrants.employers import WORKERS
-from gridgov.migrants.models import AccessCard, Bed, Employment, Finding, Inspection, Permit, Room, Stay
+from gridgov.migrants.models import (
+    AccessCard,
+    Bed,
+    Employment,
+    Finding,
+    Inspection,
+    Permit,
+    Rental,
+    Room,
+    Stay,
+)
 from gridgov.migrants.tests.conftest import worker
 from gridgov.population import testing as registry
-from gridgov.population.models import Person
+from gridgov.population.models import House, Person
 
 pytestmark = pytest.mark.django_db
 
@@ -392,6 +402,27 @@ def test_rentals_overdue_first_and_another_grid_s_unseen(district, client_for):
     assert f'data-rental="{later.pk}"' in page[page.index('id="rental-rows"') :]
     assert f'data-rental="{elsewhere.pk}"' not in page
     assert client.get(f"/migrants/rentals/{elsewhere.pk}/").status_code == 404
+
+
+def test_a_let_house_is_put_on_the_schedule_from_the_rentals_page(district, client_for):
+    keeper = staff(Role.GRID_WORKER, district.grids[0])
+    home = registry.household(district.micro_grids[0], house_number="505").house
+    House.objects.filter(pk=home.pk).update(use=House.Use.RENTED)
+    elsewhere = registry.household(district.micro_grids[6], house_number="506").house
+    House.objects.filter(pk=elsewhere.pk).update(use=House.Use.RENTED)
+    client = client_for(keeper)
+    page = _text(client.get("/migrants/rentals/"))
+    assert f'data-house="{home.pk}"' in page and f'data-house="{elsewhere.pk}"' not in page
+    _error(_follow(client, "/migrants/rentals/new/", {"house_id": home.pk, "interval_days": "3"}))
+    assert not Rental.objects.exists()
+    _ok(
+        _follow(
+            client, "/migrants/rentals/new/", {"house_id": home.pk, "interval_days": "60", "scheme": "market"}
+        )
+    )
+    assert Rental.objects.get().interval_days == 60
+    assert f'data-house="{home.pk}"' not in _text(client.get("/migrants/rentals/"))
+    _error(_follow(client, "/migrants/rentals/new/", {"house_id": elsewhere.pk, "interval_days": "60"}))
 
 
 def test_an_inspection_recorded_and_a_failed_item_reported_as_a_case_once(district, client_for):
