@@ -121,8 +121,7 @@ def hotspots(now: datetime, window_days: int | None = None) -> list[Found]:
         if len(members) < minimum:
             continue
         labels = DBSCAN(eps=radius, min_samples=minimum).fit(xy[members]).labels_
-        for label in set(labels.tolist()) - {-1}:
-            cluster = members[labels == label]
+        for cluster in _groups(members, labels):
             found.append(
                 _hotspot(
                     top[int(category_ids[cluster[0]])],
@@ -138,6 +137,15 @@ def hotspots(now: datetime, window_days: int | None = None) -> list[Found]:
     for rank, item in enumerate(found, 1):
         item.evidence["rank"] = rank
     return found
+
+
+def _groups(members: np.ndarray, labels: np.ndarray) -> list[np.ndarray]:
+    """The members of each label but -1 (noise), by one sort instead of one mask per label."""
+    order = np.argsort(labels, kind="stable")
+    values, starts = np.unique(labels[order], return_index=True)
+    return [
+        members[part] for value, part in zip(values, np.split(order, starts[1:]), strict=True) if value != -1
+    ]
 
 
 def _hotspot(klass: Category, ids, lats, lons, xy, grids, minimum: int) -> Found:
@@ -178,47 +186,45 @@ def recurrences(now: datetime, window_days: int | None = None) -> list[Found]:
 
     window = timedelta(days=window_days or conf.window_days())
     gap = timedelta(days=conf.recurrence_days())
-    located = Case.objects.filter(COUNTED, lat__isnull=False, lon__isnull=False)
-    new = list(
-        located.filter(reported_at__gte=now - window, reported_at__lt=now).values_list(
-            "pk", "category_id", "lat", "lon", "reported_at", "grid_id"
+    start = now - window
+    # One read of the located cases either side needs: reported in the window, or closed in it or
+    # the gap before it.
+    rows = list(
+        Case.objects.filter(COUNTED, lat__isnull=False, lon__isnull=False)
+        .filter(
+            Q(reported_at__gte=start, reported_at__lt=now)
+            | Q(state=Case.State.CLOSED, closed_at__gte=start - gap, closed_at__lt=now)
         )
+        .values_list("pk", "category_id", "lat", "lon", "reported_at", "grid_id", "closed_at")
     )
-    closed = list(
-        located.filter(
-            state=Case.State.CLOSED, closed_at__gte=now - window - gap, closed_at__lt=now
-        ).values_list("pk", "category_id", "lat", "lon", "closed_at", "grid_id")
-    )
-    if not new or not closed:
+    if not rows:
         return []
-    lat0 = float(np.mean([r[2] for r in new]))
-    lon0 = float(np.mean([r[3] for r in new]))
-    radius = conf.recurrence_radius_m()
+    pks = np.array([r[0] for r in rows])
+    categories = np.array([r[1] for r in rows])
+    lats, lons = np.array([r[2] for r in rows], dtype=float), np.array([r[3] for r in rows], dtype=float)
+    reported = np.array([r[4].timestamp() for r in rows])
+    closed = np.array([r[6].timestamp() if r[6] else np.nan for r in rows])
+    is_new = (reported >= start.timestamp()) & (reported < now.timestamp())
+    was_closed = ~np.isnan(closed)
+    xy = project(lats, lons, float(lats.mean()), float(lons.mean()))
+    radius, gap_s = conf.recurrence_radius_m(), gap.total_seconds()
     links = _Links()
-    by_category = defaultdict(list)
-    for row in closed:
-        by_category[row[1]].append(row)
-    for category_id, rows in _grouped(new).items():
-        earlier = by_category.get(category_id)
-        if not earlier:
+    order = np.argsort(categories, kind="stable")
+    _values, starts = np.unique(categories[order], return_index=True)
+    for members in np.split(order, starts[1:]):
+        after, before = members[is_new[members]], members[was_closed[members]]
+        if not len(after) or not len(before):
             continue
-        tree = cKDTree(
-            project(np.array([r[2] for r in earlier]), np.array([r[3] for r in earlier]), lat0, lon0)
-        )
-        points = project(np.array([r[2] for r in rows]), np.array([r[3] for r in rows]), lat0, lon0)
-        for row, near in zip(rows, tree.query_ball_point(points, r=radius), strict=True):
-            for index in near:
-                before = earlier[index]
-                if before[0] != row[0] and before[4] <= row[4] <= before[4] + gap:
-                    links.join(before, row)
-    return [_recurrence(place, links) for place in links.places()]
-
-
-def _grouped(rows) -> dict[int, list]:
-    grouped = defaultdict(list)
-    for row in rows:
-        grouped[row[1]].append(row)
-    return grouped
+        # Every (closed, new) pair within the radius at once, then the pairs in time kept.
+        pairs = cKDTree(xy[before]).sparse_distance_matrix(cKDTree(xy[after]), radius, output_type="ndarray")
+        b, a = before[pairs["i"]], after[pairs["j"]]
+        kept = (pks[b] != pks[a]) & (closed[b] <= reported[a]) & (reported[a] <= closed[b] + gap_s)
+        for bi, ai in zip(b[kept].tolist(), a[kept].tolist(), strict=True):
+            links.join(rows[bi], rows[ai])
+    places = links.places()
+    # Every row of a place has its category (links join cases of one category): one query for the names.
+    names = dict(Category.objects.filter(pk__in={p[0][1] for p in places}).values_list("pk", "name"))
+    return [_recurrence(place, links, names[place[0][1]]) for place in places]
 
 
 class _Links:
@@ -247,16 +253,15 @@ class _Links:
         return list(groups.values())
 
 
-def _recurrence(place: list[tuple], links: _Links) -> Found:
+def _recurrence(place: list[tuple], links: _Links, category_name: str) -> Found:
     place.sort(key=lambda r: r[0])
     recurred = [r for r in place if r[0] in links.recurred]
     times = len(recurred)
-    category = Category.objects.only("name").get(pk=place[0][1])
     lat = float(np.mean([r[2] for r in place]))
     lon = float(np.mean([r[3] for r in place]))
     severity = Severity.HIGH if times >= 3 else Severity.MEDIUM if times == 2 else Severity.LOW
     title = _("%(category)s came back %(times)d times after being closed") % {
-        "category": category.name,
+        "category": category_name,
         "times": times,
     }
     return Found(
