@@ -35,7 +35,8 @@ class Command(BaseCommand):
         parser.add_argument("--registry-communities", type=int, default=None, metavar="N",
                             help="fill only the first N communities' registry (default: the profile's)")
         parser.add_argument("--no-migrants", action="store_true",
-                            help="build no migrants (the dormitory, its workers, permits, rentals)")
+                            help="build no migrants (the dormitory, its workers, permits, rentals); "
+                                 "--no-registry leaves them out too")
 
     def handle(self, *args, profile, reset, no_history, no_registry, registry_communities, no_migrants=False,
                **options):
@@ -103,8 +104,9 @@ class Command(BaseCommand):
             near = demo_services.build_services(chosen)
             self.stdout.write(f"Services in {time.monotonic() - started:.1f} s: "
                               + ", ".join(f"{n} {k}" for k, n in near.items()) + ".")
-            if migrants_wanted:
-                # Last: the permits and the rentals are those of the registry's migrants and houses.
+            if migrants_wanted and registry_wanted:
+                # Last: the permits and the rentals are those of the registry's migrants and houses,
+                # and the dormitory's workers are registry people: no registry, no migrants.
                 started = time.monotonic()
                 try:
                     made = demo_migrants.build_migrants(chosen)
