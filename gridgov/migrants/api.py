@@ -838,7 +838,8 @@ def list_rentals(request, overdue: bool = False, grid: str = ""):
     )
     if grid:
         rows = rows.filter(grid__code__startswith=grid)
-    return LazyPage(rows.select_related("lessee"), _rental_out)
+    # str(house) reads its building and unit; the tenants are counted in the page's query.
+    return LazyPage(rentals.with_tenants(rows.select_related("lessee", "house__unit")), _rental_out)
 
 
 @router.post(

@@ -12,6 +12,8 @@ from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -113,10 +115,27 @@ def change(
     return rental
 
 
+def _tenants():
+    return Person.objects.filter(household__is_active=True, is_active=True)
+
+
+def with_tenants(rows):
+    """The rentals each with `tenants`, their registered tenants counted in the same query (a page of
+    rentals is one query, not one more per rental)."""
+    counted = (
+        _tenants()
+        .filter(household__house=OuterRef("house_id"))
+        .order_by()
+        .values("household__house")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return rows.annotate(tenants=Coalesce(Subquery(counted), 0))
+
+
 def tenants_registered(rental: Rental) -> int:
-    return Person.objects.filter(
-        household__house=rental.house_id, household__is_active=True, is_active=True
-    ).count()
+    counted = getattr(rental, "tenants", None)  # from `with_tenants`
+    return counted if counted is not None else _tenants().filter(household__house=rental.house_id).count()
 
 
 def _results(given: dict, errors: dict) -> dict[str, str]:
