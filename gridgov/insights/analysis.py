@@ -28,11 +28,13 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Count, Q
-from django.db.models.functions import Substr, TruncDate
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from gridgov.analytics import rollups
+from gridgov.analytics.models import DailyRollup
 from gridgov.cases.models import Case, Category
 from gridgov.core import bulk
 from gridgov.grids.codes import code_length
@@ -47,6 +49,8 @@ M_PER_DEG_LAT = 110_540.0
 TREND_LEVEL = 3
 BASELINE_WEEKS = 12
 RISING_WEEKS = 4
+SEASON_WEEKS = 52  # a year earlier, in whole weeks (the same weekdays)
+SEASON_SPAN = 2  # the target week a year earlier and this many weeks either side
 CASES_SHOWN = 200  # evidence keeps at most this many case ids (the count is kept whole)
 
 
@@ -93,24 +97,39 @@ def _grid_at(lat: float, lon: float, fallback: int) -> int:
 
 
 def _ids(ids) -> list[int]:
-    return sorted(int(i) for i in ids)[:CASES_SHOWN]
+    """The newest `CASES_SHOWN` case ids, in order: the last is the newest case behind a warning."""
+    return sorted(int(i) for i in ids)[-CASES_SHOWN:]
+
+
+def members_of(top: dict[int, Category], only: set[int]) -> list[int]:
+    """Every category of the classes in `only` (the classes themselves included)."""
+    return [pk for pk, klass in top.items() if klass.pk in only]
+
+
+def _of_classes(cases, top: dict[int, Category], only: set[int] | None):
+    return cases if only is None else cases.filter(category_id__in=members_of(top, only))
 
 
 # --- hotspots -------------------------------------------------------------------------------------------
 
 
-def hotspots(now: datetime, window_days: int | None = None) -> list[Found]:
+def hotspots(now: datetime, window_days: int | None = None, only: set[int] | None = None) -> list[Found]:
+    """The hotspots of every class, or of the classes in `only` (an incremental run)."""
     from sklearn.cluster import DBSCAN
 
     since = now - timedelta(days=window_days or conf.window_days())
+    top = classes()
     rows = list(
-        Case.objects.filter(
-            COUNTED, reported_at__gte=since, reported_at__lt=now, lat__isnull=False, lon__isnull=False
+        _of_classes(
+            Case.objects.filter(
+                COUNTED, reported_at__gte=since, reported_at__lt=now, lat__isnull=False, lon__isnull=False
+            ),
+            top,
+            only,
         ).values_list("pk", "category_id", "lat", "lon", "grid_id")
     )
     if not rows:
         return []
-    top = classes()
     radius, minimum = conf.hotspot_radius_m(), conf.hotspot_min_cases()
     ids, category_ids, lats, lons, grids = (np.array(column) for column in zip(*rows, strict=True))
     xy = project(lats.astype(float), lons.astype(float), float(lats.mean()), float(lons.mean()))
@@ -134,8 +153,6 @@ def hotspots(now: datetime, window_days: int | None = None) -> list[Found]:
                 )
             )
     found.sort(key=lambda f: -f.evidence["count"])
-    for rank, item in enumerate(found, 1):
-        item.evidence["rank"] = rank
     return found
 
 
@@ -179,9 +196,10 @@ def _hotspot(klass: Category, ids, lats, lons, xy, grids, minimum: int) -> Found
 # --- recurring problems -----------------------------------------------------------------------------
 
 
-def recurrences(now: datetime, window_days: int | None = None) -> list[Found]:
+def recurrences(now: datetime, window_days: int | None = None, only: set[int] | None = None) -> list[Found]:
     """New cases of the window that recur at a place where a case of their category was closed at
-    most `recurrence_days` before; one warning per place (the cases linked, transitively)."""
+    most `recurrence_days` before; one warning per place (the cases linked, transitively). Only
+    the categories of the classes in `only` when given (an incremental run)."""
     from scipy.spatial import cKDTree
 
     window = timedelta(days=window_days or conf.window_days())
@@ -189,8 +207,9 @@ def recurrences(now: datetime, window_days: int | None = None) -> list[Found]:
     start = now - window
     # One read of the located cases either side needs: reported in the window, or closed in it or
     # the gap before it.
+    located = Case.objects.filter(COUNTED, lat__isnull=False, lon__isnull=False)
     rows = list(
-        Case.objects.filter(COUNTED, lat__isnull=False, lon__isnull=False)
+        _of_classes(located, classes(), only)
         .filter(
             Q(reported_at__gte=start, reported_at__lt=now)
             | Q(state=Case.State.CLOSED, closed_at__gte=start - gap, closed_at__lt=now)
@@ -339,42 +358,69 @@ def week_start(day: date) -> date:
 
 
 def trends(now: datetime) -> list[Found]:
-    """Weeks far above their own baseline per grid and class, and classes rising across the district."""
+    """Weeks far above their own baseline per grid and class, and classes rising across the district,
+    read from the daily rollups (the cases reported each day, by grid and category)."""
     this_week = week_start(timezone.localtime(now).date())
     first = this_week - timedelta(weeks=BASELINE_WEEKS + 1)
+    top = classes()
+    weeks = _weekly(first, this_week, top)
+    # The same weeks a year earlier, and SEASON_SPAN after: the seasonal baseline, when the district's
+    # history reaches back that far.
+    year_first = first - timedelta(weeks=SEASON_WEEKS)
+    known_since = rollups.first_day()
+    year_before = None
+    if known_since is not None and known_since < year_first + timedelta(weeks=1):  # in its first week
+        year_before = _weekly(year_first, this_week - timedelta(weeks=SEASON_WEEKS - SEASON_SPAN), top)
+    last_week = this_week - timedelta(weeks=1)
+    return _unusual_weeks(weeks, year_before, last_week, top) + _rising(weeks, year_before, last_week, top)
+
+
+def _weekly(first: date, end: date, top: dict) -> dict[tuple[str, int], np.ndarray]:
+    """Cases reported per (level-3 area, class) and week from `first` (a Monday) up to `end`."""
     length = code_length(TREND_LEVEL)
     per_day = (
-        Case.objects.filter(COUNTED, reported_at__date__gte=first, reported_at__date__lt=this_week)
-        .annotate(day=TruncDate("reported_at"), area=Substr("grid__code", 1, length))
+        DailyRollup.objects.filter(day__gte=first, day__lt=end, reported__gt=0)
+        .annotate(area=Substr("code", 1, length))
         .values("day", "area", "category_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Sum("reported"))
         .order_by()
     )
-    top = classes()
-    weeks: dict[tuple[str, int], np.ndarray] = defaultdict(lambda: np.zeros(BASELINE_WEEKS + 1))
+    size = (end - first).days // 7
+    weeks: dict[tuple[str, int], np.ndarray] = defaultdict(lambda: np.zeros(size))
     for row in per_day:
-        index = (row["day"] - first).days // 7
-        weeks[(row["area"], top[row["category_id"]].pk)][index] += row["n"]
-    found = _unusual_weeks(weeks, this_week - timedelta(weeks=1), top)
-    found += _rising(weeks, this_week - timedelta(weeks=1), top)
-    return found
+        weeks[(row["area"], top[row["category_id"]].pk)][(row["day"] - first).days // 7] += row["n"]
+    return weeks
 
 
-def _unusual_weeks(weeks: dict, last_week: date, top: dict) -> list[Found]:
+def seasonal_factor(year_before: np.ndarray | None) -> float | None:
+    """How much busier the target week and those `SEASON_SPAN` either side were a year earlier than
+    the baseline weeks before them (None: no history). Counts smoothed by one, so that a quiet year
+    says "as usual", not "infinitely more"."""
+    if year_before is None:
+        return None
+    around = year_before[BASELINE_WEEKS - SEASON_SPAN : BASELINE_WEEKS + SEASON_SPAN + 1].mean()
+    return float((around + 1) / (year_before[: BASELINE_WEEKS - SEASON_SPAN].mean() + 1))
+
+
+def _unusual_weeks(weeks: dict, year_before: dict | None, last_week: date, top: dict) -> list[Found]:
     areas = {g.code: g for g in Grid.objects.filter(code__in={a for a, _c in weeks}, level=TREND_LEVEL)}
     klass = {c.pk: c for c in top.values()}
     found = []
     for (area, class_id), series in weeks.items():
         baseline, last = series[:-1], series[-1]
-        z = (last - baseline.mean()) / max(float(baseline.std()), 1.0)
-        if area not in areas or last < conf.trend_min_cases() or z < conf.trend_z():
+        if area not in areas or last < conf.trend_min_cases():
             continue
-        title = _("%(class)s in %(grid)s: %(count)d cases in the week of %(week)s, %(usual).1f usually") % {
+        factor = seasonal_factor(_season(year_before, (area, class_id)))
+        expected, spread = baseline.mean() * (factor or 1.0), baseline.std() * (factor or 1.0)
+        z = (last - expected) / max(float(spread), 1.0)
+        if z < conf.trend_z():
+            continue
+        title = _("%(class)s in %(grid)s: %(count)d cases in the week of %(week)s, %(usual).1f expected") % {
             "class": klass[class_id].name,
             "grid": areas[area].name,
             "count": last,
             "week": last_week,
-            "usual": baseline.mean(),
+            "usual": expected,
         }
         found.append(
             Found(
@@ -388,6 +434,8 @@ def _unusual_weeks(weeks: dict, last_week: date, top: dict) -> list[Found]:
                     "week": str(last_week),
                     "count": int(last),
                     "baseline": round(float(baseline.mean()), 2),
+                    "seasonal": round(factor, 2) if factor is not None else None,
+                    "expected": round(float(expected), 2),
                     "z": round(float(z), 2),
                     "weeks": [int(n) for n in series],
                 },
@@ -397,18 +445,25 @@ def _unusual_weeks(weeks: dict, last_week: date, top: dict) -> list[Found]:
     return found
 
 
-def _rising(weeks: dict, last_week: date, top: dict) -> list[Found]:
+def _season(year_before: dict | None, key) -> np.ndarray | None:
+    if year_before is None:
+        return None
+    return year_before.get(key, np.zeros(BASELINE_WEEKS + 1 + SEASON_SPAN))
+
+
+def _rising(weeks: dict, year_before: dict | None, last_week: date, top: dict) -> list[Found]:
     district = Grid.objects.filter(level=1).order_by("code").first()
     if district is None:
         return []
-    totals: dict[int, np.ndarray] = defaultdict(lambda: np.zeros(BASELINE_WEEKS + 1))
-    for (_area, class_id), series in weeks.items():
-        totals[class_id] += series
+    totals = _by_class(weeks)
+    a_year_before = _by_class(year_before) if year_before is not None else None
     klass = {c.pk: c for c in top.values()}
     found = []
     for class_id, series in totals.items():
-        recent, before = series[-RISING_WEEKS:].sum(), series[-2 * RISING_WEEKS : -RISING_WEEKS].sum()
-        if recent < 1.5 * before or recent - before < 20:
+        recent, before = _halves(series)
+        seasonal = _rise_a_year_before(a_year_before, class_id)
+        expected = before * seasonal
+        if recent < 1.5 * expected or recent - expected < 20:
             continue
         title = _(
             "%(class)s rising across the district: %(recent)d cases in four weeks, %(before)d before"
@@ -421,11 +476,38 @@ def _rising(weeks: dict, last_week: date, top: dict) -> list[Found]:
                 district.pk,
                 title,
                 Severity.MEDIUM,
-                {"recent": int(recent), "before": int(before), "weeks": [int(n) for n in series]},
+                {
+                    "recent": int(recent),
+                    "before": int(before),
+                    "seasonal": round(seasonal, 2) if a_year_before is not None else None,
+                    "weeks": [int(n) for n in series],
+                },
                 class_id,
             )
         )
     return found
+
+
+def _by_class(weeks: dict) -> dict[int, np.ndarray]:
+    totals: dict[int, np.ndarray] = {}
+    for (_area, class_id), series in weeks.items():
+        totals[class_id] = totals.get(class_id, 0) + series
+    return totals
+
+
+def _halves(series: np.ndarray) -> tuple[float, float]:
+    """Cases in the last `RISING_WEEKS` of the baseline span and in as many weeks before them."""
+    span = series[: BASELINE_WEEKS + 1]
+    return float(span[-RISING_WEEKS:].sum()), float(span[-2 * RISING_WEEKS : -RISING_WEEKS].sum())
+
+
+def _rise_a_year_before(a_year_before: dict | None, class_id: int) -> float:
+    """How much the same weeks rose a year earlier (at least 1): a rise that came then too is the
+    season, not news."""
+    if a_year_before is None or class_id not in a_year_before:
+        return 1.0
+    recent, before = _halves(a_year_before[class_id])
+    return max((recent + 1) / (before + 1), 1.0)
 
 
 # --- the registry -----------------------------------------------------------------------------------
@@ -523,20 +605,28 @@ def _people():
 
 
 ANALYSES = {
-    Kind.HOTSPOT: lambda now: hotspots(now),
-    Kind.RECURRENCE: lambda now: recurrences(now),
-    Kind.REPEAT_CALLER: lambda now: repeat_callers(now),
-    Kind.TREND: lambda now: trends(now),  # also finds RISING
-    Kind.CARE_UNVISITED: lambda now: care_unvisited(timezone.localtime(now).date()),
-    Kind.RENTAL_UNINSPECTED: lambda now: rentals_uninspected(timezone.localtime(now).date()),
-    Kind.CARE_HAZARD: lambda now: _people().care_hazards(timezone.localtime(now).date()),
-    Kind.REPEATED_DISPUTES: lambda now: _people().repeated_disputes(timezone.localtime(now).date()),
+    Kind.HOTSPOT: lambda now, only: hotspots(now, only=only),
+    Kind.RECURRENCE: lambda now, only: recurrences(now, only=only),
+    Kind.REPEAT_CALLER: lambda now, only: repeat_callers(now),
+    Kind.TREND: lambda now, only: trends(now),  # also finds RISING
+    Kind.CARE_UNVISITED: lambda now, only: care_unvisited(timezone.localtime(now).date()),
+    Kind.RENTAL_UNINSPECTED: lambda now, only: rentals_uninspected(timezone.localtime(now).date()),
+    Kind.CARE_HAZARD: lambda now, only: _people().care_hazards(timezone.localtime(now).date()),
+    Kind.REPEATED_DISPUTES: lambda now, only: _people().repeated_disputes(timezone.localtime(now).date()),
 }
 ANALYSED = {**{k: (k,) for k in ANALYSES}, Kind.TREND: (Kind.TREND, Kind.RISING)}
 DRIFTING = {Kind.HOTSPOT: 2.0, Kind.RECURRENCE: 2.0}  # × the radius within which a key carries over
+BY_CLASS = (Kind.HOTSPOT, Kind.RECURRENCE)  # what an incremental run re-analyses class by class
+DAILY = (Kind.TREND,)  # whole weeks: once a day, in the day's full run
 
 
 RUN_AGAIN_AFTER = timedelta(minutes=5)
+
+
+def load_libraries() -> None:
+    """Import scikit-learn and SciPy once, when the worker starts (about 1.5 s), not in a run."""
+    from scipy.spatial import cKDTree  # noqa: F401
+    from sklearn.cluster import DBSCAN  # noqa: F401
 
 
 def run_unless_recent(requested_by=None) -> tuple[AnalysisRun, bool]:
@@ -548,34 +638,94 @@ def run_unless_recent(requested_by=None) -> tuple[AnalysisRun, bool]:
     return run(requested_by=requested_by), True
 
 
-def run(requested_by=None, now: datetime | None = None) -> AnalysisRun:
-    """Every analysis over the whole district, saved warning by warning kind in one transaction each."""
+@dataclass
+class Plan:
+    full: bool
+    only: set[int] | None = None  # the classes to re-analyse (None: all of them)
+
+
+def plan(now: datetime, full: bool = False) -> Plan:
+    """What a run analyses. The first run of a day is full (every kind, every class, the trends).
+    Later runs re-cluster only the classes whose cases changed since the last run: a case reported,
+    moved on in the loop or corrected (`updated_at`), or one that left the windows since (reported
+    before the hotspot window, closed before the recurrence window's reach)."""
+    done = AnalysisRun.objects.filter(finished_at__isnull=False, as_of__isnull=False)  # newest first
+    last, last_full = done.first(), done.filter(is_full=True).first()
+    today = timezone.localtime(now).date()
+    if (
+        full
+        or last is None
+        or last.as_of > now
+        or last_full is None
+        or timezone.localtime(last_full.as_of).date() != today
+    ):
+        return Plan(full=True)
+    window, gap = timedelta(days=conf.window_days()), timedelta(days=conf.recurrence_days())
+    changed = Case.objects.filter(
+        Q(updated_at__gte=last.started_at)
+        | Q(reported_at__gte=last.as_of - window, reported_at__lt=now - window)
+        | Q(closed_at__gte=last.as_of - window - gap, closed_at__lt=now - window - gap)
+    )
+    top = classes()
+    categories = changed.values_list("category_id", flat=True).distinct().order_by()
+    return Plan(full=False, only={top[pk].pk for pk in categories})
+
+
+def run(requested_by=None, now: datetime | None = None, full: bool = False) -> AnalysisRun:
+    """The analyses over the whole district as `plan` says, saved kind by kind in one transaction each."""
     now = now or timezone.now()
-    record = AnalysisRun.objects.create(started_at=timezone.now(), requested_by=requested_by)
+    chosen = plan(now, full)
+    record = AnalysisRun.objects.create(
+        started_at=timezone.now(),
+        requested_by=requested_by,
+        as_of=now,
+        is_full=chosen.full,
+        classes=sorted(chosen.only or ()),
+    )
     counts = {}
+    top = classes()
     for kind, analyse in ANALYSES.items():
-        found = analyse(now)
+        if kind in DAILY and not chosen.full:
+            continue
+        only = chosen.only if kind in BY_CLASS else None
+        if only is not None and not only:
+            continue  # nothing changed in any class
+        found = analyse(now, only)
         with transaction.atomic():
-            counts.update(save(found, ANALYSED[kind], now))
+            counts.update(save(found, ANALYSED[kind], now, None if only is None else members_of(top, only)))
     record.finished_at, record.counts = timezone.now(), counts
     record.save(update_fields=["finished_at", "counts"])
     return record
 
 
-def save(found: list[Found], kinds, now: datetime) -> dict[str, int]:
-    """Raise what is new, update what was raised before, mark what is no longer found."""
+def save(found: list[Found], kinds, now: datetime, categories: list[int] | None = None) -> dict[str, int]:
+    """Raise what is new, update what was raised before, mark what is no longer found: of every
+    category, or only of `categories` when the run analysed only those."""
     seen: list[int] = []
     for kind in kinds:
         items = [f for f in found if f.kind == kind]
         if kind in DRIFTING:
             _carry_keys(kind, items, now)
         seen += _upsert(kind, items, now)
-    (
-        EarlyWarning.objects.filter(kind__in=kinds, is_current=True)
-        .exclude(pk__in=seen)
-        .update(is_current=False, updated_at=now)
-    )
+    gone = EarlyWarning.objects.filter(kind__in=kinds, is_current=True)
+    if categories is not None:
+        gone = gone.filter(category_id__in=categories)
+    gone.exclude(pk__in=seen).update(is_current=False, updated_at=now)
+    if Kind.HOTSPOT in kinds:
+        rank_hotspots()
     return {kind: sum(1 for f in found if f.kind == kind) for kind in kinds}
+
+
+def rank_hotspots() -> None:
+    """Rank the current hotspots by size across the district (a partial run found only some of them)."""
+    current = list(EarlyWarning.objects.filter(kind=Kind.HOTSPOT, is_current=True).only("pk", "evidence"))
+    current.sort(key=lambda w: (-w.evidence.get("count", 0), w.pk))
+    moved = []
+    for rank, warning in enumerate(current, 1):
+        if warning.evidence.get("rank") != rank:
+            warning.evidence["rank"] = rank
+            moved.append(warning)
+    EarlyWarning.objects.bulk_update(moved, ["evidence"], batch_size=500)
 
 
 def _carry_keys(kind: str, items: list[Found], now: datetime) -> None:
@@ -607,6 +757,15 @@ def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return math.hypot(dx, dy)
 
 
+def is_news(before: dict, now: dict) -> bool:
+    """Whether a warning found again shows something its last finding did not: a newer case behind
+    it, or another fact (a visit made and missed again, another due date, another dispute). What
+    merely ages (days late) is not news: a resolved warning stays resolved until then."""
+    if "cases" in now:
+        return max(now["cases"], default=0) > max(before.get("cases", []), default=0)
+    return any(now.get(k) != before.get(k) for k in ("last_visited", "due", "disputes", "people"))
+
+
 FIELDS = ["source", "grid_id", "category_id", "title", "severity", "evidence", "lat", "lon", "is_sensitive"]
 
 
@@ -624,8 +783,8 @@ def _upsert(kind: str, items: list[Found], now: datetime) -> list[int]:
             new.append(warning)
         else:
             warning.last_seen_at, warning.times_seen, warning.is_current = now, warning.times_seen + 1, True
-            if warning.state == EarlyWarning.State.RESOLVED:
-                warning.state = EarlyWarning.State.NEW  # resolved, and found again: it is back
+            if warning.state == EarlyWarning.State.RESOLVED and is_news(warning.evidence, item.evidence):
+                warning.state = EarlyWarning.State.NEW  # resolved, and more came since: it is back
                 back.append(warning)
             changed.append(warning)
         for name in FIELDS:

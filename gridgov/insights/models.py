@@ -157,6 +157,11 @@ class AnalysisRun(models.Model):
         verbose_name=_("requested by"),
     )
     counts = models.JSONField(_("found"), default=dict)
+    # The moment analysed (the windows end there) and what the run covered: a full run analyses
+    # every kind; an incremental one re-clusters only the classes in `classes` (see analysis.plan).
+    as_of = models.DateTimeField(_("as of"), null=True, blank=True)
+    is_full = models.BooleanField(_("full run"), default=True)
+    classes = models.JSONField(_("classes analysed again"), default=list, blank=True)
 
     class Meta:
         verbose_name = _("analysis run")

@@ -8,10 +8,11 @@ import pytest
 from django.utils import timezone
 
 from gridgov.accounts.models import Role
+from gridgov.analytics import rollups
 from gridgov.cases.categories import STANDARD
 from gridgov.cases.models import Case, Category
 from gridgov.core.testing import staff
-from gridgov.insights import analysis
+from gridgov.insights import analysis, conf
 from gridgov.insights.models import EarlyWarning
 from gridgov.population import testing as registry
 from gridgov.population.models import PersonTag, TagType, VisitRule
@@ -74,7 +75,7 @@ def test_a_cluster_of_one_class_is_a_hotspot_and_scattered_cases_are_not(distric
     assert len(found) == 1
     spot = found[0]
     assert spot.evidence["count"] == 8 and spot.category_id == analysis.classes()[garbage.pk].pk
-    assert abs(spot.lat - SPOT[0]) < 0.001 and spot.evidence["rank"] == 1
+    assert abs(spot.lat - SPOT[0]) < 0.001
     # Cases outside the window are not counted.
     assert analysis.hotspots(NOW - timedelta(days=40)) == []
 
@@ -132,9 +133,39 @@ def test_a_week_far_above_its_baseline_is_a_trend(district, garbage):
     for _n in range(12):  # then twelve in the last full week
         days = (timezone.localdate() - last_week).days - 2
         case(garbage, 31.30 + rng.random() * 0.01, 120.50 + rng.random() * 0.01, days_ago=days, grid=grid)
+    rollups.rebuild()  # trends read the daily rollups
     found = [f for f in analysis.trends(NOW) if f.kind == EarlyWarning.Kind.TREND]
     assert len(found) == 1
     assert found[0].evidence["count"] == 12 and found[0].grid_id == district.grids[1].pk
+    assert found[0].evidence["seasonal"] is None  # no year of history: the twelve weeks alone
+
+
+def weekly(category, grid, counts: dict[int, int], seed=5):
+    """`counts[k]` cases in the week k weeks before the last full week (0: the last full week)."""
+    rng = random.Random(seed)
+    last_week = analysis.week_start(timezone.localdate()) - timedelta(weeks=1)
+    for weeks_before, count in counts.items():
+        days = (timezone.localdate() - (last_week - timedelta(weeks=weeks_before))).days - 2
+        for _n in range(count):
+            lat, lon = 31.30 + rng.random() * 0.01, 120.50 + rng.random() * 0.01
+            case(category, lat, lon, days_ago=days, grid=grid)
+
+
+def test_a_week_that_is_busy_every_year_is_the_season_not_a_trend(district, garbage):
+    grid = district.micro_grids[2]
+    usual = {k: 1 + k % 2 for k in range(1, 13)}
+    # A year earlier: the same quiet weeks, then the same week and those around it as busy as now.
+    a_year_before = {52 + k: n for k, n in usual.items()} | {52 + k: 12 for k in range(-2, 3)}
+    weekly(garbage, grid, {**usual, 0: 12, **a_year_before})
+    rollups.rebuild()
+    found = [f for f in analysis.trends(NOW) if f.kind == EarlyWarning.Kind.TREND]
+    assert found == []
+    # The same week three times as busy as the season's: a trend, against the seasonal expectation.
+    weekly(garbage, grid, {0: 24}, seed=6)
+    rollups.rebuild()
+    (trend,) = [f for f in analysis.trends(NOW) if f.kind == EarlyWarning.Kind.TREND]
+    assert trend.evidence["count"] == 36 and trend.evidence["seasonal"] > 4
+    assert trend.evidence["expected"] > trend.evidence["baseline"]
 
 
 def test_a_cared_for_household_left_unvisited_is_a_registry_warning(district):
@@ -171,11 +202,45 @@ def test_a_run_raises_each_warning_once_and_updates_it(district, garbage):
     warning.refresh_from_db()
     assert EarlyWarning.objects.filter(kind=EarlyWarning.Kind.HOTSPOT).count() == 1
     assert warning.evidence["count"] == 8 and warning.times_seen == 2
-    # Resolved, then found again: back to new. Gone from the window: no longer current.
+    assert warning.evidence["rank"] == 1
+    # Resolved: found again with nothing new, it stays resolved; a newer case there, and it is back.
     EarlyWarning.objects.filter(pk=warning.pk).update(state=EarlyWarning.State.RESOLVED)
-    analysis.run(now=NOW + timedelta(hours=2))
+    analysis.run(now=NOW + timedelta(hours=2), full=True)
+    warning.refresh_from_db()
+    assert warning.state == EarlyWarning.State.RESOLVED and warning.times_seen == 3
+    case(garbage, SPOT[0] + 20 * M, SPOT[1], days_ago=0, grid=grid)
+    analysis.run(now=NOW + timedelta(hours=3))
     warning.refresh_from_db()
     assert warning.state == EarlyWarning.State.NEW and warning.logs.get().action == "found_again"
     analysis.run(now=NOW + timedelta(days=60))
     warning.refresh_from_db()
     assert not warning.is_current and EarlyWarning.objects.filter(kind=EarlyWarning.Kind.HOTSPOT).count() == 1
+
+
+def test_a_later_run_analyses_again_only_the_classes_whose_cases_changed(district, garbage, other_class):
+    grid, top = district.micro_grids[2], analysis.classes()
+    window = timedelta(days=conf.window_days())
+    for n in range(6):
+        case(garbage, SPOT[0] + n * 10 * M, SPOT[1], days_ago=n, grid=grid)
+    for n in range(6):  # another class's hotspot 2 km away, its cases about to leave the window
+        made = case(other_class, SPOT[0] + 2000 * M + n * 10 * M, SPOT[1], days_ago=0, grid=grid)
+        Case.objects.filter(pk=made.pk).update(reported_at=NOW - window + timedelta(seconds=30 + n))
+    assert analysis.run(now=NOW).is_full  # the first run of the day
+    hotspot = EarlyWarning.objects.get(kind=EarlyWarning.Kind.HOTSPOT, category_id=top[garbage.pk].pk)
+    other = EarlyWarning.objects.get(kind=EarlyWarning.Kind.HOTSPOT, category_id=top[other_class.pk].pk)
+    # One more garbage case: only its class is clustered again; the other hotspot is left as it was.
+    case(garbage, SPOT[0] + 30 * M, SPOT[1] + 10 * M, days_ago=0, grid=grid)
+    second = analysis.run(now=NOW + timedelta(seconds=10))
+    assert not second.is_full and second.classes == [top[garbage.pk].pk]
+    assert "trend" not in second.counts  # whole weeks: once a day
+    hotspot.refresh_from_db(), other.refresh_from_db()
+    assert hotspot.evidence["count"] == 7 and hotspot.times_seen == 2
+    assert other.times_seen == 1 and other.is_current
+    # Nothing reported since, but the other class's cases have left the window: it is analysed again.
+    third = analysis.run(now=NOW + timedelta(minutes=1))
+    assert third.classes == [top[other_class.pk].pk]
+    hotspot.refresh_from_db(), other.refresh_from_db()
+    assert not other.is_current
+    assert hotspot.is_current and hotspot.times_seen == 2
+    # The next day's first run is full again.
+    assert analysis.run(now=NOW + timedelta(days=1)).is_full
