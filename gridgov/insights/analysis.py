@@ -37,6 +37,7 @@ from gridgov.analytics import rollups
 from gridgov.analytics.models import DailyRollup
 from gridgov.cases.models import Case, Category
 from gridgov.core import bulk
+from gridgov.core.dbfunc import Epoch
 from gridgov.grids.codes import code_length
 from gridgov.grids.locator import get_index
 from gridgov.grids.models import Grid
@@ -214,15 +215,13 @@ def recurrences(now: datetime, window_days: int | None = None, only: set[int] | 
             Q(reported_at__gte=start, reported_at__lt=now)
             | Q(state=Case.State.CLOSED, closed_at__gte=start - gap, closed_at__lt=now)
         )
-        .values_list("pk", "category_id", "lat", "lon", "reported_at", "grid_id", "closed_at")
+        .values_list("pk", "category_id", "lat", "lon", Epoch("reported_at"), "grid_id", Epoch("closed_at"))
     )
     if not rows:
         return []
-    pks = np.array([r[0] for r in rows])
-    categories = np.array([r[1] for r in rows])
-    lats, lons = np.array([r[2] for r in rows], dtype=float), np.array([r[3] for r in rows], dtype=float)
-    reported = np.array([r[4].timestamp() for r in rows])
-    closed = np.array([r[6].timestamp() if r[6] else np.nan for r in rows])
+    table = np.array(rows, dtype=float)  # one array; a NULL closing time is NaN
+    pks, categories = table[:, 0].astype(np.int64), table[:, 1].astype(np.int64)
+    lats, lons, reported, closed = table[:, 2], table[:, 3], table[:, 4], table[:, 6]
     is_new = (reported >= start.timestamp()) & (reported < now.timestamp())
     was_closed = ~np.isnan(closed)
     xy = project(lats, lons, float(lats.mean()), float(lons.mean()))
