@@ -165,7 +165,10 @@ def dashboard_page(request):
 def big_screen(request):
     """The same figures full screen, dark, refreshed every minute (a command-centre wall)."""
     check_dashboard_access(request.user)
-    return render(request, "analytics/bigscreen.html", _dashboard_context(request))
+    context = _dashboard_context(request)
+    # 研判's panel, now rather than over the period; None (no panel) for those who do not read warnings.
+    context["insight_screen"] = insight_figures.screen(request.user, context["grid_code"])
+    return render(request, "analytics/bigscreen.html", context)
 
 
 REPORT_TYPES = {"xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -132,9 +132,13 @@ def hotspots(now: datetime, window_days: int | None = None, only: set[int] | Non
     if not rows:
         return []
     radius, minimum = conf.hotspot_radius_m(), conf.hotspot_min_cases()
-    ids, category_ids, lats, lons, grids = (np.array(column) for column in zip(*rows, strict=True))
-    xy = project(lats.astype(float), lons.astype(float), float(lats.mean()), float(lons.mean()))
-    class_ids = np.array([top[c].pk for c in category_ids])
+    table = np.array(rows, dtype=float)  # one array for the million rows, not five Python lists
+    ids, category_ids, grids = (table[:, i].astype(np.int64) for i in (0, 1, 4))
+    lats, lons = table[:, 2], table[:, 3]
+    xy = project(lats, lons, float(lats.mean()), float(lons.mean()))
+    class_of = np.zeros(max(top) + 1, dtype=np.int64)
+    class_of[list(top)] = [klass.pk for klass in top.values()]
+    class_ids = class_of[category_ids]
     found = []
     for class_id in np.unique(class_ids):
         members = np.flatnonzero(class_ids == class_id)

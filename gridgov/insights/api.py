@@ -13,7 +13,7 @@ from gridgov.cases.models import Case
 from gridgov.core.openapi import CONFLICT, ERROR_TEXTS
 from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import GridRef, Schema
-from gridgov.insights import analysis, workflow
+from gridgov.insights import analysis, figures, workflow
 from gridgov.insights.models import AnalysisRun, EarlyWarning
 from gridgov.population.models import Person
 
@@ -187,6 +187,45 @@ def _detail(user, warning: EarlyWarning) -> dict:
     }
 
 
+class WarningCandidateRoleOut(Schema):
+    role: str = Field(description="leader, dispatcher, grid_leader or grid_worker")
+    label: str
+    grid: GridRef
+
+
+class WarningCandidateOut(Schema):
+    id: int
+    name: str
+    roles: list[WarningCandidateRoleOut] = Field(
+        description="their staff roles on the grid's line of the tree"
+    )
+
+
+@router.get(
+    "/insights/warnings/{warning_id}/candidates",
+    response=list[WarningCandidateOut],
+    summary="Who the warning may be assigned to: the staff on its grid's line whose area includes it",
+    openapi_extra=NOT_FOUND,
+)
+def list_candidates(request, warning_id: int):
+    _warning, users = workflow.candidates_for(request.auth, warning_id)
+    return [
+        {
+            "id": u.pk,
+            "name": u.name or u.username,
+            "roles": [
+                {
+                    "role": a.role,
+                    "label": str(a.get_role_display()),
+                    "grid": {"code": a.grid.code, "name": a.grid.name},
+                }
+                for a in u.line_roles
+            ],
+        }
+        for u in users
+    ]
+
+
 class WarningStepIn(Schema):
     note: str = ""
     assignee_id: int | None = Field(
@@ -203,6 +242,62 @@ class WarningStepIn(Schema):
 def take_step(request, warning_id: int, name: str, payload: WarningStepIn):
     warning = workflow.act(request.auth, warning_id, name, note=payload.note, assignee_id=payload.assignee_id)
     return _detail(request.auth, workflow.warning_of(request.auth, warning.pk))
+
+
+class WarningScreenIn(Schema):
+    grid: str = Field("", description="a grid code in my area: its whole subtree")
+
+
+class WarningScreenKindOut(Schema):
+    kind: str
+    label: str
+    open: int
+    severity: list[int] = Field(description="open warnings of low, medium and high severity")
+
+
+class WarningScreenItemOut(Schema):
+    id: int
+    title: str
+    grid: str
+    kind: str
+    kind_label: str
+    first_seen_at: datetime
+    age: str = Field(description="since it was first found, in words")
+    url: str
+
+
+class WarningScreenPlaceOut(Schema):
+    id: int
+    title: str
+    grid: str
+    category: str
+    cases: int
+    severity: int
+    severity_label: str
+    url: str
+
+
+class WarningScreenOut(Schema):
+    totals: dict[str, int] = Field(description="open: open warnings; high: of them, of high severity")
+    kinds: list[WarningScreenKindOut]
+    severities: list[str]
+    newest: list[WarningScreenItemOut] = Field(description="the newest open warnings of high severity")
+    hotspots: list[WarningScreenPlaceOut] = Field(description="the largest open hotspots")
+    grid: str
+
+
+@router.get(
+    "/insights/screen",
+    response=WarningScreenOut,
+    summary="The big screen's 研判 panel: open warnings by kind and severity, newest severe ones, hotspots",
+    # A grid code outside my area is a 404, though the path names no object.
+    openapi_extra=NOT_FOUND,
+)
+def screen(request, filters: Query[WarningScreenIn]):
+    panel = figures.screen(request.auth, filters.grid)
+    if panel is None:
+        raise PermissionDenied(_("Early warnings are for leaders and command centres."))
+    return panel
 
 
 class AnalysisRunOut(Schema):

@@ -8,9 +8,16 @@ Definitions (P = the period):
 - the warnings of P: found by a run in P (first found before its end, last found after its start),
   counted by kind and state; its hotspots, largest first, with their case counts, and its
   recurring places, most recurrences first.
+
+`screen` is the big screen's panel, as things stand now rather than over a period: open warnings by
+kind and severity, the newest open ones of high severity with their age, the largest open hotspots.
+Each figure is one query, however many warnings there are.
 """
 
 from django.db.models import Count
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from gridgov.analytics import kpis
 from gridgov.analytics.periods import Period
@@ -19,6 +26,8 @@ from gridgov.insights.models import EarlyWarning
 
 Kind, State, Severity = EarlyWarning.Kind, EarlyWarning.State, EarlyWarning.Severity
 TOP = 10
+SCREEN_NEWEST = 5
+SCREEN_HOTSPOTS = 5
 
 
 def _stepped(rows, action: str, start, end) -> int:
@@ -45,19 +54,33 @@ def _places(rows, kind: str, order: str) -> list[dict]:
     ]
 
 
-def build(user, period: Period, grid_code: str = "") -> dict | None:
-    """The period's warnings in the user's area (or the chosen grid); None for those who do not read
-    warnings (`workflow.may_read`)."""
+def _open_counts(rows) -> dict[tuple[str, int], int]:
+    """(kind, severity) → open warnings among `rows`."""
+    open_rows = rows.filter(state__in=workflow.OPEN).values("kind", "severity")
+    return {(r["kind"], r["severity"]): r["n"] for r in open_rows.annotate(n=Count("pk")).order_by()}
+
+
+def _readable_rows(user, grid_code: str):
+    """The warnings the user reads (in the chosen grid, 404 outside their area) and that grid; None for
+    those who do not read warnings (`workflow.may_read`)."""
     if not user.is_authenticated or not workflow.may_read(user):
-        return None
+        return None, None
     grid = kpis.chosen_grid(user, grid_code)
     rows = EarlyWarning.objects.visible_to(user)
     if grid is not None:
         rows = rows.filter(grid__code__startswith=grid.code)
+    return rows, grid
+
+
+def build(user, period: Period, grid_code: str = "") -> dict | None:
+    """The period's warnings in the user's area (or the chosen grid); None for those who do not read
+    warnings (`workflow.may_read`)."""
+    rows, grid = _readable_rows(user, grid_code)
+    if rows is None:
+        return None
     start, end = period.bounds()
 
-    open_rows = rows.filter(state__in=workflow.OPEN).values("kind", "severity")
-    open_counts = {(r["kind"], r["severity"]): r["n"] for r in open_rows.annotate(n=Count("pk")).order_by()}
+    open_counts = _open_counts(rows)
     of_period = rows.filter(first_seen_at__lt=end, last_seen_at__gte=start)
     period_counts = {
         (r["kind"], r["state"]): r["n"]
@@ -92,5 +115,53 @@ def build(user, period: Period, grid_code: str = "") -> dict | None:
         "states": [str(label) for _value, label in State.choices],
         "hotspots": _places(of_period, Kind.HOTSPOT, "count"),
         "recurrences": _places(of_period, Kind.RECURRENCE, "recurred"),
+        "grid": grid.code if grid is not None else "",
+    }
+
+
+def screen(user, grid_code: str = "") -> dict | None:
+    """The big screen's 研判 panel for the user's area (or the chosen grid), now; None for those who
+    do not read warnings. Sensitive warnings only as `visible_to` lets the user see them."""
+    rows, grid = _readable_rows(user, grid_code)
+    if rows is None:
+        return None
+    open_counts = _open_counts(rows)
+    kinds = []
+    for kind, label in Kind.choices:
+        by_severity = [open_counts.get((kind, s), 0) for s in Severity.values]
+        if any(by_severity):
+            kinds.append(
+                {"kind": kind, "label": str(label), "open": sum(by_severity), "severity": by_severity}
+            )
+    now = timezone.now()
+    newest = (
+        rows.filter(state__in=workflow.OPEN, severity=Severity.HIGH)
+        .select_related("grid")
+        .order_by("-first_seen_at", "-pk")[:SCREEN_NEWEST]
+    )
+    hotspots = _places(rows.filter(state__in=workflow.OPEN), Kind.HOTSPOT, "count")[:SCREEN_HOTSPOTS]
+    for spot in hotspots:
+        spot["url"] = reverse("insights-warning", args=[spot["id"]])
+    return {
+        "totals": {
+            "open": sum(open_counts.values()),
+            "high": sum(n for (_kind, severity), n in open_counts.items() if severity == Severity.HIGH),
+        },
+        "kinds": kinds,
+        "severities": [str(label) for _value, label in Severity.choices],
+        "newest": [
+            {
+                "id": w.pk,
+                "title": w.title,
+                "grid": w.grid.name,
+                "kind": w.kind,
+                "kind_label": str(w.get_kind_display()),
+                "first_seen_at": w.first_seen_at,
+                "age": timesince(w.first_seen_at, now, depth=1),
+                "url": reverse("insights-warning", args=[w.pk]),
+            }
+            for w in newest
+        ],
+        "hotspots": hotspots,
         "grid": grid.code if grid is not None else "",
     }

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -26,7 +26,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from gridgov.accounts.models import Assignment, Role
 from gridgov.cases.models import Case
 from gridgov.core.actions import form_action
 from gridgov.core.scope import scope_of
@@ -39,7 +38,6 @@ from gridgov.population.models import Person
 PAGE_SIZE = 100
 MAP_LIMIT = 2000
 PICKABLE_LEVEL = 3
-ASSIGNEE_ROLES = (Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER)
 Kind, State = EarlyWarning.Kind, EarlyWarning.State
 steps = form_action("insights")
 
@@ -212,23 +210,16 @@ def map_points(request):
     )
 
 
-def _assignees(warning: EarlyWarning) -> list:
-    """Who a warning may be given to: the active staff on its grid's line of the tree — on a grid
-    above it (its code a prefix of the warning's), on it or inside it — whose area includes it
-    (the rule `workflow.act` checks)."""
-    code = warning.grid.code
-    line = Q(grid__code__in=[code[:n] for n in range(1, len(code) + 1)]) | Q(grid__code__startswith=code)
-    users = {}
-    for a in (
-        Assignment.objects.filter(line, is_active=True, role__in=ASSIGNEE_ROLES, user__is_active=True)
-        .select_related("user", "grid")
-        .order_by("grid__code", "role")[:300]
-    ):
-        users.setdefault(a.user_id, (a.user, a))
+def _assignees(warning: EarlyWarning) -> list[dict]:
+    """The assign form's choices: `workflow.candidates`, the rule `workflow.act` checks."""
     return [
-        {"id": u.pk, "name": u.name or u.username, "role": a.get_role_display(), "grid": a.grid.name}
-        for u, a in users.values()
-        if scope_of(u).covers(code)
+        {
+            "id": u.pk,
+            "name": u.name or u.username,
+            "role": u.line_roles[0].get_role_display(),
+            "grid": u.line_roles[0].grid.name,
+        }
+        for u in workflow.candidates(warning)
     ]
 
 

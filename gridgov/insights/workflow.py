@@ -3,18 +3,20 @@ warning's grid, written with one `WarningLog` row, under the warning's row lock.
 
 new → acknowledged → assigned → resolved, or dismissed with a reason from any open state; resolved or
 dismissed → reopened (new). `supervise` puts the open cases behind a warning under supervision
-(督办) through `cases.workflow.act`, the one service that changes cases.
+(督办) through `cases.workflow.act`, the one service that changes cases. `candidates` names who a
+warning may be assigned to: the page's list, the API's and the check of `assign` are that one rule.
 """
 
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from gridgov.accounts.models import Assignment, Role
 from gridgov.accounts.roles import Perm, has_perm
 from gridgov.cases import workflow as case_workflow
 from gridgov.cases.models import Case
@@ -24,6 +26,8 @@ from gridgov.insights.models import EarlyWarning, WarningLog
 
 S = EarlyWarning.State
 OPEN = (S.NEW, S.ACKNOWLEDGED, S.ASSIGNED)
+# The staff roles a warning may be given to (residents, building heads, handlers never).
+ASSIGNEE_ROLES = (Role.LEADER, Role.DISPATCHER, Role.GRID_LEADER, Role.GRID_WORKER)
 
 
 @dataclass(frozen=True)
@@ -114,12 +118,61 @@ def _do(actor, warning: EarlyWarning, step: Step, note: str, assignee_id) -> str
 
 
 def _assignee(warning: EarlyWarning, assignee_id):
-    user = get_user_model().objects.filter(pk=assignee_id or 0, is_active=True).first()
-    if user is None or not scope_of(user).covers(warning.grid.code):
+    found = _candidates(warning.grid.code, only=assignee_id or 0)
+    if not found:
         raise ValidationError(
             {"assignee_id": _("Choose someone whose area includes %s.") % warning.grid.name}
         )
-    return user
+    return found[0]
+
+
+def candidates(warning: EarlyWarning) -> list:
+    """Who a warning may be assigned to: the active users holding a staff role (`ASSIGNEE_ROLES`) on
+    its grid's line of the tree — a grid above it, the grid itself or one inside it — whose area
+    (`scope_of`) includes its grid. Each carries `line_roles`, those assignments on the line, and
+    they come in the order of the highest of them (the line from the top down)."""
+    return _candidates(warning.grid.code)
+
+
+def candidates_for(actor, warning_id: int) -> tuple[EarlyWarning, list]:
+    """The warning (404 outside the actor's area) and its candidates, for those who may assign it
+    (403 without `Perm.HANDLE_WARNINGS` on its grid)."""
+    warning = warning_of(actor, warning_id)
+    if not has_perm(actor, Perm.HANDLE_WARNINGS, warning.grid):
+        raise PermissionDenied(_("You may not act on the warnings of grid %s.") % warning.grid.code)
+    return warning, candidates(warning)
+
+
+def _candidates(code: str, only: int | None = None) -> list:
+    # One query: every active assignment of each user holding a staff role on the line. Those
+    # assignments are all `scope_of` reads, so they are handed to it instead of it asking per user.
+    line = Q(grid__code__in=[code[:n] for n in range(1, len(code))]) | Q(grid__code__startswith=code)
+    on_line = Assignment.objects.filter(line, is_active=True, role__in=ASSIGNEE_ROLES, user__is_active=True)
+    if only is not None:
+        on_line = on_line.filter(user_id=only)
+    held: dict[int, list] = {}
+    for a in (
+        Assignment.objects.filter(is_active=True, user__in=on_line.values("user_id"))
+        .select_related("user", "grid", "department__area")
+        .order_by("user_id", "grid__code", "role", "pk")
+    ):
+        held.setdefault(a.user_id, []).append(a)
+    found = []
+    for assignments in held.values():
+        user = assignments[0].user
+        user._gridgov_assignments = assignments  # what `roles.active_assignments` would read
+        if not scope_of(user).covers(code):
+            continue
+        user.line_roles = [
+            a for a in assignments if a.role in ASSIGNEE_ROLES and a.grid_id and _on_line(a.grid.code, code)
+        ]
+        found.append(user)
+    found.sort(key=lambda u: (u.line_roles[0].grid.code, u.line_roles[0].role, u.name or u.username, u.pk))
+    return found
+
+
+def _on_line(grid_code: str, code: str) -> bool:
+    return code.startswith(grid_code) or grid_code.startswith(code)
 
 
 def _supervise(actor, warning: EarlyWarning, note: str) -> str:

@@ -148,3 +148,61 @@ def test_the_analysis_runs_on_demand_at_most_every_five_minutes(district, client
         .status_code
         == 403
     )
+
+
+def test_the_candidates_are_the_staff_on_the_grid_s_line_whose_area_includes_it(
+    district, client_for, django_assert_num_queries
+):
+    from gridgov.accounts.models import Assignment
+    from gridgov.core.testing import resident
+    from gridgov.insights import workflow
+
+    found = warning(district.grids[0])
+    leader_user = staff(Role.LEADER, district.communities[0])  # above the grid
+    grid_leader = staff(Role.GRID_LEADER, district.grids[0])  # on it
+    below = staff(Role.GRID_WORKER, district.micro_grids[0])  # inside it: their area does not include it
+    outsider = staff(Role.GRID_WORKER, district.micro_grids[6])  # community 2: not on the line
+    home = resident(district.micro_grids[0])
+    gone = staff(Role.GRID_WORKER, district.grids[0], is_active=False)
+    ended = staff(Role.GRID_WORKER, district.grids[0])
+    Assignment.objects.filter(user=ended).update(is_active=False)
+    # On the line below the grid, and through a second role over the whole community: a candidate.
+    both = staff(Role.GRID_WORKER, district.micro_grids[1])
+    Assignment.objects.create(user=both, role=Role.DISPATCHER, grid=district.communities[0])
+
+    client = client_for(leader_user)
+    listed = client.get(f"{API}/warnings/{found.pk}/candidates")
+    assert listed.status_code == 200, listed.content
+    by_id = {c["id"]: c for c in listed.json()}
+    assert set(by_id) == {leader_user.pk, grid_leader.pk, both.pk}
+    assert listed.json()[-1]["id"] == grid_leader.pk  # the line from the top down: the community first
+    assert by_id[grid_leader.pk]["roles"] == [
+        {
+            "role": "grid_leader",
+            "label": str(Role.GRID_LEADER.label),
+            "grid": {"code": district.grids[0].code, "name": district.grids[0].name},
+        }
+    ]
+    assert {r["role"] for r in by_id[both.pk]["roles"]} == {"dispatcher", "grid_worker"}
+
+    # The service checks the same rule.
+    url = f"{API}/warnings/{found.pk}/steps/assign"
+    for refused in (below, outsider, home, gone, ended):
+        response = client.post(url, {"assignee_id": refused.pk}, content_type="application/json")
+        assert response.status_code == 400 and "assignee_id" in response.json()["errors"], refused
+    found.refresh_from_db()
+    assert found.state == EarlyWarning.State.NEW and not found.logs.exists()
+    assigned = client.post(url, {"assignee_id": both.pk}, content_type="application/json")
+    assert assigned.status_code == 200 and assigned.json()["state"] == "assigned"
+
+    # One query however many staff the line has, not one per user.
+    for grid in district.micro_grids[:4]:
+        for _n in range(5):
+            staff(Role.GRID_WORKER, grid)
+    fresh = EarlyWarning.objects.select_related("grid").get(pk=found.pk)
+    with django_assert_num_queries(1):
+        assert {u.pk for u in workflow.candidates(fresh)} == set(by_id)
+
+    # Those who do not handle warnings are refused.
+    worker = client_for(staff(Role.GRID_WORKER, district.grids[0]))
+    assert worker.get(f"{API}/warnings/{found.pk}/candidates").status_code == 403

@@ -4,6 +4,7 @@ five minutes; grid workers are refused. The period report carries the 研判 she
 dashboard its section, and the top bar and the leader's console link to /insights/."""
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -270,3 +271,16 @@ def test_the_dashboard_and_the_console_link_to_the_warnings(district, leader, cl
     assert '<strong data-figure="resolved">1</strong>' in section
     assert 'id="insights-dashboard-link"' in section
     assert 'id="insights-link"' in client.get("/console/leader/").content.decode()
+
+
+def test_the_assign_form_offers_the_candidates_of_the_api(district, leader, client_for):
+    found = warning(district.grids[0])
+    on_grid = staff(Role.GRID_WORKER, district.grids[0])
+    below = staff(Role.GRID_WORKER, district.micro_grids[0])  # their area does not include the grid
+    outsider = staff(Role.GRID_WORKER, district.micro_grids[6])
+    client = client_for(leader)
+    page = client.get(f"/insights/{found.pk}/").content.decode()
+    offered = {int(v) for v in re.findall(r'<option value="(\d+)">', page)}
+    listed = {c["id"] for c in client.get(f"/api/v1/insights/warnings/{found.pk}/candidates").json()}
+    assert offered == listed == {leader.pk, on_grid.pk}
+    assert below.pk not in offered and outsider.pk not in offered

@@ -14,6 +14,8 @@ ROUTES = {
     ("GET", "/api/v1/insights/warnings"): "scoped",
     ("GET", "/api/v1/insights/warnings/{warning_id}"): "scoped",
     ("POST", "/api/v1/insights/warnings/{warning_id}/steps/{name}"): "scoped",
+    ("GET", "/api/v1/insights/warnings/{warning_id}/candidates"): "scoped",
+    ("GET", "/api/v1/insights/screen"): "scoped",
     (
         "POST",
         "/api/v1/insights/runs",
@@ -47,6 +49,14 @@ def grid_b_requests(district) -> dict:
             {"note": "越权"},
             403,
         ),
+        ("GET", f"{i}/warnings/{{warning_id}}/candidates"): (
+            "get",
+            f"{i}/warnings/{hotspot.pk}/candidates",
+            None,
+            403,
+        ),
+        # The panel of another area's grid: a 404 for those who read warnings.
+        ("GET", f"{i}/screen"): ("get", f"{i}/screen?grid={district.communities[1].code}", None, 403),
     }
 
 
@@ -70,3 +80,18 @@ def test_grid_a_staff_never_see_or_touch_grid_b(district, client_for):
         listed = client.get("/api/v1/insights/warnings")
         assert listed.status_code == 403 or listed.json()["count"] == 0
     assert EarlyWarning.objects.get().state == EarlyWarning.State.NEW and not WarningLog.objects.exists()
+
+
+def test_the_candidates_and_the_panel_of_another_area_are_not_found(district, client_for):
+    """A leader of community A reads warnings, so grid B's are a 404 to them (not a 403), and their
+    panel never counts grid B's warnings."""
+    requests = grid_b_requests(district)
+    leader = client_for(staff(Role.LEADER, district.communities[0]))
+    for key in (
+        ("GET", "/api/v1/insights/warnings/{warning_id}/candidates"),
+        ("GET", "/api/v1/insights/screen"),
+    ):
+        verb, url, _body, _status = requests[key]
+        assert getattr(leader, verb)(url).status_code == 404, key
+    panel = leader.get("/api/v1/insights/screen").json()
+    assert panel["totals"]["open"] == 0 and panel["hotspots"] == []
