@@ -810,7 +810,11 @@ def report(args, results: list[dict]) -> str:
         "(`Category.objects.get` in `_recurrence`: 61,540 queries, ≈ 12 s of 28.7 s). Before the fix the "
         "first run measured hotspots 16.6 s + recurrences 28.7 s = **45.3 s** (missed); the fix "
         "(`recurrences` reads the names of the places' categories in one query and passes each to "
-        "`_recurrence`) keeps the same findings.",
+        "`_recurrence`) keeps the same findings. Since then: scikit-learn and SciPy are imported when "
+        "the worker starts (`insights.tasks.load_libraries`), so the timings here leave the import out; "
+        "both analyses read their rows as one float array, the moments given by the database as seconds "
+        "since 1970 (`core.dbfunc.Epoch`), with no datetime object per row; a hotspot's class comes "
+        "from an index array.",
         "",
         "A full `analysis.run()` (default windows: 30 days for hotspots and callers, twelve weeks "
         "for trends; no registry in this district, so its two analyses find nothing):",
