@@ -697,16 +697,9 @@ def time_pages(rounds: int) -> list[dict]:
         ("API, first page", "/api/v1/insights/warnings"),
         ("API, kind=hotspot", "/api/v1/insights/warnings?kind=hotspot"),
         ("API, kind=repeat_caller", "/api/v1/insights/warnings?kind=repeat_caller"),
+        ("page /insights/", "/insights/"),
+        ("page, kind=hotspot", "/insights/?kind=hotspot"),
     ]
-    page = True
-    try:
-        from django.urls import reverse
-
-        reverse("insights")
-    except Exception:  # noqa: BLE001 - the page is built by another helper; absent: API only
-        page = False
-    if page:
-        urls += [("page /insights/", "/insights/"), ("page, kind=hotspot", "/insights/?kind=hotspot")]
     rows = []
     for who, user in viewers():
         client = Client()
