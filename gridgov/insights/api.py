@@ -305,10 +305,19 @@ class AnalysisRunOut(Schema):
     started_at: datetime
     finished_at: datetime | None
     counts: dict[str, int]
+    is_full: bool = Field(description="every kind and class; else only the classes in `classes`")
+    classes: list[int] = Field(description="the category classes clustered again by an incremental run")
 
 
 def _run_out(r: AnalysisRun) -> dict:
-    return {"id": r.pk, "started_at": r.started_at, "finished_at": r.finished_at, "counts": r.counts}
+    return {
+        "id": r.pk,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "counts": r.counts,
+        "is_full": r.is_full,
+        "classes": r.classes,
+    }
 
 
 @router.post(

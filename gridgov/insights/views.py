@@ -62,6 +62,8 @@ EVIDENCE_LABELS = {
     "categories": gettext_lazy("categories"),
     "week": gettext_lazy("week of"),
     "baseline": gettext_lazy("usual cases a week"),
+    "seasonal": gettext_lazy("seasonal factor (a year earlier)"),
+    "expected": gettext_lazy("expected cases that week"),
     "z": gettext_lazy("standard deviations above"),
     "recent": gettext_lazy("cases in the last four weeks"),
     "before": gettext_lazy("cases in the four weeks before"),
