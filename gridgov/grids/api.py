@@ -1,7 +1,7 @@
 from collections import defaultdict
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router
 from ninja.pagination import paginate
@@ -11,7 +11,7 @@ from gridgov.accounts.services import staff_of_grid
 from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import Schema
 from gridgov.core.scope import scope_of
-from gridgov.grids import divisions, importer, staffing
+from gridgov.grids import divisions, importer, shapes, staffing
 from gridgov.grids.locator import CRS, OUTSIDE_MESSAGE, get_index, to_wgs84
 from gridgov.grids.models import Grid
 
@@ -116,6 +116,31 @@ class GridDetail(Schema):
     ancestors: list[GridBrief]
     children: list[GridBrief]
     staff: list[StaffOut]
+
+
+class BoxIn(Schema):
+    west: float = Field(ge=-180, le=180, description="WGS-84 longitude of the box's west side")
+    south: float = Field(ge=-90, le=90)
+    east: float = Field(ge=-180, le=180)
+    north: float = Field(ge=-90, le=90)
+    zoom: float = Field(ge=0, le=22, description="the map's zoom: how deep and how detailed")
+    level: int | None = Field(None, ge=1, le=5, description="no deeper than this level (e.g. 3: outlines)")
+
+
+@router.get(
+    "/grids/shapes",
+    summary="The grids in a map's view, as deep as its zoom shows (GeoJSON)",
+    openapi_extra={"responses": {200: {"description": "a GeoJSON FeatureCollection with `level` and "
+                                                       "`truncated`"}}},
+)
+def grid_shapes(request, box: Query[BoxIn]):
+    """Visible grids meeting the box, down to the level the zoom can show, simplified for it."""
+    if box.east <= box.west:
+        raise ValidationError({"east": _("East must lie east of west.")})
+    if box.north <= box.south:
+        raise ValidationError({"north": _("North must lie north of south.")})
+    text = shapes.shapes(request.user, box.west, box.south, box.east, box.north, box.zoom, box.level)
+    return HttpResponse(text, content_type="application/json")
 
 
 @router.get("/grids/{code}", response=GridDetail, summary="A grid with its people")

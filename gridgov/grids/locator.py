@@ -67,9 +67,13 @@ class GridIndex:
         self.version = version
         self.refs = refs
         self.by_code = {ref.code: ref for ref in refs}
+        self.position = {ref.code: i for i, ref in enumerate(refs)}
         basic = [i for i, r in enumerate(refs) if r.kind == Grid.Kind.BASIC]
         special = [i for i, r in enumerate(refs) if r.kind != Grid.Kind.BASIC]
         geoms = np.array(geoms, dtype=object)
+        self.geoms = geoms
+        self._all_tree = shapely.STRtree(geoms) if len(refs) else None  # the map by viewport
+        self._outlines: dict[tuple[int, int], str] = {}
         self._basic = np.array(basic, dtype=np.int64)
         self._basic_refs = [refs[i] for i in basic]
         self._special = np.array(special, dtype=np.int64)
@@ -124,6 +128,24 @@ class GridIndex:
         for point_index, grid_index in zip(inputs[first], candidates[first], strict=True):
             result[point_index] = self.refs[grid_index]
         return result
+
+    def in_box(self, west: float, south: float, east: float, north: float) -> list[int]:
+        """The positions (in `refs`) of every grid whose polygon meets the box."""
+        if self._all_tree is None:
+            return []
+        return self._all_tree.query(shapely.box(west, south, east, north), predicate="intersects").tolist()
+
+    def outline(self, position: int, tolerance_key: int) -> str:
+        """A grid's polygon as GeoJSON text, simplified to `tolerance_key` (see grids.shapes),
+        kept for this index's life: a map pans over the same grids again and again."""
+        key = (position, tolerance_key)
+        text = self._outlines.get(key)
+        if text is None:
+            from gridgov.grids.shapes import simplified
+
+            text = shapely.to_geojson(simplified(self.geoms[position], tolerance_key))
+            self._outlines[key] = text
+        return text
 
     def special_at(self, lon: float, lat: float) -> list[GridRef]:
         if self._special_tree is None:

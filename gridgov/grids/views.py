@@ -5,20 +5,22 @@ from django.shortcuts import render
 
 from gridgov.accounts.roles import Perm, has_perm
 from gridgov.core.pdf import ReportUnavailable
-from gridgov.core.scope import scope_of
-from gridgov.grids import card, staffing
+from gridgov.grids import card, shapes, staffing
 from gridgov.grids.api import visible_grid  # the one 404 for a grid outside the user's area
 from gridgov.grids.models import Grid
 
 
 @login_required
 def grid_map(request):
-    """Grid polygons of the user's area on a Leaflet map; works with no base tiles."""
-    scope = scope_of(request.user)
-    roots = Grid.objects.filter(level=1) if scope.everything else Grid.objects.filter(
-        code__in=scope.roots)
+    """The grids of the user's area on a Leaflet map, fetched by viewport as it moves
+    (`grids.shapes`); it opens on the whole area, or on `?grid=<code>`. Works with no base tiles."""
+    focus = None
+    wanted = request.GET.get("grid", "")
+    if wanted and Grid.objects.visible_to(request.user).filter(code=wanted).exists():
+        focus = {"code": wanted, "bounds": shapes.bounds_of([wanted])}
     return render(request, "grids/map.html", {
-        "roots": [{"code": g.code, "name": g.name, "level": g.level} for g in roots],
+        "area_bounds": shapes.area_bounds(request.user),
+        "focus": focus,
         "tile_url": settings.GRIDGOV_TILE_URL,
         "tile_attribution": settings.GRIDGOV_TILE_ATTRIBUTION,
     })

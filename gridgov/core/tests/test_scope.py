@@ -34,6 +34,7 @@ ENDPOINTS = {
     ("GET", "/api/v1/grids/tree"): "scoped",
     ("GET", "/api/v1/grids/{code}"): "scoped",
     ("GET", "/api/v1/grids/{code}/geojson"): "scoped",
+    ("GET", "/api/v1/grids/shapes"): "scoped",
     ("GET", "/api/v1/grids/{code}/posts"): "scoped",
     ("GET", "/api/v1/grids/{code}/staffing"): "scoped",
     ("POST", "/api/v1/grids/import"): "admin only",
@@ -122,7 +123,8 @@ ENDPOINTS.update(migrants_scope.ROUTES)
 ENDPOINTS.update(insights_scope.ROUTES)
 ANALYTICS = ("areas", "workers", "departments", "dispatchers", "board", "mediation", "dashboard")
 # Lists: proven by their contents in test_a_grid_worker_of_grid_a_never_sees_grid_b.
-LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/cases"), ("GET", "/api/v1/cases/map"),
+LISTS = {("GET", "/api/v1/grids/tree"), ("GET", "/api/v1/grids/shapes"), ("GET", "/api/v1/cases"),
+         ("GET", "/api/v1/cases/map"),
          ("GET", "/api/v1/residents"),
          ("GET", "/api/v1/registry/people"),
          ("GET", "/api/v1/notices"),
@@ -321,6 +323,9 @@ def test_a_grid_worker_of_grid_a_never_sees_grid_b(district, worker_a, client_fo
     for kind in ("people", "households", "houses", "organizations"):
         exported = _sheet_rows(client.get(f"/api/v1/registry/exports/{kind}?reason=核对").content)
         assert len(exported) == 2, (kind, exported)  # the watermark line and the header: no rows of grid B
+    whole = "west=-180&south=-90&east=180&north=90&zoom=18"
+    shown = [f["properties"]["code"] for f in client.get(f"/api/v1/grids/shapes?{whole}").json()["features"]]
+    assert shown and all(code.startswith(district.grids[0].code) for code in shown)
     tree = client.get("/api/v1/grids/tree?depth=5").json()
     codes = {tree[0]["code"]} | {c["code"] for c in tree[0]["children"]}
     assert all(code.startswith(district.grids[0].code) for code in codes)

@@ -37,9 +37,18 @@ def test_a_grid_worker_sees_only_their_grid_and_its_people(district, live_server
     screenshot("grid-map-worker")
 
 
-def test_the_admin_sees_the_whole_district(district, live_server, page, screenshot):
+def test_the_admin_sees_the_whole_district_deeper_as_they_zoom_in(district, live_server, page, screenshot):
     log_in(page, live_server, admin_user())
     page.goto(f"{live_server.url}/grids/map/")
     page.wait_for_selector("#grid-map[data-loaded]")
-    assert page.locator("#grid-map").get_attribute("data-loaded") == "15"
+    grids = page.locator("#grid-map")
+    # The whole street at once, as deep as its zoom shows: 1 street, 2 communities, 4 grids, 8 micro-grids.
+    shown = {"2": "3", "3": "7", "4": "15", "5": "15"}
+    level = grids.get_attribute("data-level")
+    assert grids.get_attribute("data-loaded") == shown[level]
     screenshot("grid-map-admin")
+    if level < "4":  # closer in: the micro-grids in view are drawn too
+        page.get_by_role("button", name="Zoom in").click()
+        page.get_by_role("button", name="Zoom in").click()
+        page.wait_for_function("document.getElementById('grid-map').dataset.level >= '4'")
+        assert int(grids.get_attribute("data-loaded")) > int(shown[level])

@@ -1,3 +1,6 @@
+import json
+import re
+
 import pytest
 
 from gridgov.accounts.models import Role
@@ -24,13 +27,25 @@ def test_home_shows_my_role_and_area(district, client):
     assert district.grids[1].code not in page
 
 
-def test_map_page_embeds_only_my_roots_and_no_base_tiles_by_default(district, client_for):
+def embedded(page: str, name: str):
+    found = re.search(f'<script id="{name}" type="application/json">(.*?)</script>', page)
+    return json.loads(found.group(1))
+
+
+def test_map_page_opens_on_my_area_and_no_base_tiles_by_default(district, client_for):
     leader = staff(Role.LEADER, district.communities[1])
-    page = client_for(leader).get("/grids/map/").content.decode()
-    assert district.communities[1].code in page
-    assert district.communities[0].code not in page
+    client = client_for(leader)
+    page = client.get("/grids/map/").content.decode()
+    # community 2 is the street's right half: 120.52–120.54 E, 31.30–31.34 N
+    assert embedded(page, "grid-bounds") == [[31.30, 120.52], [31.34, 120.54]]
+    assert embedded(page, "grid-focus") is None
     assert "vendor/leaflet/leaflet.js" in page
     assert '<script id="tile-url" type="application/json">""</script>' in page
+    mine = district.micro_grids[4]
+    focus = embedded(client.get(f"/grids/map/?grid={mine.code}").content.decode(), "grid-focus")
+    assert focus["code"] == mine.code
+    theirs = district.micro_grids[0].code  # another community's: the map opens on my area instead
+    assert embedded(client.get(f"/grids/map/?grid={theirs}").content.decode(), "grid-focus") is None
 
 
 def test_pages_need_login(client):

@@ -1,10 +1,9 @@
-// The grid map: polygons of the user's area coloured by level; click one for its people.
+// The grid map: the grids of the user's area in view, coloured by level; click one for its people.
 (function () {
   "use strict";
   const COLOURS = { 1: "#1f4e79", 2: "#2e86c1", 3: "#1e8449", 4: "#b9770e", 5: "#7d3c98" };
   const WEIGHTS = { 1: 3, 2: 2, 3: 1.5, 4: 1, 5: 1 };
   const read = (id) => JSON.parse(document.getElementById(id).textContent);
-  const roots = read("grid-roots");
   const tileUrl = read("tile-url");
   const labels = read("map-labels");
   const panel = document.getElementById("grid-panel");
@@ -14,7 +13,6 @@
     L.tileLayer(tileUrl, { attribution: read("tile-attribution"), maxZoom: 19 }).addTo(map);
   }
   const layers = {};
-  const bounds = L.latLngBounds([]);
 
   function style(feature) {
     const level = feature.properties.level;
@@ -60,35 +58,63 @@
     }
     if (!grid.staff.length) list.append(text("li", labels.none));
     panel.append(list);
+    selected = code;
     Object.values(layers).forEach((layer) => layer.setStyle(style(layer.feature)));
     if (layers[code]) layers[code].setStyle({ weight: 4, color: "#c0392b" });
   }
 
-  async function load(root) {
-    const depth = Math.max(0, 4 - root.level);
-    const response = await fetch(`/api/v1/grids/${root.code}/geojson?depth=${depth}`,
-                                 { credentials: "same-origin" });
-    if (!response.ok) return;
-    const collection = await response.json();
-    collection.features.sort((a, b) => a.properties.level - b.properties.level);
-    L.geoJSON(collection, {
-      style,
-      onEachFeature(feature, layer) {
-        layers[feature.properties.code] = layer;
-        layer.bindTooltip(`${feature.properties.name}`, { sticky: true });
-        layer.on("click", (event) => { L.DomEvent.stopPropagation(event); showGrid(feature.properties.code); });
-      },
-    }).addTo(map).eachLayer((layer) => bounds.extend(layer.getBounds()));
+  // What is drawn: the grids in view, as deep as the zoom shows, fetched again after every move
+  // (GET /api/v1/grids/shapes). A city is never sent whole: never all its polygons at once.
+  const element = document.getElementById("grid-map");
+  const drawn = L.geoJSON(null, {
+    style,
+    onEachFeature(feature, layer) {
+      layers[feature.properties.code] = layer;
+      layer.bindTooltip(`${feature.properties.name}`, { sticky: true });
+      layer.on("click", (event) => { L.DomEvent.stopPropagation(event); showGrid(feature.properties.code); });
+    },
+  }).addTo(map);
+  let selected = null;
+  let inFlight = null;
+
+  function viewQuery() {
+    const view = map.getBounds().pad(0.2);  // a margin: a short pan needs no new request
+    const clamp = (value, limit) => Math.max(-limit, Math.min(limit, value));
+    return new URLSearchParams({
+      west: clamp(view.getWest(), 180).toFixed(6), south: clamp(view.getSouth(), 90).toFixed(6),
+      east: clamp(view.getEast(), 180).toFixed(6), north: clamp(view.getNorth(), 90).toFixed(6),
+      zoom: map.getZoom().toFixed(2),
+    });
   }
 
-  // /grids/map/?grid=<code> (the link on a grid's page) opens on that grid.
-  const wanted = new URLSearchParams(window.location.search).get("grid");
-  Promise.all(roots.map(load)).then(() => {
-    const focus = wanted && Object.hasOwn(layers, wanted);
-    if (focus) map.fitBounds(layers[wanted].getBounds());
-    else if (bounds.isValid()) map.fitBounds(bounds);
-    else map.setView([31.3, 120.5], 11);
-    if (focus) showGrid(wanted);
-    document.getElementById("grid-map").dataset.loaded = String(Object.keys(layers).length);
-  });
+  async function draw() {
+    if (inFlight) inFlight.abort();  // the map moved again: the older answer is of no use
+    const controller = new AbortController();
+    inFlight = controller;
+    let collection;
+    try {
+      const response = await fetch(`/api/v1/grids/shapes?${viewQuery()}`,
+                                   { credentials: "same-origin", signal: controller.signal });
+      if (!response.ok) return;
+      collection = await response.json();
+    } catch (error) {
+      if (error.name === "AbortError") return;
+      throw error;
+    }
+    drawn.clearLayers();
+    Object.keys(layers).forEach((code) => delete layers[code]);
+    drawn.addData(collection);
+    if (selected && layers[selected]) layers[selected].setStyle({ weight: 4, color: "#c0392b" });
+    element.dataset.level = String(collection.level);
+    element.dataset.loaded = String(collection.features.length);
+    document.getElementById("grid-map-note").hidden = !collection.truncated;
+  }
+
+  map.on("moveend", draw);
+  const area = read("grid-bounds");
+  const wanted = read("grid-focus");  // /grids/map/?grid=<code> (the link on a grid's page)
+  if (wanted) map.fitBounds(wanted.bounds);
+  else if (area) map.fitBounds(area);
+  else map.setView([31.3, 120.5], 11);
+  if (wanted) { selected = wanted.code; showGrid(wanted.code); }
 })();
