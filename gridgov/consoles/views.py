@@ -32,6 +32,7 @@ from gridgov.consoles import queues
 from gridgov.core.scope import scope_of
 from gridgov.core.text import to_int
 from gridgov.engagement import services as notice_services
+from gridgov.grids import shapes
 from gridgov.grids.models import Grid
 from gridgov.population import visits
 
@@ -79,9 +80,9 @@ def _dispatch_context(request) -> dict:
 
 @console("dispatch")
 def dispatch(request):
-    roots = [{"code": g.code, "name": g.name, "level": g.level} for g in _scope_roots(request.user)]
     return render(request, "consoles/dispatch.html",
-                  {**_dispatch_context(request), "roots": roots, **_map_settings()})
+                  {**_dispatch_context(request), "area_bounds": shapes.area_bounds(request.user),
+                   **_map_settings()})
 
 
 @console("dispatch")
@@ -94,12 +95,11 @@ def dispatch_queue(request):
 def hotline_desk(request):
     """The operator's page for phone calls; it talks to /api/v1/hotline/* (see cases/hotline.py)."""
     intake.check_actor(request.user, Case.Channel.HOTLINE)
-    roots = _scope_roots(request.user)
     # Streets and communities: where a call without a usable address is put, and flagged.
     areas = Grid.objects.visible_to(request.user).basic().filter(level__lte=2).order_by("code")
     return render(request, "consoles/hotline.html", {
         "categories": _categories(REPORTABLE), "client_key": uuid.uuid4().hex, **_map_settings(),
-        "roots": [{"code": g.code, "name": g.name, "level": g.level} for g in roots], "areas": areas,
+        "area_bounds": shapes.area_bounds(request.user), "areas": areas,
         "departments": Department.objects.filter(is_active=True).order_by("name")})
 
 
@@ -111,8 +111,7 @@ def worker(request):
     due = visits.due_list(request.user)
     return render(request, "consoles/worker.html", {
         "to_verify": queues.to_verify(request.user)[:50], "reports": queues.my_reports(request.user),
-        "due": due[:20], "due_total": len(due), "overdue": sum(1 for d in due if d.overdue),
-        "roots": _scope_roots(request.user)})
+        "due": due[:20], "due_total": len(due), "overdue": sum(1 for d in due if d.overdue)})
 
 
 def _categories(kinds) -> list[dict]:
@@ -160,8 +159,7 @@ def _report_page(request, form: str):
             return redirect(_after_report(form, case))
     return render(request, template, {
         "categories": _categories(kinds), "errors": errors, "values": values, "channel": form,
-        "client_key": uuid.uuid4().hex, **_map_settings(),
-        "roots": [{"code": g.code, "name": g.name, "level": g.level} for g in _scope_roots(request.user)]})
+        "client_key": uuid.uuid4().hex, **_map_settings(), "area_bounds": shapes.area_bounds(request.user)})
 
 
 def _after_report(form: str, case: Case) -> str:
@@ -305,15 +303,17 @@ def service_worker(request):
     return response
 
 
-SHELL_STATIC = ("app.css", "forms.js", "outbox.js", "report.js", "home-grid.js", "icon.svg")
+SHELL_STATIC = ("app.css", "forms.js", "outbox.js", "report.js", "home-grid.js", "grid-view.js", "icon.svg")
 SHELL_VENDOR = ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "vendor/alpinejs/cdn.min.js")
 
 
 def _shell_version(source: str) -> str:
     """Changes whenever the worker or the app files change, so phones fetch the new ones."""
     digest = hashlib.sha256(source.encode())
+    apps = STATIC_DIR.parent.parent.parent
+    folders = (STATIC_DIR, *(apps / app / "static" / "gridgov" for app in ("core", "grids")))
     for name in SHELL_STATIC:
-        for folder in (STATIC_DIR, STATIC_DIR.parent.parent.parent / "core" / "static" / "gridgov"):
+        for folder in folders:
             if (folder / name).exists():
                 digest.update((folder / name).read_bytes())
     return digest.hexdigest()[:12]

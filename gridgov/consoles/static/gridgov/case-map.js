@@ -8,8 +8,8 @@
   const map = L.map(element, { preferCanvas: true, zoomSnap: 0.25, maxZoom: 19 });  // clustering needs a maxZoom
   const tileUrl = read("tile-url");
   if (tileUrl) L.tileLayer(tileUrl, { attribution: read("tile-attribution"), maxZoom: 19 }).addTo(map);
-  const bounds = L.latLngBounds([]);
-  const clusters = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50 });
+  // chunkedLoading: thousands of dots are added a slice at a time, the page stays responsive.
+  const clusters = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50, chunkedLoading: true });
   map.addLayer(clusters);
 
   function popup(p) {
@@ -22,17 +22,10 @@
     return box;
   }
 
-  async function outlines() {
-    for (const root of read("grid-roots")) {
-      const depth = Math.max(0, 3 - root.level);  // down to the level-3 grids: enough to read the map
-      const response = await fetch(`/api/v1/grids/${root.code}/geojson?depth=${depth}`,
-                                   { credentials: "same-origin" });
-      if (!response.ok) continue;
-      L.geoJSON(await response.json(), {
-        style: { color: "#1f4e79", weight: 1, fillOpacity: 0.02 }, interactive: false,
-      }).addTo(map).eachLayer((layer) => bounds.extend(layer.getBounds()));
-    }
-  }
+  // The grids' outlines in view, down to the level-3 grids: enough to read the map.
+  window.gridgovGridView(map, {
+    level: 3, geojson: { style: { color: "#1f4e79", weight: 1, fillOpacity: 0.02 }, interactive: false },
+  });
 
   async function cases() {
     const filters = new URLSearchParams(window.location.search);
@@ -55,8 +48,9 @@
     return markers.length;
   }
 
-  outlines().then(cases).then((count) => {
-    if (bounds.isValid()) map.fitBounds(bounds);
+  cases().then((count) => {
+    const area = read("grid-bounds");
+    if (area) map.fitBounds(area);
     else if (clusters.getLayers().length) map.fitBounds(clusters.getBounds());
     else map.setView([31.3, 120.5], 11);
     element.dataset.loaded = String(count);

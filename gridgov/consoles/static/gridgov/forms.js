@@ -67,19 +67,14 @@ window.gridgovForms = (function () {
 
   // A Leaflet map of the user's grids (`levels` deep) on which a point is picked: `onPick` gets it
   // in the tiles' datum (GCJ-02 on AMap, BD-09 on Baidu); `show` puts the marker on a point.
-  function pickMap({ box, tiles, roots, levels, hasPoint, onPick }) {
+  function pickMap({ box, tiles, area, levels, hasPoint, onPick }) {
     if (!box || !window.L) return { show() {} };
-    const map = L.map(box, { maxZoom: 19 }).setView(tiles.center, 13);
+    const map = L.map(box, { maxZoom: 19 });
     if (tiles.url) L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: 19 }).addTo(map);
-    for (const root of roots) {
-      fetch(`/api/v1/grids/${root.code}/geojson?depth=${Math.max(0, levels - root.level)}`,
-            { credentials: "same-origin" }).then((r) => (r.ok ? r.json() : null)).then((data) => {
-        if (!data) return;
-        const layer = L.geoJSON(data, { style: { color: "#1f4e79", weight: 1, fillOpacity: 0.03 },
-                                        interactive: false }).addTo(map);
-        if (!hasPoint()) map.fitBounds(layer.getBounds());
-      }).catch(() => {});
-    }
+    window.gridgovGridView(map, {
+      level: levels, geojson: { style: { color: "#1f4e79", weight: 1, fillOpacity: 0.03 }, interactive: false },
+    });
+    if (area && !hasPoint()) map.fitBounds(area); else map.setView(tiles.center, 13);
     map.on("click", (event) => onPick(event.latlng.lat, event.latlng.lng, tiles.crs));
     let marker = null;
     return {

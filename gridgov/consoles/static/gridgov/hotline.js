@@ -52,7 +52,7 @@
 
   // --- the place: address, map or community ---------------------------------------------------
   const picker = window.gridgovForms.pickMap({
-    box: document.getElementById("pick-map"), tiles: read("tile-settings"), roots: read("grid-roots"),
+    box: document.getElementById("pick-map"), tiles: read("tile-settings"), area: read("grid-bounds"),
     levels: 2, hasPoint: () => Boolean(field("lat").value),
     onPick: (lat, lon, crs) => setPoint(lat, lon, crs, labels.picked) });
 

@@ -46,7 +46,7 @@
   });
 
   picker = window.gridgovForms.pickMap({
-    box: document.getElementById("pick-map"), tiles: read("tile-settings"), roots: read("grid-roots"),
+    box: document.getElementById("pick-map"), tiles: read("tile-settings"), area: read("grid-bounds"),
     levels: 3, hasPoint: () => Boolean(field("lat").value),
     onPick: (lat, lon, crs) => setPoint(lat, lon, crs, labels.picked) });
 

@@ -63,54 +63,28 @@
     if (layers[code]) layers[code].setStyle({ weight: 4, color: "#c0392b" });
   }
 
-  // What is drawn: the grids in view, as deep as the zoom shows, fetched again after every move
-  // (GET /api/v1/grids/shapes). A city is never sent whole: never all its polygons at once.
+  // What is drawn: the grids in view, as deep as the zoom shows, fetched again after every move.
   const element = document.getElementById("grid-map");
-  const drawn = L.geoJSON(null, {
-    style,
-    onEachFeature(feature, layer) {
-      layers[feature.properties.code] = layer;
-      layer.bindTooltip(`${feature.properties.name}`, { sticky: true });
-      layer.on("click", (event) => { L.DomEvent.stopPropagation(event); showGrid(feature.properties.code); });
-    },
-  }).addTo(map);
   let selected = null;
-  let inFlight = null;
+  window.gridgovGridView(map, {
+    geojson: {
+      style,
+      onEachFeature(feature, layer) {
+        layers[feature.properties.code] = layer;
+        layer.bindTooltip(`${feature.properties.name}`, { sticky: true });
+        layer.on("click", (event) => { L.DomEvent.stopPropagation(event); showGrid(feature.properties.code); });
+      },
+    },
+    onDrawn(collection) {
+      const shown = new Set(collection.features.map((f) => f.properties.code));
+      Object.keys(layers).forEach((code) => { if (!shown.has(code)) delete layers[code]; });
+      if (selected && layers[selected]) layers[selected].setStyle({ weight: 4, color: "#c0392b" });
+      element.dataset.level = String(collection.level);
+      element.dataset.loaded = String(collection.features.length);
+      document.getElementById("grid-map-note").hidden = !collection.truncated;
+    },
+  });
 
-  function viewQuery() {
-    const view = map.getBounds().pad(0.2);  // a margin: a short pan needs no new request
-    const clamp = (value, limit) => Math.max(-limit, Math.min(limit, value));
-    return new URLSearchParams({
-      west: clamp(view.getWest(), 180).toFixed(6), south: clamp(view.getSouth(), 90).toFixed(6),
-      east: clamp(view.getEast(), 180).toFixed(6), north: clamp(view.getNorth(), 90).toFixed(6),
-      zoom: map.getZoom().toFixed(2),
-    });
-  }
-
-  async function draw() {
-    if (inFlight) inFlight.abort();  // the map moved again: the older answer is of no use
-    const controller = new AbortController();
-    inFlight = controller;
-    let collection;
-    try {
-      const response = await fetch(`/api/v1/grids/shapes?${viewQuery()}`,
-                                   { credentials: "same-origin", signal: controller.signal });
-      if (!response.ok) return;
-      collection = await response.json();
-    } catch (error) {
-      if (error.name === "AbortError") return;
-      throw error;
-    }
-    drawn.clearLayers();
-    Object.keys(layers).forEach((code) => delete layers[code]);
-    drawn.addData(collection);
-    if (selected && layers[selected]) layers[selected].setStyle({ weight: 4, color: "#c0392b" });
-    element.dataset.level = String(collection.level);
-    element.dataset.loaded = String(collection.features.length);
-    document.getElementById("grid-map-note").hidden = !collection.truncated;
-  }
-
-  map.on("moveend", draw);
   const area = read("grid-bounds");
   const wanted = read("grid-focus");  // /grids/map/?grid=<code> (the link on a grid's page)
   if (wanted) map.fitBounds(wanted.bounds);
