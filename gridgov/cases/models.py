@@ -148,6 +148,13 @@ class CaseQuerySet(ScopedQuerySet):
         return self.exclude(state__in=Case.FINAL_STATES)
 
 
+def case_number(pk: int, reported_at) -> str:
+    """A case's number as people quote it: the local day it was reported and its id."""
+    from django.utils import timezone
+
+    return f"{timezone.localtime(reported_at):%Y%m%d}-{pk:07d}"
+
+
 class Case(models.Model):
     """One reported problem or request and its whole life."""
 
@@ -285,9 +292,7 @@ class Case(models.Model):
     @property
     def number(self) -> str:
         """The number people quote: report date and id, e.g. 20261123-0000042."""
-        from django.utils import timezone
-
-        return f"{timezone.localtime(self.reported_at):%Y%m%d}-{self.pk:07d}"
+        return case_number(self.pk, self.reported_at)
 
     @staticmethod
     def id_from_number(number: str) -> int | None:

@@ -12,13 +12,19 @@
   const clusters = L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50, chunkedLoading: true });
   map.addLayer(clusters);
 
-  function popup(p) {
+  // A dot carries only its id, number and light: the rest of the case is read when it is opened.
+  async function popup(p) {
     const box = document.createElement("div");
     const link = document.createElement("a");
     link.href = `/cases/${p.id}/`;
     link.textContent = p.number;
-    box.append(link, document.createElement("br"), `${p.category} · ${p.state_label}`,
-               document.createElement("br"), p.grid);
+    box.append(link);
+    const response = await fetch(`/api/v1/cases/${p.id}`, { credentials: "same-origin" });
+    if (response.ok) {
+      const c = await response.json();
+      box.append(document.createElement("br"), `${c.category} · ${c.state_label}`,
+                 document.createElement("br"), c.grid.name);
+    }
     return box;
   }
 
@@ -41,7 +47,9 @@
       const [lon, lat] = f.geometry.coordinates;
       const colour = LIGHTS[f.properties.light] || "#555";
       return L.circleMarker([lat, lon], { radius: 7, color: "#fff", weight: 1.5, fillColor: colour,
-                                          fillOpacity: 0.95 }).bindPopup(() => popup(f.properties));
+                                          fillOpacity: 0.95 })
+        .bindPopup(document.createElement("div"))
+        .on("popupopen", async (event) => event.popup.setContent(await popup(f.properties)));
     });
     clusters.addLayers(markers);
     document.getElementById("case-map-note").hidden = !collection.truncated;
