@@ -529,8 +529,10 @@ class VolunteerBuilder:
                 joins.append((at, person))
         events = [(at, 0, person) for at, person in joins]
         cancel_until = min(activity.starts_at, self.now)
+        # Only a place taken before the activity starts can be given up before it (a late join
+        # cancelled "earlier" would come before its own sign-up).
         events += [(self.between(at, cancel_until), 1, person) for at, person in joins
-                   if rng.random() < P_CANCEL]
+                   if rng.random() < P_CANCEL and at < cancel_until]
         states, rows = {}, {}
         for at, cancelling, person in sorted(events, key=lambda e: (e[0], e[1])):
             if not cancelling:
