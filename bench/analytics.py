@@ -89,7 +89,8 @@ CASE_COLUMNS = (
     "handle_deadline", "handled_on_time", "extension_reason", "is_supervised", "return_count",
     "rework_count", "extension_count", "escalation_count", "result", "rating", "rating_comment",
     "reported_at", "registered_at", "dispatched_at", "handled_at", "closed_at", "rated_at", "updated_at",
-    "department_id", "grid_id", "merged_into_id", "owner_grid_id", "reporter_id", "category_id")
+    "department_id", "grid_id", "merged_into_id", "owner_grid_id", "reporter_id", "category_id",
+    "callback_result", "component_id", "overdue_escalations", "reopen_count")
 LOG_COLUMNS = ("at", "action", "from_state", "to_state", "note", "data", "actor_id", "case_id")
 NULL = r"\N"
 
@@ -461,7 +462,7 @@ def make_chunk(d: District, rng, first_id: int, day_index, midnight, kinds, mont
         stamps(t_rep), stamps(t_reg), stamps(dispatched_at), stamps(handled_at), stamps(closed_at),
         stamps(t_rate), stamps(updated_at), ints(np.where(department >= 0, d.dept_pk[department], -1)),
         ints(d.leaf_grid[leaf]), ints(merged_into), ints(d.leaf_owner[leaf]), ints(reporter),
-        ints(d.cat_id[cat]),
+        ints(d.cat_id[cat]), [""] * n, [""] * n, ["0"] * n, ["0"] * n,
     ]
     cases_text = "\n".join(map("\t".join, zip(*columns, strict=True))) + "\n"
     # the log rows the KPIs read
