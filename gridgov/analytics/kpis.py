@@ -282,14 +282,14 @@ def counters(user, period: Period, grid_code: str, key: str, source: str = "auto
              codes: list[str] | None = None) -> tuple[dict, str]:
     """Counters grouped by `key`, and where they came from ("rollup" or "raw"). By grid__code
     the rollups give one entry per code of `codes` (default: the subtree or the user's scope),
-    the raw cases one per case grid: callers sum by prefix (`_sum_prefix`), which fits both."""
+    the raw cases one per case grid: callers sum by prefix (`sum_prefix`), which fits both."""
     if resolve_source(user, grid_code, source) == "rollup":
         codes = scope_codes(user, grid_code) if codes is None else codes
         return rollup_counters(user, period, codes, key), "rollup"
     return raw_counters(user, period, grid_code, key), "raw"
 
 
-def _sum_prefix(by_code: dict, prefix: str) -> dict[str, int]:
+def sum_prefix(by_code: dict, prefix: str) -> dict[str, int]:
     total = empty_counts()
     for code, counts in by_code.items():
         if code and code.startswith(prefix):
@@ -425,7 +425,7 @@ def area_rows(user, period: Period, grid_code: str = "", level: int | None = Non
     grids = Grid.objects.visible_to(user).only("pk", "code", "parent_id", "households_estimate")
     everything = list(grids.filter(code__startswith=subtree) if subtree else grids)
     homes = households(areas, everything)
-    return [area_row(a, _sum_prefix(by_code, a.code), homes[a.code], period) for a in areas], used
+    return [area_row(a, sum_prefix(by_code, a.code), homes[a.code], period) for a in areas], used
 
 
 DEPARTMENT_COUNTERS = ("to_handle", "handled", "handled_on_time", "dept_closed", "reworked", "extended",
@@ -833,7 +833,7 @@ def totals(user, period: Period, grid_code: str = "", source: str = "auto") -> d
     """The counters of the whole scope (or one subtree) for the period."""
     grid = chosen_grid(user, grid_code)
     by_code, _used = counters(user, period, grid.code if grid else "", "grid__code", source)
-    return _sum_prefix(by_code, "")
+    return sum_prefix(by_code, "")
 
 
 def open_now(user, grid_code: str = "") -> dict[str, int]:

@@ -202,7 +202,7 @@ def by_areas(user, period: Period, grid: str, codes: list[str] | None) -> tuple[
     raw, _raw = kpis.counters(user, period, grid, "grid__code", source="raw")
     areas = kpis.scope_codes(user, grid) if codes is None else codes
     assert used == "rollup"
-    return nonzero(from_rollups), nonzero({code: kpis._sum_prefix(raw, code) for code in areas})
+    return nonzero(from_rollups), nonzero({code: kpis.sum_prefix(raw, code) for code in areas})
 
 
 def assert_rollups_equal_raw(people, first: date) -> int:

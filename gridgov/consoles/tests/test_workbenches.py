@@ -166,3 +166,19 @@ def test_the_app_installs_and_its_worker_caches_no_personal_pages(client_for, wo
     source = worker.content.decode()
     assert worker["Service-Worker-Allowed"] == "/" and "__VERSION__" not in source
     assert '["/console/report/", "/resident/new/"]' in source and "/static/gridgov/outbox.js" in source
+
+
+def test_the_figures_of_every_grid_below_a_leader_come_in_a_fixed_number_of_queries(
+    world, report, client_for, django_assert_max_num_queries
+):
+    walk(report(), world, "register")
+    closed = walk(report(description="广告牌松动"), world, "close")
+    Case.objects.filter(pk=closed.pk).update(light=Case.Light.RED)
+    street_leader = staff(Role.LEADER, world.district.street)
+    grids = list(world.district.communities) + list(world.district.grids) + list(world.district.micro_grids)
+    with django_assert_max_num_queries(12):
+        rows = queues.figures_by_grid(street_leader, grids)
+    # The same figures as asked grid by grid.
+    for grid, figures in rows:
+        assert figures == queues.key_figures(street_leader, grid_code=grid.code), grid.code
+    assert sum(f.due for g, f in rows if g.level == 2) == 2
