@@ -177,11 +177,12 @@ def base_rows(user, grid_code: str = ""):
 
 def rollups_fresh() -> bool:
     """Whether the rollups were brought up to date within GRIDGOV_ROLLUP_MAX_AGE_SECONDS."""
-    state = RollupState.objects.filter(pk=1).first()
+    # Only the time: the row also keeps the last refresh's change marks (megabytes at city scale).
+    refreshed_at = RollupState.objects.filter(pk=1).values_list("refreshed_at", flat=True).first()
     max_age = getattr(settings, "GRIDGOV_ROLLUP_MAX_AGE_SECONDS", 900)
-    if state is None or state.refreshed_at is None:
+    if refreshed_at is None:
         return False
-    return (timezone.now() - state.refreshed_at).total_seconds() <= max_age
+    return (timezone.now() - refreshed_at).total_seconds() <= max_age
 
 
 def rollups_usable(user, grid_code: str = "") -> bool:
