@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from ninja import Field
 
-from gridgov.cases.models import Case, CaseCopy, Instruction
+from gridgov.cases.models import Case, CaseCopy, Category, Instruction
 from gridgov.core.schemas import Schema
 
 
@@ -39,7 +39,9 @@ def filtered(user, f: CaseFilter):
     if f.state:
         rows = rows.filter(state__in=f.state.split(","))
     if f.category:
-        rows = rows.filter(Q(category__code=f.category) | Q(category__parent__code=f.category))
+        # The category's ids first: one IN list the case indexes answer, not an OR over two joins.
+        wanted = Category.objects.filter(Q(code=f.category) | Q(parent__code=f.category))
+        rows = rows.filter(category_id__in=list(wanted.values_list("pk", flat=True)))
     if f.grid:
         rows = rows.filter(grid__code__startswith=f.grid)
     if f.department_id:
