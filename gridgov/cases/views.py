@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
@@ -19,6 +18,7 @@ from gridgov.cases import duplicates, routing, workflow
 from gridgov.cases.api import loop_parts, visible_case
 from gridgov.cases.filters import CaseFilter, filtered
 from gridgov.cases.models import Case
+from gridgov.core.pagination import CappedPaginator
 from gridgov.core.text import to_int
 
 
@@ -26,7 +26,7 @@ from gridgov.core.text import to_int
 def case_list(request):
     fields = {k: v for k, v in request.GET.items() if k in CaseFilter.model_fields and v}
     filters = CaseFilter(**fields)
-    page = Paginator(filtered(request.user, filters).order_by("-reported_at"), 50).get_page(
+    page = CappedPaginator(filtered(request.user, filters).order_by("-reported_at"), 50).get_page(
         request.GET.get("page"))
     return render(request, "cases/list.html", {
         "page": page, "filters": filters, "states": Case.State.choices, "lights": Case.Light.choices,

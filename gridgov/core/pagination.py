@@ -1,10 +1,13 @@
-"""The one pagination of every list in the API: ninja's limit/offset with both ends bounded.
+"""The one pagination of every list in the API: ninja's limit/offset with both ends bounded; and
+the pages of the list pages that count no further than they must (`CappedPaginator`).
 
 Ninja leaves `offset` unbounded, and a number past the database's integer range is a server
 error (SQLite: "datatype mismatch"); a page larger than MAX_LIMIT rows would let one request
 read a district's registry at once. Bounded here, both are a 400 naming the field.
 """
 
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 from ninja import Field
 from ninja.pagination import LimitOffsetPagination
 
@@ -41,3 +44,25 @@ class LazyPage:
 
     def __getitem__(self, page):
         return self.out_page(list(self.queryset[page]))
+
+
+class CappedPaginator(Paginator):
+    """The pages of a list page that counts no further than `cap` rows. Counting a district's
+    million cases costs more than reading the page shown; past the cap the count is a floor
+    (`capped`: "more than 1,000: narrow the filters") and the pages stop there."""
+
+    def __init__(self, object_list, per_page, cap: int = 1000, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+
+    @cached_property
+    def counted(self) -> int:
+        return self.object_list[: self.cap + 1].count()  # SELECT COUNT(*) FROM (… LIMIT cap + 1)
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.counted, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        return self.counted > self.cap

@@ -85,3 +85,17 @@ def test_the_dispatcher_merges_a_duplicate_in_one_click(world, report, client_fo
     assert second.state == Case.State.MERGED and second.merged_into_id == first.pk
     # The reporter of another grid sees no merge button: only the command centre merges.
     assert "data-merge-into" not in client_for(world.worker).get(f"/cases/{first.pk}/").content.decode()
+
+
+def test_a_long_case_list_counts_no_further_than_its_cap(world, report, client_for, monkeypatch):
+    from gridgov.core import pagination
+
+    for n in range(4):
+        report(description=f"第{n}处垃圾堆放")
+    client = client_for(world.community_dispatcher)
+    assert "共 4 件" in client.get("/cases/").content.decode()
+    original = pagination.CappedPaginator.__init__
+    monkeypatch.setattr(pagination.CappedPaginator, "__init__",
+                        lambda self, rows, per_page, **kw: original(self, rows, per_page, cap=3))
+    page = client.get("/cases/").content.decode()
+    assert "超过 3 件：请缩小筛选范围" in page and "共 4 件" not in page
