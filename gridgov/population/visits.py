@@ -91,7 +91,9 @@ def due_list(
     households = households.filter(is_active=True)
     days = intervals(households)
     result = []
-    for household in households.select_related("house__building", "grid"):
+    # What a line of the list shows: the house with its unit, building and compound.
+    rows = households.select_related("house__building__compound", "house__unit", "grid")
+    for household in rows:
         interval = days[household.pk]
         due_on = household.last_visited_on + timedelta(days=interval) if household.last_visited_on else today
         if due_on <= today + timedelta(days=horizon_days):

@@ -182,3 +182,30 @@ def test_the_figures_of_every_grid_below_a_leader_come_in_a_fixed_number_of_quer
     for grid, figures in rows:
         assert figures == queues.key_figures(street_leader, grid_code=grid.code), grid.code
     assert sum(f.due for g, f in rows if g.level == 2) == 2
+
+
+def test_the_workers_visits_due_cost_the_same_queries_for_one_household_or_many(
+    world, client_for, django_assert_max_num_queries
+):
+    from gridgov.population import testing as registry
+    from gridgov.population.models import Compound, House, Household, Unit
+
+    micro = world.grid.children.order_by("code").first()  # in the worker's grid
+    compound = Compound.objects.create(name="枫桥花园", grid=micro)
+    place = registry.building(micro, compound=compound)
+    unit = Unit.objects.create(building=place, number="1", grid=micro)
+
+    def home(number: str) -> None:  # a flat in a unit of a building in a compound: what a line shows
+        house = House.objects.create(building=place, unit=unit, grid=micro, number=number)
+        Household.objects.create(house=house, grid=micro, head_name="王建国")
+
+    client = client_for(world.worker)
+    home("101")
+    client.get("/console/worker/")
+    with django_assert_max_num_queries(30) as one:
+        client.get("/console/worker/")
+    for n in range(2, 12):
+        home(f"1{n:02d}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        page = client.get("/console/worker/").content.decode()
+    assert page.count("data-outbox-visit") == 11 and "枫桥花园1幢 1-111" in page
