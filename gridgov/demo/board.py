@@ -5,7 +5,6 @@ clock gives them). Written like the board writes them: masked public texts, the 
 working calendar."""
 
 import random
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -180,39 +179,13 @@ def _leader_of(community) -> int | None:
     return row.first()
 
 
-@contextmanager
-def _seats_counted_once():
-    """Each area's representative seats counted once while the deliberation is built.
-
-    `deliberation.representative_seats` counts the area's registry residents (a scan of some
-    180,000 people), and the election services ask it again for every election opened,
-    closed and every representative seated: about 250 counts of the same 66 communities. The
-    registry does not change while this section runs, so the first answer per area stands;
-    the services' checks themselves are unchanged. Only inside this builder."""
-    from gridgov.participation import deliberation, elections
-
-    counted = deliberation.representative_seats
-    seats: dict[str, int] = {}
-
-    def once(grid) -> int:
-        if grid.code not in seats:
-            seats[grid.code] = counted(grid)
-        return seats[grid.code]
-
-    deliberation.representative_seats = elections.representative_seats = once
-    try:
-        yield
-    finally:
-        deliberation.representative_seats = elections.representative_seats = counted
-
-
 def build_deliberation(seed: int = 2026, now: datetime | None = None) -> dict[str, int]:
     """A few dozen proposals by residents, accepted, put to their community's residents, voted on
     and decided (one declined in every few), through the deliberation services; dated over the
     past year afterwards. Representatives: the community's seats, elected by its residents.
     Most residents' homes are verified (as the registry's phone match does); a few wait for
     their grid's staff, who find them on the elections page."""
-    with _seats_counted_once(), transaction.atomic():
+    with transaction.atomic():
         return _build_deliberation(seed, now)
 
 

@@ -9,6 +9,7 @@ package has street or community polygons).
 """
 
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 from django.contrib.auth.hashers import make_password
@@ -39,11 +40,23 @@ class Profile:
 
 
 PROFILES = {
-    "fengqiao": Profile("fengqiao", "320505", "虎丘区", (7, 119, 178, 383),
-                        first_streets=("320505003",), registry_communities=None),
-    "jinhua": Profile("jinhua", "330703", "金东区", (8, 168, 300, 7349),
-                      households_per_grid=(250, 400), registry_households=60,
-                      registry_communities=40),
+    "fengqiao": Profile(
+        "fengqiao",
+        "320505",
+        "虎丘区",
+        (7, 119, 178, 383),
+        first_streets=("320505003",),
+        registry_communities=None,
+    ),
+    "jinhua": Profile(
+        "jinhua",
+        "330703",
+        "金东区",
+        (8, 168, 300, 7349),
+        households_per_grid=(250, 400),
+        registry_households=60,
+        registry_communities=40,
+    ),
 }
 
 
@@ -71,10 +84,14 @@ def _allocate(total: int, weights: list[float]) -> list[int]:
 def _pick_streets(profile: Profile) -> list[tuple[str, str]]:
     # Streets and townships only: statistical units such as bonded zones or business
     # incubators have street-level codes but no residents' grids.
-    real = [s for s in divisions.streets(profile.district_code)
-            if any(word in s[1] for word in ("街道", "镇", "乡"))]
+    real = [
+        s
+        for s in divisions.streets(profile.district_code)
+        if any(word in s[1] for word in ("街道", "镇", "乡"))
+    ]
     real = [s for s in real if s[0] in profile.first_streets] + [
-        s for s in real if s[0] not in profile.first_streets]
+        s for s in real if s[0] not in profile.first_streets
+    ]
     names = real[: profile.counts[0]]
     taken = {code[-3:] for code, _name in divisions.streets(profile.district_code)}
     for seq in _free_sequences(taken, STREET_OFFICES, profile.counts[0] - len(names)):
@@ -96,8 +113,18 @@ def _free_sequences(taken: set[str], kind: range, count: int) -> list[int]:
     return free
 
 
+@cache
+def _official_communities(district_code: str) -> dict[str, list[tuple[str, str]]]:
+    """The district's official communities by street code: one pass over the national list of
+    villages (some 600,000 lines) instead of one per street."""
+    by_street: dict[str, list[tuple[str, str]]] = {}
+    for code, name in divisions.communities(district_code):
+        by_street.setdefault(code[: len(district_code) + 3], []).append((code, name))
+    return by_street
+
+
 def _community_names(street_code: str, count: int) -> list[tuple[str, str]]:
-    official = divisions.communities(street_code)
+    official = _official_communities(street_code[:-3]).get(street_code, [])
     real = official[:count]
     taken = {code[-3:] for code, _name in official}
     for seq in _free_sequences(taken, RESIDENTS_COMMITTEES, count - len(real)):
@@ -110,18 +137,31 @@ def build_tree(profile: Profile, seed: int = 2026) -> list[Node]:
     outline = divisions.county_outline(profile.district_code)
     streets = _pick_streets(profile)
     street_cells = partition(outline, len(streets), rng)
-    roots = [Node(code, name, 1, cell)
-             for (code, name), cell in zip(streets, street_cells, strict=True)]
+    roots = [Node(code, name, 1, cell) for (code, name), cell in zip(streets, street_cells, strict=True)]
     lat0 = outline.centroid.y
     _split(roots, profile.counts[1], rng, lat0, _community_children)
     communities = [c for s in roots for c in s.children]
-    _split(communities, profile.counts[2], rng, lat0,
-           lambda parent, cells: [Node(f"{parent.code}{i:03d}", f"{parent.name}第{i}网格", 3, cell)
-                                  for i, cell in enumerate(cells, 1)])
+    _split(
+        communities,
+        profile.counts[2],
+        rng,
+        lat0,
+        lambda parent, cells: [
+            Node(f"{parent.code}{i:03d}", f"{parent.name}第{i}网格", 3, cell)
+            for i, cell in enumerate(cells, 1)
+        ],
+    )
     grids = [g for c in communities for g in c.children]
-    _split(grids, profile.counts[3], rng, lat0,
-           lambda parent, cells: [Node(f"{parent.code}{i:03d}", f"{parent.name}{i}号微网格", 4, cell)
-                                  for i, cell in enumerate(cells, 1)])
+    _split(
+        grids,
+        profile.counts[3],
+        rng,
+        lat0,
+        lambda parent, cells: [
+            Node(f"{parent.code}{i:03d}", f"{parent.name}{i}号微网格", 4, cell)
+            for i, cell in enumerate(cells, 1)
+        ],
+    )
     low, high = profile.households_per_grid
     for grid in grids:
         grid.households = int(rng.integers(low, high + 1))
@@ -153,10 +193,17 @@ def _walk(nodes):
 
 
 def feature_collection(roots: list[Node]) -> dict:
-    return {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": geometry.to_geojson(n.geom),
-         "properties": {"code": n.code, "name": n.name, "households_estimate": n.households}}
-        for n in _walk(roots)]}
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": geometry.to_geojson(n.geom),
+                "properties": {"code": n.code, "name": n.name, "households_estimate": n.households},
+            }
+            for n in _walk(roots)
+        ],
+    }
 
 
 # --- people -------------------------------------------------------------------------------
@@ -198,12 +245,26 @@ class PeopleBuilder:
         self.accounts: list[DemoAccount] = []
 
     def _user(self, username: str, **extra) -> int:
-        self.users.append(User(username=username, name=self.fake.name(), password=self.password,
-                               phone=self.fake.phone_number(), **extra))
+        self.users.append(
+            User(
+                username=username,
+                name=self.fake.name(),
+                password=self.password,
+                phone=self.fake.phone_number(),
+                **extra,
+            )
+        )
         return len(self.users) - 1
 
-    def _assign(self, user: int, role: str, grid: str | None = None, department: int | None = None,
-                post: str = "", full_time: bool = True) -> None:
+    def _assign(
+        self,
+        user: int,
+        role: str,
+        grid: str | None = None,
+        department: int | None = None,
+        post: str = "",
+        full_time: bool = True,
+    ) -> None:
         self.assignments.append((user, role, grid, department, post, full_time))
 
     def build(self) -> list[DemoAccount]:
@@ -215,14 +276,23 @@ class PeopleBuilder:
         self._staff(by_level, departments, led_by_demo=self._demo_places(by_level, departments, grids)[2])
         self._demo_accounts(by_level, departments, grids)
         User.objects.bulk_create(self.users, batch_size=500)
-        ids = dict(User.objects.filter(username__in=[u.username for u in self.users])
-                   .values_list("username", "id"))
-        Assignment.objects.bulk_create([
-            Assignment(user_id=ids[self.users[u].username], role=role,
-                       grid_id=grids[grid].id if grid else None, department_id=department,
-                       post=post, is_full_time=full_time)
-            for u, role, grid, department, post, full_time in self.assignments
-        ], batch_size=1000)
+        ids = dict(
+            User.objects.filter(username__in=[u.username for u in self.users]).values_list("username", "id")
+        )
+        Assignment.objects.bulk_create(
+            [
+                Assignment(
+                    user_id=ids[self.users[u].username],
+                    role=role,
+                    grid_id=grids[grid].id if grid else None,
+                    department_id=department,
+                    post=post,
+                    is_full_time=full_time,
+                )
+                for u, role, grid, department, post, full_time in self.assignments
+            ],
+            batch_size=1000,
+        )
         return self.accounts
 
     def _departments(self, grids) -> list[tuple[Department, str | None]]:
@@ -231,8 +301,9 @@ class PeopleBuilder:
             made.append((Department(name=name, duty=duty), None))
         for code in sorted(c for c, g in grids.items() if g.level == 1):
             for suffix, duty in DEPARTMENTS_PER_STREET:
-                made.append((Department(name=f"{grids[code].name}{suffix}", duty=duty,
-                                        area_id=grids[code].id), code))
+                made.append(
+                    (Department(name=f"{grids[code].name}{suffix}", duty=duty, area_id=grids[code].id), code)
+                )
         Department.objects.bulk_create([d for d, _ in made])
         return [(d, street) for d, street in made]
 
@@ -247,8 +318,13 @@ class PeopleBuilder:
             if code != led_by_demo:
                 self._assign(self._user(f"s{next(seq):05d}"), Role.GRID_LEADER, code, post=Post.MANAGER)
             self._assign(self._user(f"s{next(seq):05d}"), Role.GRID_WORKER, code, post=Post.ASSISTANT)
-            self._assign(self._user(f"s{next(seq):05d}"), Role.GRID_WORKER, code,
-                         post=Post.POLICE_OFFICER, full_time=False)
+            self._assign(
+                self._user(f"s{next(seq):05d}"),
+                Role.GRID_WORKER,
+                code,
+                post=Post.POLICE_OFFICER,
+                full_time=False,
+            )
         for code in by_level[4]:
             self._assign(self._user(f"s{next(seq):05d}"), Role.BUILDING_HEAD, code, full_time=False)
         for department, _street in departments:
@@ -300,9 +376,20 @@ def reset_registry() -> None:
     reset_services()
     reset_migrants(grids=False)
     Team.objects.only("id").delete()
-    for model in (registry.ImportJob, registry.Visit, registry.SurveyItem, registry.BuildingSurvey,
-                  registry.PersonTag, registry.Person, registry.Household, registry.House, registry.Unit,
-                  registry.Organization, registry.Building, registry.Compound):
+    for model in (
+        registry.ImportJob,
+        registry.Visit,
+        registry.SurveyItem,
+        registry.BuildingSurvey,
+        registry.PersonTag,
+        registry.Person,
+        registry.Household,
+        registry.House,
+        registry.Unit,
+        registry.Organization,
+        registry.Building,
+        registry.Compound,
+    ):
         model.objects.only("id").delete()
 
 
@@ -320,9 +407,17 @@ def reset_volunteers() -> None:
     # loading the rows), and the guard stays in place for everything else.
     entries = volunteers.PointEntry.objects.all()
     entries._raw_delete(entries.db)
-    for model in (volunteers.Order, volunteers.ShopItem, volunteers.ActivityLog, volunteers.Attendance,
-                  volunteers.Signup, volunteers.Activity, volunteers.Team, volunteers.VolunteerLog,
-                  volunteers.Volunteer):
+    for model in (
+        volunteers.Order,
+        volunteers.ShopItem,
+        volunteers.ActivityLog,
+        volunteers.Attendance,
+        volunteers.Signup,
+        volunteers.Activity,
+        volunteers.Team,
+        volunteers.VolunteerLog,
+        volunteers.Volunteer,
+    ):
         model.objects.only("id").delete()
 
 
@@ -330,9 +425,20 @@ def reset_mediation() -> None:
     """Delete the mediation centre's rows (they point at cases, users, grids and departments)."""
     from gridgov.mediation import models as mediation
 
-    for model in (mediation.DisputeLog, mediation.ReturnVisit, mediation.Referral, mediation.Agreement,
-                  mediation.SessionAttachment, mediation.Session, mediation.Party, mediation.Dispute,
-                  mediation.Visit, mediation.Visitor, mediation.Window, mediation.Centre):
+    for model in (
+        mediation.DisputeLog,
+        mediation.ReturnVisit,
+        mediation.Referral,
+        mediation.Agreement,
+        mediation.SessionAttachment,
+        mediation.Session,
+        mediation.Party,
+        mediation.Dispute,
+        mediation.Visit,
+        mediation.Visitor,
+        mediation.Window,
+        mediation.Centre,
+    ):
         model.objects.only("id").delete()
 
 
@@ -342,9 +448,17 @@ def reset_services() -> None:
     from gridgov.services import models as services
     from gridgov.services.points import bump_version
 
-    for model in (services.JobMatch, services.JobOpening, services.JobWish, services.ErrandLog,
-                  services.Errand, services.ProxyPoint, services.Rating, services.Order,
-                  services.ServicePoint):
+    for model in (
+        services.JobMatch,
+        services.JobOpening,
+        services.JobWish,
+        services.ErrandLog,
+        services.Errand,
+        services.ProxyPoint,
+        services.Rating,
+        services.Order,
+        services.ServicePoint,
+    ):
         model.objects.only("id").delete()
     bump_version()
 
@@ -361,10 +475,22 @@ def reset_migrants(*, grids: bool = True) -> None:
     dormitories = Grid.objects.filter(special_type=Grid.SpecialType.DORMITORY)
     dormitory_grids = list(dormitories.values_list("pk", flat=True))
     employers = list(migrants.Lessee.objects.values_list("organization_id", flat=True))
-    for model in (migrants.Finding, migrants.Inspection, migrants.Rental, migrants.MigrantEstimate,
-                  migrants.PermitReminder, migrants.Permit, migrants.CardEvent, migrants.AccessCard,
-                  migrants.Stay, migrants.Employment, migrants.Bed, migrants.Room, migrants.Lessee,
-                  migrants.Dormitory):
+    for model in (
+        migrants.Finding,
+        migrants.Inspection,
+        migrants.Rental,
+        migrants.MigrantEstimate,
+        migrants.PermitReminder,
+        migrants.Permit,
+        migrants.CardEvent,
+        migrants.AccessCard,
+        migrants.Stay,
+        migrants.Employment,
+        migrants.Bed,
+        migrants.Room,
+        migrants.Lessee,
+        migrants.Dormitory,
+    ):
         model.objects.only("id").delete()
     Assignment.objects.filter(organization__isnull=False).delete()
     Assignment.objects.filter(role=Role.DORM_MANAGER).delete()
@@ -406,8 +532,19 @@ def reset_outward() -> None:
     from gridgov.participation.models import Election, FollowUp, Post, Proposal, Representative
     from gridgov.webhooks.models import Delivery, Event, Subscription
 
-    for model in (ServiceRequest, CallLog, ApiClient, Delivery, Event, Subscription, FollowUp, Proposal,
-                  Representative, Election, Post):
+    for model in (
+        ServiceRequest,
+        CallLog,
+        ApiClient,
+        Delivery,
+        Event,
+        Subscription,
+        FollowUp,
+        Proposal,
+        Representative,
+        Election,
+        Post,
+    ):
         model.objects.all().delete()
     from gridgov.cases.models import Category, PublicLocation
 
@@ -455,10 +592,26 @@ def build(profile: Profile, progress=None) -> tuple[object, list[DemoAccount]]:
 
 
 def demo_accounts() -> list[DemoAccount]:
-    names = ["admin", "leader", "community", "dispatcher", "handler", "gridleader", "worker",
-             "buildinghead", "auditor", "resident", "dormmanager", "employer"]
-    found = {u.username: u for u in User.objects.filter(username__in=names)
-             .prefetch_related("assignments__grid", "assignments__department", "assignments__organization")}
+    names = [
+        "admin",
+        "leader",
+        "community",
+        "dispatcher",
+        "handler",
+        "gridleader",
+        "worker",
+        "buildinghead",
+        "auditor",
+        "resident",
+        "dormmanager",
+        "employer",
+    ]
+    found = {
+        u.username: u
+        for u in User.objects.filter(username__in=names).prefetch_related(
+            "assignments__grid", "assignments__department", "assignments__organization"
+        )
+    }
     accounts = []
     for username in names:
         user = found.get(username)

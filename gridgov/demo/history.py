@@ -70,21 +70,76 @@ LATE = 1.4
 # Which demo department handles each class (two digits) and the leaves that differ from
 # their class; keys are a street department's suffix or a district department's name.
 CLASS_DEPARTMENT = {
-    "01": "区住房和城乡建设局", "02": "区住房和城乡建设局", "03": "环卫所", "04": "环卫所",
-    "05": "区住房和城乡建设局", "06": "环卫所", "07": "城管中队", "08": "城管中队", "09": "城管中队",
-    "10": "区住房和城乡建设局", "11": "司法所", "12": "派出所", "13": "派出所", "14": "区民政局",
+    "01": "区住房和城乡建设局",
+    "02": "区住房和城乡建设局",
+    "03": "环卫所",
+    "04": "环卫所",
+    "05": "区住房和城乡建设局",
+    "06": "环卫所",
+    "07": "城管中队",
+    "08": "城管中队",
+    "09": "城管中队",
+    "10": "区住房和城乡建设局",
+    "11": "司法所",
+    "12": "派出所",
+    "13": "派出所",
+    "14": "区民政局",
     "15": "区民政局",
 }
 LEAF_DEPARTMENT = {
-    **dict.fromkeys(["06001", "06002", "06003", "06006", "06007", "06009", "06027", "06028", "06029",
-                     "06039", "06040", "06045", "14003"], "城管中队"),
-    **dict.fromkeys(["06013", "06048", "06049", "06050", "06051", "06052", "13005", "14009"],
-                    "区住房和城乡建设局"),
-    **dict.fromkeys(["01001", "01002", "01003", "01004", "01018", "01019", "01024", "01025", "01056",
-                     "01063", "01067", "01068", "01069", "01070", "01071", "01072", "01073", "06023",
-                     "06024", "06025", "06026", "06030", "06046", "14008"], "区水务局"),
-    **dict.fromkeys(["01005", "01017", "01028", "01029", "01030", "01047", "01048", "01060", "10002"],
-                    "供电公司"),
+    **dict.fromkeys(
+        [
+            "06001",
+            "06002",
+            "06003",
+            "06006",
+            "06007",
+            "06009",
+            "06027",
+            "06028",
+            "06029",
+            "06039",
+            "06040",
+            "06045",
+            "14003",
+        ],
+        "城管中队",
+    ),
+    **dict.fromkeys(
+        ["06013", "06048", "06049", "06050", "06051", "06052", "13005", "14009"], "区住房和城乡建设局"
+    ),
+    **dict.fromkeys(
+        [
+            "01001",
+            "01002",
+            "01003",
+            "01004",
+            "01018",
+            "01019",
+            "01024",
+            "01025",
+            "01056",
+            "01063",
+            "01067",
+            "01068",
+            "01069",
+            "01070",
+            "01071",
+            "01072",
+            "01073",
+            "06023",
+            "06024",
+            "06025",
+            "06026",
+            "06030",
+            "06046",
+            "14008",
+        ],
+        "区水务局",
+    ),
+    **dict.fromkeys(
+        ["01005", "01017", "01028", "01029", "01030", "01047", "01048", "01060", "10002"], "供电公司"
+    ),
     **dict.fromkeys(["01011", "01021", "01036", "01049", "01057", "13003"], "燃气公司"),
     **dict.fromkeys(["13007", "13008", "11007", "09015", "09020", "15003"], "市场监管所"),
     **dict.fromkeys(["14004", "14006", "11004", "15001"], "区人力资源和社会保障局"),
@@ -98,8 +153,11 @@ DISTRICT_NAMES = {name for name, _duty in DEPARTMENTS_DISTRICT}
 def _case_categories():
     """Active matter and request categories, with their parents loaded."""
     kinds = (Category.Kind.MATTER, Category.Kind.REQUEST)
-    return list(Category.objects.filter(is_active=True, kind__in=kinds)
-                .select_related("parent").order_by("standard_ref", "code"))
+    return list(
+        Category.objects.filter(is_active=True, kind__in=kinds)
+        .select_related("parent")
+        .order_by("standard_ref", "code")
+    )
 
 
 @transaction.atomic
@@ -109,11 +167,16 @@ def build_routes() -> int:
     class whose default is a street office but some leaves go to a district body gets
     leaf rules in the streets instead of a class rule. Returns the number of rules added."""
     streets = list(Grid.objects.filter(level=1).values_list("id", "name"))
-    by_street = {(area, name): pk for pk, name, area in
-                 Department.objects.filter(is_active=True, area__isnull=False)
-                 .values_list("id", "name", "area_id")}
-    district = {name: pk for pk, name in Department.objects.filter(is_active=True, area__isnull=True)
-                .values_list("id", "name")}
+    by_street = {
+        (area, name): pk
+        for pk, name, area in Department.objects.filter(is_active=True, area__isnull=False).values_list(
+            "id", "name", "area_id"
+        )
+    }
+    district = {
+        name: pk
+        for pk, name in Department.objects.filter(is_active=True, area__isnull=True).values_list("id", "name")
+    }
     categories = _case_categories()
     leaves_of = defaultdict(list)
     for category in categories:
@@ -134,8 +197,11 @@ def build_routes() -> int:
     for cls in (c for c in categories if c.parent_id is None and c.code in CLASS_DEPARTMENT):
         default = CLASS_DEPARTMENT[cls.code]
         leaves = leaves_of[cls.pk]
-        exceptions = {leaf.pk: LEAF_DEPARTMENT[leaf.code] for leaf in leaves
-                      if LEAF_DEPARTMENT.get(leaf.code, default) != default}
+        exceptions = {
+            leaf.pk: LEAF_DEPARTMENT[leaf.code]
+            for leaf in leaves
+            if LEAF_DEPARTMENT.get(leaf.code, default) != default
+        }
         shadowing = default in STREET_SUFFIXES and any(k in DISTRICT_NAMES for k in exceptions.values())
         if shadowing:
             for leaf in leaves:
@@ -157,11 +223,32 @@ def build_routes() -> int:
 
 # --- texts ---------------------------------------------------------------------------------
 
-HOMES = ["{n}号楼东侧", "{n}号楼西侧", "{n}号楼楼下", "{n}幢{u}单元楼道", "{n}号楼后侧空地", "小区南门",
-         "小区北门口", "小区东门外", "小区地下车库入口", "小区中心花园", "小区健身广场旁", "小区垃圾分类亭旁",
-         "{n}号楼与{m}号楼之间的通道"]
-STREETS = ["{road}与{road2}交叉口", "{road}{k}号门前", "{road}人行道上", "{road}公交站台旁",
-           "{road}沿街商铺前", "{road}农贸市场入口", "{road}桥下", "{road}学校门口", "{road}绿化带旁"]
+HOMES = [
+    "{n}号楼东侧",
+    "{n}号楼西侧",
+    "{n}号楼楼下",
+    "{n}幢{u}单元楼道",
+    "{n}号楼后侧空地",
+    "小区南门",
+    "小区北门口",
+    "小区东门外",
+    "小区地下车库入口",
+    "小区中心花园",
+    "小区健身广场旁",
+    "小区垃圾分类亭旁",
+    "{n}号楼与{m}号楼之间的通道",
+]
+STREETS = [
+    "{road}与{road2}交叉口",
+    "{road}{k}号门前",
+    "{road}人行道上",
+    "{road}公交站台旁",
+    "{road}沿街商铺前",
+    "{road}农贸市场入口",
+    "{road}桥下",
+    "{road}学校门口",
+    "{road}绿化带旁",
+]
 ON_STREET = {"02", "07", "08", "09", "10"}
 AT_HOME = {"11", "12", "13", "14", "15"}
 
@@ -230,8 +317,13 @@ PHRASES = {
     "15002": ["居民建议在小区增设非机动车充电桩"],
 }
 CLASS_TEMPLATES = {
-    "06": "存在{name}问题", "08": "存在{name}问题", "11": "住户反映{name}", "12": "发现{name}",
-    "13": "存在{name}", "14": "居民反映{name}方面的困难", "15": "居民就{name}留言",
+    "06": "存在{name}问题",
+    "08": "存在{name}问题",
+    "11": "住户反映{name}",
+    "12": "发现{name}",
+    "13": "存在{name}",
+    "14": "居民反映{name}方面的困难",
+    "15": "居民就{name}留言",
 }
 TAILS = {
     "matter": ["请尽快处理", "存在安全隐患", "影响居民出行", "居民反映强烈", "影响市容环境"],
@@ -239,12 +331,18 @@ TAILS = {
 }
 RESULTS = {
     "01": ["已通知养护单位维修，现已恢复正常", "已现场设置警示并完成更换"],
-    "02": ["已安排维修，设施恢复正常"], "03": ["已维修清理完毕"], "04": ["已修剪补种，现场恢复"],
-    "05": ["已维修"], "06": ["已清理完毕，现场整洁", "已责令整改，现场已恢复"],
-    "07": ["已清除小广告并加强巡查"], "08": ["已责令施工单位整改，现场已规范"],
-    "09": ["已劝离并对经营者宣传教育", "已规范停放，现场恢复通行"], "10": ["已处置完毕"],
+    "02": ["已安排维修，设施恢复正常"],
+    "03": ["已维修清理完毕"],
+    "04": ["已修剪补种，现场恢复"],
+    "05": ["已维修"],
+    "06": ["已清理完毕，现场整洁", "已责令整改，现场已恢复"],
+    "07": ["已清除小广告并加强巡查"],
+    "08": ["已责令施工单位整改，现场已规范"],
+    "09": ["已劝离并对经营者宣传教育", "已规范停放，现场恢复通行"],
+    "10": ["已处置完毕"],
     "11": ["经调解双方达成一致", "已组织调解，双方签订调解协议"],
-    "12": ["已上门核查并登记", "已核实处置，纳入日常管控"], "13": ["已督促整改，隐患已消除"],
+    "12": ["已上门核查并登记", "已核实处置，纳入日常管控"],
+    "13": ["已督促整改，隐患已消除"],
     "14": ["已联系相关单位办理，问题已解决", "已上门服务，居民表示认可"],
     "15": ["已电话答复", "已书面答复反映人"],
 }
@@ -259,8 +357,14 @@ URGE_NOTES = ["请加快办理进度，尽快答复群众", "已超时，请抓�
 SUPERVISE_NOTES = ["群众反映强烈，列入督办", "多次反映的问题，纳入重点督办"]
 MERGE_NOTE = "与已受理事件重复，合并处理"
 RATING_COMMENTS = {
-    Case.Rating.SATISFIED: ["", "处理很及时，点赞！", "满意，感谢网格员", "问题解决了，谢谢", "效率很高",
-                            "服务态度好"],
+    Case.Rating.SATISFIED: [
+        "",
+        "处理很及时，点赞！",
+        "满意，感谢网格员",
+        "问题解决了，谢谢",
+        "效率很高",
+        "服务态度好",
+    ],
     Case.Rating.BASICALLY: ["", "基本解决，希望加强巡查", "处理稍慢", "还可以，希望别再反复"],
     Case.Rating.UNSATISFIED: ["问题又出现了", "处理不彻底", "等了太久"],
 }
@@ -268,29 +372,145 @@ RATING_COMMENTS = {
 # --- mixes ---------------------------------------------------------------------------------
 
 CLASS_WEIGHTS = {
-    C.WORKER: {"06": 30, "09": 20, "01": 12, "07": 6, "08": 4, "02": 4, "03": 4, "04": 3, "05": 0.5,
-               "10": 0.5, "11": 3, "12": 3, "13": 6, "14": 3, "15": 0.5},
-    C.RESIDENT: {"14": 32, "11": 15, "06": 15, "15": 8, "09": 8, "13": 6, "01": 8, "12": 2, "08": 3,
-                 "04": 2, "03": 1},
-    C.HOTLINE: {"14": 24, "15": 12, "11": 12, "06": 15, "09": 8, "01": 10, "08": 6, "13": 6, "12": 3,
-                "02": 3, "10": 1},
+    C.WORKER: {
+        "06": 30,
+        "09": 20,
+        "01": 12,
+        "07": 6,
+        "08": 4,
+        "02": 4,
+        "03": 4,
+        "04": 3,
+        "05": 0.5,
+        "10": 0.5,
+        "11": 3,
+        "12": 3,
+        "13": 6,
+        "14": 3,
+        "15": 0.5,
+    },
+    C.RESIDENT: {
+        "14": 32,
+        "11": 15,
+        "06": 15,
+        "15": 8,
+        "09": 8,
+        "13": 6,
+        "01": 8,
+        "12": 2,
+        "08": 3,
+        "04": 2,
+        "03": 1,
+    },
+    C.HOTLINE: {
+        "14": 24,
+        "15": 12,
+        "11": 12,
+        "06": 15,
+        "09": 8,
+        "01": 10,
+        "08": 6,
+        "13": 6,
+        "12": 3,
+        "02": 3,
+        "10": 1,
+    },
     C.SELF_RESOLVED: {"06": 30, "09": 20, "07": 12, "11": 15, "14": 15, "13": 8},
 }
 LEAF_WEIGHTS = {
-    "06010": 12, "06036": 10, "06012": 6, "06042": 8, "06041": 5, "06011": 4, "06007": 4, "06028": 6,
-    "06027": 3, "06013": 4, "06001": 3, "06034": 3, "06035": 3, "06017": 3, "06029": 2, "09006": 10,
-    "09005": 8, "09009": 10, "09010": 10, "09011": 6, "09012": 5, "09001": 4, "07001": 12, "07003": 3,
-    "08001": 5, "08004": 5, "08002": 3, "01037": 10, "01001": 3, "01002": 3, "01003": 3, "01004": 3,
-    "01076": 3, "01046": 3, "01028": 2, "02010": 3, "02014": 3, "02017": 3, "02038": 2, "03005": 6,
-    "03001": 4, "04002": 5, "04013": 4, "11001": 10, "11003": 8, "11005": 4, "11002": 4, "11004": 3,
-    "11007": 3, "12003": 6, "12004": 4, "12001": 2, "12006": 3, "13001": 6, "13002": 10, "13003": 2,
-    "13004": 3, "13005": 3, "13007": 2, "13008": 2, "14001": 4, "14003": 6, "14004": 3, "14005": 3,
-    "14007": 5, "14008": 10, "14009": 10, "14010": 5, "14011": 4, "14012": 3, "14002": 2, "14006": 2,
-    "15001": 6, "15002": 3, "15003": 3, "10001": 20, "10002": 1,
+    "06010": 12,
+    "06036": 10,
+    "06012": 6,
+    "06042": 8,
+    "06041": 5,
+    "06011": 4,
+    "06007": 4,
+    "06028": 6,
+    "06027": 3,
+    "06013": 4,
+    "06001": 3,
+    "06034": 3,
+    "06035": 3,
+    "06017": 3,
+    "06029": 2,
+    "09006": 10,
+    "09005": 8,
+    "09009": 10,
+    "09010": 10,
+    "09011": 6,
+    "09012": 5,
+    "09001": 4,
+    "07001": 12,
+    "07003": 3,
+    "08001": 5,
+    "08004": 5,
+    "08002": 3,
+    "01037": 10,
+    "01001": 3,
+    "01002": 3,
+    "01003": 3,
+    "01004": 3,
+    "01076": 3,
+    "01046": 3,
+    "01028": 2,
+    "02010": 3,
+    "02014": 3,
+    "02017": 3,
+    "02038": 2,
+    "03005": 6,
+    "03001": 4,
+    "04002": 5,
+    "04013": 4,
+    "11001": 10,
+    "11003": 8,
+    "11005": 4,
+    "11002": 4,
+    "11004": 3,
+    "11007": 3,
+    "12003": 6,
+    "12004": 4,
+    "12001": 2,
+    "12006": 3,
+    "13001": 6,
+    "13002": 10,
+    "13003": 2,
+    "13004": 3,
+    "13005": 3,
+    "13007": 2,
+    "13008": 2,
+    "14001": 4,
+    "14003": 6,
+    "14004": 3,
+    "14005": 3,
+    "14007": 5,
+    "14008": 10,
+    "14009": 10,
+    "14010": 5,
+    "14011": 4,
+    "14012": 3,
+    "14002": 2,
+    "14006": 2,
+    "15001": 6,
+    "15002": 3,
+    "15003": 3,
+    "10001": 20,
+    "10002": 1,
 }
 SEASONAL = {"10001": {12, 1, 2}, "06029": {5, 6, 7, 8, 9}, "06021": {5, 6, 7, 8}, "01067": {6, 7, 8}}
-MONTH_FACTOR = {1: 0.9, 2: 0.85, 3: 0.95, 4: 1.0, 5: 1.05, 6: 1.1, 7: 1.15, 8: 1.15, 9: 1.05, 10: 1.0,
-                11: 0.95, 12: 0.9}
+MONTH_FACTOR = {
+    1: 0.9,
+    2: 0.85,
+    3: 0.95,
+    4: 1.0,
+    5: 1.05,
+    6: 1.1,
+    7: 1.15,
+    8: 1.15,
+    9: 1.05,
+    10: 1.0,
+    11: 0.95,
+    12: 0.9,
+}
 # Channel weights (worker, resident, hotline, solved on the spot) by kind of day.
 CHANNELS = [C.WORKER, C.RESIDENT, C.HOTLINE, C.SELF_RESOLVED]
 CHANNEL_WEIGHTS = {"weekday": (60, 20, 10, 8), "wednesday": (54, 16, 8, 24), "rest": (50, 27, 15, 7)}
@@ -303,16 +523,16 @@ HOURS[C.SELF_RESOLVED] = HOURS[C.WORKER]
 
 # Fates, as probabilities per case that reaches the step.
 P_REJECT = 0.0225
-P_SUSPEND = 0.011         # half of them are resumed later
+P_SUSPEND = 0.011  # half of them are resumed later
 P_RETURN = 0.09
-P_EXTENSION = 0.036       # 85% of requests granted
+P_EXTENSION = 0.036  # 85% of requests granted
 P_REWORK = 0.055
 P_LATE = 0.10
 P_LATE_VERIFY = 0.06
 P_SUPERVISE = 0.01
 P_URGE_LATE = 0.6
 P_RATED = 0.7
-P_DUPLICATE = 0.0115      # a few find no open case to merge into and stay ordinary
+P_DUPLICATE = 0.0115  # a few find no open case to merge into and stay ordinary
 # The demo accounts people log in with report more, in a busier grid, so their pages are full.
 DEMO_REPORTERS = {"worker": 4, "gridleader": 3, "buildinghead": 3, "resident": 4}
 DEMO_ACTIVITY = 2.0
@@ -325,6 +545,7 @@ def expected_cases(profile: Profile, days: int = 365, per_grid: float = CASES_PE
 
 
 # --- office time ---------------------------------------------------------------------------
+
 
 class OfficeClock:
     """Office time on working days as one running count of seconds, for drawing when a
@@ -376,6 +597,7 @@ class OfficeClock:
 
 # --- who is where --------------------------------------------------------------------------
 
+
 class World:
     """The district's grids, staff, departments and routes, loaded once."""
 
@@ -384,32 +606,39 @@ class World:
         self._lineage: dict[str, list[str]] = {}
         self.grids = {}
         for pk, code, name, level, kind, households in Grid.objects.values_list(
-                "id", "code", "name", "level", "kind", "households_estimate"):
+            "id", "code", "name", "level", "kind", "households_estimate"
+        ):
             self.grids[code] = (pk, code, name, level, kind, households)
         self.code_of = {g[0]: code for code, g in self.grids.items()}
-        basic_parents = {self.cut(code, g[3] - 1) for code, g in self.grids.items()
-                         if g[3] > 1 and g[4] == Grid.Kind.BASIC}
-        self.leaves = sorted(code for code, g in self.grids.items()
-                             if g[4] == Grid.Kind.BASIC and code not in basic_parents)
+        basic_parents = {
+            self.cut(code, g[3] - 1) for code, g in self.grids.items() if g[3] > 1 and g[4] == Grid.Kind.BASIC
+        }
+        self.leaves = sorted(
+            code for code, g in self.grids.items() if g[4] == Grid.Kind.BASIC and code not in basic_parents
+        )
         self.by_role: dict[str, dict[str | None, list[int]]] = defaultdict(lambda: defaultdict(list))
         self.handlers: dict[int, list[int]] = defaultdict(list)
         usernames = {}
         for user, role, grid, department, username in (
-                Assignment.objects.filter(is_active=True, user__is_active=True)
-                .values_list("user_id", "role", "grid__code", "department_id", "user__username")
-                .order_by("user_id", "id")):
+            Assignment.objects.filter(is_active=True, user__is_active=True)
+            .values_list("user_id", "role", "grid__code", "department_id", "user__username")
+            .order_by("user_id", "id")
+        ):
             self.by_role[role][grid].append(user)
             usernames[user] = username
             if role == Role.HANDLER and department:
                 self.handlers[department].append(user)
         self.usernames = usernames
-        self.superusers = list(User.objects.filter(is_superuser=True, is_active=True)
-                               .order_by("id").values_list("id", flat=True))
+        self.superusers = list(
+            User.objects.filter(is_superuser=True, is_active=True).order_by("id").values_list("id", flat=True)
+        )
         self.departments = {d.pk: d for d in Department.objects.filter(is_active=True).order_by("id")}
         self.routes = {}
-        for category, area, department in (CategoryRoute.objects.filter(department__is_active=True)
-                                           .order_by("id")
-                                           .values_list("category_id", "area__code", "department_id")):
+        for category, area, department in (
+            CategoryRoute.objects.filter(department__is_active=True)
+            .order_by("id")
+            .values_list("category_id", "area__code", "department_id")
+        ):
             self.routes.setdefault((category, area), department)
         self._owner, self._department, self._near = {}, {}, {}
 
@@ -467,13 +696,15 @@ class World:
         """Departments whose area contains the grid, then the district-wide ones."""
         if code not in self._near:
             lineage = set(self.lineage(code))
-            mine = [d for d in self.departments.values()
-                    if d.area_id and self.code_of.get(d.area_id) in lineage]
+            mine = [
+                d for d in self.departments.values() if d.area_id and self.code_of.get(d.area_id) in lineage
+            ]
             self._near[code] = mine + [d for d in self.departments.values() if not d.area_id]
         return self._near[code]
 
 
 # --- residents -----------------------------------------------------------------------------
+
 
 def _make_residents(world: World, fake: Faker, rng: random.Random, count: int) -> None:
     """Resident accounts spread over the level-3 grids, one password hash for all."""
@@ -486,20 +717,35 @@ def _make_residents(world: World, fake: Faker, rng: random.Random, count: int) -
         seq += 1
         while f"r{seq:05d}" in taken:
             seq += 1
-        users.append((User(username=f"r{seq:05d}", name=fake.name(), password=password,
-                           phone=normalize_phone(fake.phone_number())), homes[index % len(homes)]))
+        users.append(
+            (
+                User(
+                    username=f"r{seq:05d}",
+                    name=fake.name(),
+                    password=password,
+                    phone=normalize_phone(fake.phone_number()),
+                ),
+                homes[index % len(homes)],
+            )
+        )
     User.objects.bulk_create([u for u, _home in users], batch_size=500)
-    ids = dict(User.objects.filter(username__in=[u.username for u, _home in users])
-               .values_list("username", "id"))
-    Assignment.objects.bulk_create([
-        Assignment(user_id=ids[u.username], role=Role.RESIDENT, grid_id=world.grids[home][0])
-        for u, home in users], batch_size=1000)
+    ids = dict(
+        User.objects.filter(username__in=[u.username for u, _home in users]).values_list("username", "id")
+    )
+    Assignment.objects.bulk_create(
+        [
+            Assignment(user_id=ids[u.username], role=Role.RESIDENT, grid_id=world.grids[home][0])
+            for u, home in users
+        ],
+        batch_size=1000,
+    )
     for u, home in users:
         world.by_role[Role.RESIDENT][home].append(ids[u.username])
         world.usernames[ids[u.username]] = u.username
 
 
 # --- one case's life -----------------------------------------------------------------------
+
 
 class _Stop(Exception):
     """The next step would happen after `now`: the case stays where it is."""
@@ -509,7 +755,7 @@ class _Stop(Exception):
 class Seed:
     at: datetime
     channel: str
-    leaf: str          # the micro-grid the point was drawn in
+    leaf: str  # the micro-grid the point was drawn in
     duplicate: bool
 
 
@@ -520,15 +766,16 @@ class Life:
 
     def __init__(self, gen: "Generator", case: Case, level3: str):
         self.gen, self.case, self.logs, self.last = gen, case, [], case.reported_at
-        self.end: datetime | None = None   # when it reached a final state
+        self.end: datetime | None = None  # when it reached a final state
         self.level3 = level3
         self.master: Life | None = None
 
     # the clock, as workflow._advance_clock / start_stage
     def _advance_clock(self, action: str, from_state: str, at: datetime) -> None:
         case = self.case
-        if (action in workflow.RESTARTS_HANDLING
-                or workflow.STAGE_OF_STATE.get(case.state) != workflow.STAGE_OF_STATE.get(from_state)):
+        if action in workflow.RESTARTS_HANDLING or workflow.STAGE_OF_STATE.get(
+            case.state
+        ) != workflow.STAGE_OF_STATE.get(from_state):
             self.gen.start_stage(case, at)
         if action in workflow.RESTARTS_HANDLING:
             case.handle_deadline = case.deadline
@@ -541,9 +788,18 @@ class Life:
         case = self.case
         return self.gen.clock.share_at(case.stage_started_at, case.deadline, case.deadline_unit, moment)
 
-    def step(self, action: str, actor: int | None, *, share: float | None = None, at: datetime | None = None,
-             note: str = "", department: Department | None = None, until: datetime | None = None,
-             rating: str = "") -> datetime:
+    def step(
+        self,
+        action: str,
+        actor: int | None,
+        *,
+        share: float | None = None,
+        at: datetime | None = None,
+        note: str = "",
+        department: Department | None = None,
+        until: datetime | None = None,
+        rating: str = "",
+    ) -> datetime:
         rng = self.gen.rng
         moment = at if at is not None else self.when(share)
         moment = max(moment, self.last + timedelta(seconds=rng.uniform(30, 240)))
@@ -555,7 +811,7 @@ class Life:
             data = {"department_id": department.pk, "department": department.name}
         elif action == "merge":
             case.state = S.MERGED
-            data = {}   # master_id and number once the master is written
+            data = {}  # master_id and number once the master is written
         else:
             params = workflow.Params(note=note, until=until, rating=rating)
             data = workflow.HANDLERS[action](case, None, params, moment) or {}
@@ -603,8 +859,9 @@ class Generator:
         key = (local.date(), rolled, amount)
         if key not in self._deadlines:
             day = local.date() + ONE_DAY if rolled else local.date()
-            deadline = workflow.add_time(datetime.combine(day, time(0), self.zone), amount,
-                                         TimeUnit.WORKING_DAYS)
+            deadline = workflow.add_time(
+                datetime.combine(day, time(0), self.zone), amount, TimeUnit.WORKING_DAYS
+            )
             provisional = deadline.provisional or (rolled and is_workday(local.date())[1])
             self._deadlines[key] = (deadline.at, provisional)
         case.light, case.is_escalated_overdue = Case.Light.GREEN, False
@@ -627,8 +884,9 @@ class Generator:
             leaves = self.rng.choices(world.leaves, cum_weights=leaf_weights, k=int(count))
             for channel, leaf in zip(channels, leaves, strict=True):
                 hour = self.rng.choices(range(24), cum_weights=hours[channel])[0]
-                at = (datetime.combine(day, time(hour), self.zone)
-                      + timedelta(seconds=self.rng.uniform(0, 3600)))
+                at = datetime.combine(day, time(hour), self.zone) + timedelta(
+                    seconds=self.rng.uniform(0, 3600)
+                )
                 if at < self.now:
                     seeds.append(Seed(at, channel, leaf, self.rng.random() < P_DUPLICATE))
         seeds.sort(key=lambda s: s.at)
@@ -652,9 +910,11 @@ class Generator:
         """Cumulative weights of micro-grids: households × an activity factor per grid."""
         # The grid of the demo accounts is a busy one, so their pages are full.
         activity: dict[str, float] = {
-            code: DEMO_ACTIVITY for role in (Role.GRID_WORKER, Role.GRID_LEADER)
+            code: DEMO_ACTIVITY
+            for role in (Role.GRID_WORKER, Role.GRID_LEADER)
             for code, users in world.by_role[role].items()
-            if code and any(world.usernames.get(u) in DEMO_REPORTERS for u in users)}
+            if code and any(world.usernames.get(u) in DEMO_REPORTERS for u in users)
+        }
         total, cumulative = 0.0, []
         for code in world.leaves:
             grid3 = world.cut(code, 3)
@@ -666,8 +926,10 @@ class Generator:
 
     def points(self, world: World, leaves: list[str]) -> list[tuple[float, float, str]]:
         """A random point in each given micro-grid, and the grid the locator puts it in."""
-        shapes = {code: shapely.geometry.shape(boundary) for code, boundary in
-                  Grid.objects.filter(code__in=world.leaves).values_list("code", "boundary")}
+        shapes = {
+            code: shapely.geometry.shape(boundary)
+            for code, boundary in Grid.objects.filter(code__in=world.leaves).values_list("code", "boundary")
+        }
         self.shapes = shapes
         wanted = Counter(leaves)
         drawn: dict[str, list[tuple[float, float]]] = {}
@@ -684,15 +946,18 @@ class Generator:
             drawn[code] = got[:count]
         order = [drawn[code].pop() for code in leaves]
         refs = get_index().locate_many([p[0] for p in order], [p[1] for p in order])
-        return [(lon, lat, ref.code if ref else leaf)
-                for (lon, lat), ref, leaf in zip(order, refs, leaves, strict=True)]
+        return [
+            (lon, lat, ref.code if ref else leaf)
+            for (lon, lat), ref, leaf in zip(order, refs, leaves, strict=True)
+        ]
 
     # -- categories and texts ---------------------------------------------------------------
     def prepare_categories(self) -> None:
         categories = _case_categories()
         parents = {c.parent_id for c in Category.objects.filter(parent__isnull=False)}
-        self.leaf_categories = [c for c in categories if c.pk not in parents and c.parent_id
-                                and c.parent.code in CLASS_DEPARTMENT]
+        self.leaf_categories = [
+            c for c in categories if c.pk not in parents and c.parent_id and c.parent.code in CLASS_DEPARTMENT
+        ]
         self._category_weights: dict = {}
 
     def category(self, channel: str, day: date) -> Category:
@@ -703,7 +968,7 @@ class Generator:
         if key not in self._category_weights:
             classes = dict(CLASS_WEIGHTS[channel])
             if channel == C.SELF_RESOLVED and wednesday and "14" in classes:
-                classes["14"] *= 3   # Grid Wednesday: residents' requests solved at the door
+                classes["14"] *= 3  # Grid Wednesday: residents' requests solved at the door
             leaf_weights = []
             for c in self.leaf_categories:
                 weight = LEAF_WEIGHTS.get(c.code, 1)
@@ -726,8 +991,14 @@ class Generator:
     def place(self, category: Category, community: str) -> tuple[str, str]:
         """Where, as said in the description, and the stored address."""
         rng, cls = self.rng, category.code[:2]
-        values = {"n": rng.randint(1, 36), "m": rng.randint(1, 36), "u": rng.randint(1, 4),
-                  "k": rng.randint(2, 30), "road": rng.choice(self.roads), "road2": rng.choice(self.roads)}
+        values = {
+            "n": rng.randint(1, 36),
+            "m": rng.randint(1, 36),
+            "u": rng.randint(1, 4),
+            "k": rng.randint(2, 30),
+            "road": rng.choice(self.roads),
+            "road2": rng.choice(self.roads),
+        }
         on_street = cls in ON_STREET or (cls not in AT_HOME and rng.random() < 0.4)
         where = rng.choice(STREETS if on_street else HOMES).format(**values)
         if on_street:
@@ -761,6 +1032,7 @@ class Generator:
 
 # --- the timeline --------------------------------------------------------------------------
 
+
 def _on_time_share(rng: random.Random, current: float) -> float:
     low = min(current + 0.03, 0.9)
     return rng.uniform(low, 0.97)
@@ -792,7 +1064,7 @@ class Timeline:
         if case.channel in (C.WORKER, C.SELF_RESOLVED):
             return case.reporter_id
         code = self.world.code_of[case.grid_id]
-        found = (self.world.people(Role.GRID_WORKER, code) + self.world.people(Role.GRID_LEADER, code))
+        found = self.world.people(Role.GRID_WORKER, code) + self.world.people(Role.GRID_LEADER, code)
         return self.pick(found) or self.dispatcher(life)
 
     def dispatcher(self, life: Life) -> int | None:
@@ -844,8 +1116,12 @@ class Timeline:
             others = [d for d in serving if d.pk != department.pk]
             if others:
                 alternative = rng.choice(others)
-                life.step("return", self.handler(department), share=rng.uniform(0.02, 0.3),
-                          note=RETURN_NOTE.format(department=alternative.name))
+                life.step(
+                    "return",
+                    self.handler(department),
+                    share=rng.uniform(0.02, 0.3),
+                    note=RETURN_NOTE.format(department=alternative.name),
+                )
                 department = alternative
                 life.step("dispatch", dispatcher, share=_limit_share(rng), department=department)
         handler = self.handler(department)
@@ -864,11 +1140,16 @@ class Timeline:
                 continue
             # Verifiers are sometimes late; a handled case is never escalated for it.
             late_check = rng.random() < P_LATE_VERIFY
-            verified = life.step("verify", verifier,
-                                 share=rng.uniform(1.0, 2.5) if late_check else rng.uniform(0.05, 0.8))
+            verified = life.step(
+                "verify", verifier, share=rng.uniform(1.0, 2.5) if late_check else rng.uniform(0.05, 0.8)
+            )
             if rework:
-                life.step("rework", verifier, share=life.share(verified) + rng.uniform(0.02, 0.2),
-                          note=rng.choice(REWORK_NOTES))
+                life.step(
+                    "rework",
+                    verifier,
+                    share=life.share(verified) + rng.uniform(0.02, 0.2),
+                    note=rng.choice(REWORK_NOTES),
+                )
                 reworked = True
                 continue
             life.step("close", dispatcher, share=life.share(verified) + rng.uniform(0.02, 0.3))
@@ -876,18 +1157,20 @@ class Timeline:
         if case.channel in (C.WORKER, C.RESIDENT) and rng.random() < P_RATED:
             rating = rng.choices(*RATINGS)[0]
             at = case.closed_at + timedelta(hours=min(rng.expovariate(1 / 8), 72))
-            life.step("rate", case.reporter_id, at=at, rating=rating,
-                      note=rng.choice(RATING_COMMENTS[rating]))
+            life.step(
+                "rate", case.reporter_id, at=at, rating=rating, note=rng.choice(RATING_COMMENTS[rating])
+            )
 
     def _suspend(self, life: Life, dispatcher: int | None, share: float) -> None:
         rng = self.rng
         life.step("suspend", dispatcher, share=min(share, LATE), note=rng.choice(SUSPEND_NOTES))
         if rng.random() < 0.5:
-            raise _Stop   # parked for good (挂账)
+            raise _Stop  # parked for good (挂账)
         later = life.last + timedelta(days=rng.uniform(3, 60))
         clock = self.gen.clock
-        life.step("resume", dispatcher, at=clock.moment(clock.office(later) + 60),
-                  note=rng.choice(RESUME_NOTES))
+        life.step(
+            "resume", dispatcher, at=clock.moment(clock.office(later) + 60), note=rng.choice(RESUME_NOTES)
+        )
 
     def _handle(self, life: Life, handler: int | None, dispatcher: int | None, *, first: bool) -> None:
         rng, case = self.rng, life.case
@@ -895,21 +1178,32 @@ class Timeline:
         if first and rng.random() < P_SUPERVISE:
             leader = self.leader(life)
             if leader:
-                life.step("supervise", leader, share=current + rng.uniform(0.02, 0.3),
-                          note=rng.choice(SUPERVISE_NOTES))
+                life.step(
+                    "supervise",
+                    leader,
+                    share=current + rng.uniform(0.02, 0.3),
+                    note=rng.choice(SUPERVISE_NOTES),
+                )
                 current = life.share(life.last)
         # An extension is asked for before the handling deadline (after a resume the stage
         # clock is fresh but the handling deadline is not: no extension then).
-        if (first and current < 0.6 and case.deadline == case.handle_deadline
-                and rng.random() < P_EXTENSION):
-            asked = life.step("request_extension", handler, share=rng.uniform(max(current, 0.4) + 0.05, 0.85),
-                              note=rng.choice(EXTENSION_NOTES),
-                              until=self._extension_until(case))
+        if first and current < 0.6 and case.deadline == case.handle_deadline and rng.random() < P_EXTENSION:
+            asked = life.step(
+                "request_extension",
+                handler,
+                share=rng.uniform(max(current, 0.4) + 0.05, 0.85),
+                note=rng.choice(EXTENSION_NOTES),
+                until=self._extension_until(case),
+            )
             if rng.random() < 0.85:
                 life.step("approve_extension", dispatcher, share=life.share(asked) + rng.uniform(0.01, 0.08))
             else:
-                life.step("deny_extension", dispatcher, share=life.share(asked) + rng.uniform(0.01, 0.08),
-                          note=rng.choice(DENY_NOTES))
+                life.step(
+                    "deny_extension",
+                    dispatcher,
+                    share=life.share(asked) + rng.uniform(0.01, 0.08),
+                    note=rng.choice(DENY_NOTES),
+                )
             current = life.share(life.last)
         late = rng.random() < (P_LATE if first else P_LATE / 2)
         share = _late_share(rng, current) if late else _on_time_share(rng, current)
@@ -917,8 +1211,12 @@ class Timeline:
             leader = self.leader(life)
             if leader:
                 life.step("urge", leader, share=rng.uniform(1.0, share - 0.01), note=rng.choice(URGE_NOTES))
-        life.step("report_result", handler, share=max(share, life.share(life.last) + 0.005),
-                  note=self.gen.result(case.category))
+        life.step(
+            "report_result",
+            handler,
+            share=max(share, life.share(life.last) + 0.005),
+            note=self.gen.result(case.category),
+        )
 
     def _extension_until(self, case: Case) -> datetime:
         amount, unit = case.category.limit("handle")
@@ -928,6 +1226,7 @@ class Timeline:
 
 # --- building ------------------------------------------------------------------------------
 
+
 def _open_light(case: Case, now: datetime) -> str:
     if case.deadline is None or case.stage_started_at is None:
         return Case.Light.GREEN
@@ -936,17 +1235,29 @@ def _open_light(case: Case, now: datetime) -> str:
 
 def _pick_master(recent: deque, seed: Seed) -> "Life | None":
     margin = timedelta(hours=3)
-    candidates = [life for life in recent
-                  if life.case.reported_at < seed.at - timedelta(minutes=5)
-                  and life.case.channel != C.SELF_RESOLVED and life.master is None
-                  and life.case.state != S.REJECTED
-                  and (life.end is None or life.end > seed.at + margin)]
+    candidates = [
+        life
+        for life in recent
+        if life.case.reported_at < seed.at - timedelta(minutes=5)
+        and life.case.channel != C.SELF_RESOLVED
+        and life.master is None
+        and life.case.state != S.REJECTED
+        and (life.end is None or life.end > seed.at + margin)
+    ]
     return candidates[-1] if candidates else None
 
 
 @transaction.atomic
-def build_history(profile: Profile, *, days: int = 365, now: datetime | None = None, seed: int = 2026,
-                  progress=None, per_grid: float = CASES_PER_GRID_YEAR, residents: int = RESIDENTS) -> dict:
+def build_history(
+    profile: Profile,
+    *,
+    days: int = 365,
+    now: datetime | None = None,
+    seed: int = 2026,
+    progress=None,
+    per_grid: float = CASES_PER_GRID_YEAR,
+    residents: int = RESIDENTS,
+) -> dict:
     """Generate `days` of cases up to `now` (aware; default: now) for the district's grids and
     people, about `per_grid` per level-3 grid of the profile per year, after adding
     `residents` resident accounts. All or nothing; refuses a district that has cases.
@@ -976,8 +1287,9 @@ def build_history(profile: Profile, *, days: int = 365, now: datetime | None = N
     reported = 0
     for start in range(0, len(seeds), BATCH):
         chunk = []
-        for seed_, (lon, lat, code) in zip(seeds[start:start + BATCH], located[start:start + BATCH],
-                                           strict=True):
+        for seed_, (lon, lat, code) in zip(
+            seeds[start : start + BATCH], located[start : start + BATCH], strict=True
+        ):
             life = _begin(gen, world, seed_, lon, lat, code, recent)
             timeline.run(life)
             if life.case.state not in Case.FINAL_STATES:
@@ -994,8 +1306,7 @@ def build_history(profile: Profile, *, days: int = 365, now: datetime | None = N
     return dict(counts)
 
 
-def _begin(gen: Generator, world: World, seed: Seed, lon: float, lat: float, code: str,
-           recent: dict) -> Life:
+def _begin(gen: Generator, world: World, seed: Seed, lon: float, lat: float, code: str, recent: dict) -> Life:
     """The case as intake.submit creates it, with its first log entry."""
     level3 = world.cut(code, 3)
     master = _pick_master(recent[level3], seed) if seed.duplicate else None
@@ -1010,10 +1321,20 @@ def _begin(gen: Generator, world: World, seed: Seed, lon: float, lat: float, cod
     community = world.grids.get(world.cut(code, 2), (0, "", "社区"))[2]
     where, address = gen.place(category, community)
     owner = world.owner(code)
-    case = _new(Case, channel=channel, category_id=category.pk, grid_id=world.grids[code][0],
-                owner_grid_id=world.grids[owner][0] if owner else None, lat=lat, lon=lon,
-                location_source=CRS.WGS84, address=address[:200], reported_at=seed.at,
-                urgency=category.urgency, description=gen.describe(category, where, channel).strip())
+    case = _new(
+        Case,
+        channel=channel,
+        category_id=category.pk,
+        grid_id=world.grids[code][0],
+        owner_grid_id=world.grids[owner][0] if owner else None,
+        lat=lat,
+        lon=lon,
+        location_source=CRS.WGS84,
+        address=address[:200],
+        reported_at=seed.at,
+        urgency=category.urgency,
+        description=gen.describe(category, where, channel).strip(),
+    )
     case.category = category
     case.reporter_id = _reporter(gen, world, channel, code, owner)
     if channel == C.HOTLINE:
@@ -1060,14 +1381,16 @@ def _reporter(gen: Generator, world: World, channel: str, code: str, owner: str 
     # residents: those living in the grid (the demo account more often), else nearby, else anyone
     for prefix in (world.cut(code, 3), world.cut(code, 2), world.cut(code, 1), ""):
         if prefix not in gen._residents:
-            gen._residents[prefix] = [u for c, users in world.by_role[Role.RESIDENT].items()
-                                      if c and c.startswith(prefix) for u in users]
+            gen._residents[prefix] = [
+                u
+                for c, users in world.by_role[Role.RESIDENT].items()
+                if c and c.startswith(prefix)
+                for u in users
+            ]
         found = gen._residents[prefix]
         if found:
             return rng.choices(found, weights=[_weight(world, u) for u in found])[0]
     return rng.choice(world.dispatchers(owner))
-
-
 
 
 def _weight(world: World, user: int) -> int:
@@ -1090,10 +1413,22 @@ def _write(chunk: list[Life]) -> None:
                     life.logs[index] = (*entry[:6], {"master_id": master.pk, "master_number": master.number})
     bulk.insert_rows(Case, [life.case for life in chunk], with_pk=True)
     rows = sorted(((life.case.pk, *entry) for life in chunk for entry in life.logs), key=lambda r: r[5])
-    bulk.insert_rows(CaseLog, [
-        {"case_id": case_id, "action": action, "from_state": from_state, "to_state": to_state,
-         "actor_id": actor, "at": at, "note": note, "data": data}
-        for case_id, action, from_state, to_state, actor, at, note, data in rows])
+    bulk.insert_rows(
+        CaseLog,
+        [
+            {
+                "case_id": case_id,
+                "action": action,
+                "from_state": from_state,
+                "to_state": to_state,
+                "actor_id": actor,
+                "at": at,
+                "note": note,
+                "data": data,
+            }
+            for case_id, action, from_state, to_state, actor, at, note, data in rows
+        ],
+    )
 
 
 _FIELDS: dict = {}
@@ -1103,7 +1438,13 @@ def _new(model, **values):
     """model(**values), through the positional path of Model.__init__ (three times faster
     for the 150,000 rows of a year); every other field takes its default."""
     if model not in _FIELDS:
-        _FIELDS[model] = [(f.attname, f.get_default if f.has_default() or not f.primary_key else None)
-                          for f in model._meta.concrete_fields]
-    return model(*[values[name] if name in values else (default() if default else None)
-                   for name, default in _FIELDS[model]])
+        _FIELDS[model] = [
+            (f.attname, f.get_default if f.has_default() or not f.primary_key else None)
+            for f in model._meta.concrete_fields
+        ]
+    return model(
+        *[
+            values[name] if name in values else (default() if default else None)
+            for name, default in _FIELDS[model]
+        ]
+    )

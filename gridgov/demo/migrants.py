@@ -30,6 +30,7 @@ import random
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from itertools import accumulate
 
 import numpy as np
 import shapely
@@ -179,12 +180,19 @@ class MigrantsBuilder:
         self.hash_field = Person._meta.get_field("id_number_hash")
         self.taken_ids: set[str] = set()
         self.permit_seq = 0
+        self._tables: dict[int, tuple] = {}
 
     # --- small draws ---------------------------------------------------------------------------
 
     def pick(self, pairs):
-        values, weights = zip(*pairs, strict=True)
-        return self.rng.choices(values, weights)[0]
+        """A value from ((value, weight), ...) pairs. The pairs' cumulative weights are kept (the
+        migrants' source counties are some 1,500 pairs); the draw is the one `choices(values,
+        weights)` makes, which accumulates the same weights first."""
+        table = self._tables.get(id(pairs))
+        if table is None or table[0] is not pairs:
+            values, weights = zip(*pairs, strict=True)
+            table = self._tables[id(pairs)] = (pairs, values, list(accumulate(weights)))
+        return self.rng.choices(table[1], cum_weights=table[2])[0]
 
     def moment(self, day: date, start_hour: float = 8.5, end_hour: float = 17.5) -> datetime:
         minutes = self.rng.uniform(start_hour * 60, end_hour * 60)
@@ -192,7 +200,7 @@ class MigrantsBuilder:
         return min(at, self.now - timedelta(minutes=self.rng.uniform(1, 60)))  # today's: before now
 
     def name(self, sex: str) -> str:
-        surname = self.rng.choices(*zip(*SURNAMES, strict=True))[0]
+        surname = self.pick(SURNAMES)
         given = GIVEN[sex]
         return surname + self.rng.choice(given) + (self.rng.choice(given) if self.rng.random() < 0.65 else "")
 

@@ -33,6 +33,7 @@ from itertools import accumulate
 
 import shapely
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from faker import Faker
 from faker.providers.person.zh_CN import Provider as NameProvider
@@ -61,8 +62,14 @@ from gridgov.population.models import (
 )
 
 CHUNK_HOUSEHOLDS = 1500  # level-3 grids are written together until this many households
-HOUSE_USES = ((House.Use.OWNER_OCCUPIED, 0.75), (House.Use.RENTED, 0.15), (House.Use.VACANT, 0.07),
-              (House.Use.BUSINESS, 0.03))
+# Their indexes are built once after the rows are in (`bulk.indexes_deferred`).
+BIG_TABLES = (House, Household, Person, PersonTag, Visit)
+HOUSE_USES = (
+    (House.Use.OWNER_OCCUPIED, 0.75),
+    (House.Use.RENTED, 0.15),
+    (House.Use.VACANT, 0.07),
+    (House.Use.BUSINESS, 0.03),
+)
 OCCUPIED_SHARE = 0.90  # owner-occupied + rented
 HOUSEHOLD_SIZES = ((1, 0.20), (2, 0.30), (3, 0.28), (4, 0.13), (5, 0.09))
 MIGRANT_OWNERS = 0.14  # owner-occupied households who are "new residents" (户籍 elsewhere)
@@ -78,42 +85,92 @@ LATE_VISITS = 0.04  # households whose last visit is overdue
 VISIT_NEEDS = 0.06
 
 # Source provinces of migrants into Jiangsu and Zhejiang, with rough weights.
-MIGRANT_PROVINCES = {"34": 25, "41": 18, "51": 10, "32": 10, "42": 7, "52": 8, "36": 6, "37": 5,
-                     "43": 5, "50": 3, "53": 3}
-MINORITIES = (("03", 20), ("06", 15), ("08", 12), ("15", 12), ("12", 8), ("09", 8), ("07", 6),
-              ("11", 8), ("02", 4), ("04", 2), ("05", 2), ("10", 3))
+MIGRANT_PROVINCES = {
+    "34": 25,
+    "41": 18,
+    "51": 10,
+    "32": 10,
+    "42": 7,
+    "52": 8,
+    "36": 6,
+    "37": 5,
+    "43": 5,
+    "50": 3,
+    "53": 3,
+}
+MINORITIES = (
+    ("03", 20),
+    ("06", 15),
+    ("08", 12),
+    ("15", 12),
+    ("12", 8),
+    ("09", 8),
+    ("07", 6),
+    ("11", 8),
+    ("02", 4),
+    ("04", 2),
+    ("05", 2),
+    ("10", 3),
+)
 PARTY_MEMBERS = 0.095  # of adults: ≈ 8% of everyone
 SENSITIVE_RATES = {  # per person (adults unless noted); GB/T 31000 special populations
-    "released_prisoner": 0.0008, "community_correction": 0.0003, "severe_mental_disorder": 0.003,
-    "drug_user": 0.0003, "aids_risk": 0.0001, "key_youth": 0.002,  # key youth: of 12–25
+    "released_prisoner": 0.0008,
+    "community_correction": 0.0003,
+    "severe_mental_disorder": 0.003,
+    "drug_user": 0.0003,
+    "aids_risk": 0.0001,
+    "key_youth": 0.002,  # key youth: of 12–25
 }
 LOW_INCOME_HOUSEHOLDS = 0.015
 DISABLED = {False: 0.012, True: 0.05}  # under / over 60
 DISABILITY_GRADES = ((1, 0.1), (2, 0.2), (3, 0.3), (4, 0.4))
-PERMITS = ((Person.PermitState.VALID, 0.70), (Person.PermitState.APPLIED, 0.08),
-           (Person.PermitState.EXPIRED, 0.10), (Person.PermitState.NONE, 0.12))
+PERMITS = (
+    (Person.PermitState.VALID, 0.70),
+    (Person.PermitState.APPLIED, 0.08),
+    (Person.PermitState.EXPIRED, 0.10),
+    (Person.PermitState.NONE, 0.12),
+)
 
-COMPOUND_WORDS = ("枫桥 金色 阳光 锦绣 翠园 和谐 幸福 秀水 丽景 滨河 春华 嘉禾 紫薇 梧桐 海棠 玉兰 银杏 "
-                  "新华 东方 清风 明珠 湖畔").split()
+COMPOUND_WORDS = (
+    "枫桥 金色 阳光 锦绣 翠园 和谐 幸福 秀水 丽景 滨河 春华 嘉禾 紫薇 梧桐 海棠 玉兰 银杏 "
+    "新华 东方 清风 明珠 湖畔"
+).split()
 COMPOUND_SUFFIXES = "花园 新村 家园 苑 小区 公寓 名邸 雅苑 山庄 里".split()
 PROPERTY_COMPANIES = ("{w}物业管理有限公司", "{w}物业服务有限公司", "{w}置业物业公司")
-SHOPS = ("便利店 超市 面馆 理发店 水果店 五金店 快餐店 药房 早餐店 洗衣店 烟酒店 小吃店 修车铺 "
-         "茶叶店 花店 母婴店 棋牌室 电动车行 包子铺 干洗店").split()
-INDUSTRIES = ("科技 电子 机械 贸易 物流 信息技术 精密制造 建材 文化传媒 环保科技 餐饮管理 家政服务 "
-              "医疗器械 新材料").split()
+SHOPS = (
+    "便利店 超市 面馆 理发店 水果店 五金店 快餐店 药房 早餐店 洗衣店 烟酒店 小吃店 修车铺 "
+    "茶叶店 花店 母婴店 棋牌室 电动车行 包子铺 干洗店"
+).split()
+INDUSTRIES = (
+    "科技 电子 机械 贸易 物流 信息技术 精密制造 建材 文化传媒 环保科技 餐饮管理 家政服务 医疗器械 新材料"
+).split()
 VISIT_NOTES = (
-    "入户走访，了解家庭基本情况，家中一切正常。", "上门核实人口信息，无变化。",
-    "走访了解近况，身体健康，生活稳定。", "宣传防诈骗知识，发放宣传资料。",
-    "宣传消防安全，提醒不要在楼道停放电动车。", "核对出租房屋及租住人员信息。",
-    "了解老人身体状况，提醒按时服药。", "宣传垃圾分类，住户表示会配合。",
-    "走访时住户反映邻里关系融洽。", "宣传医保缴费政策。", "提醒关好门窗，注意燃气安全。",
+    "入户走访，了解家庭基本情况，家中一切正常。",
+    "上门核实人口信息，无变化。",
+    "走访了解近况，身体健康，生活稳定。",
+    "宣传防诈骗知识，发放宣传资料。",
+    "宣传消防安全，提醒不要在楼道停放电动车。",
+    "核对出租房屋及租住人员信息。",
+    "了解老人身体状况，提醒按时服药。",
+    "宣传垃圾分类，住户表示会配合。",
+    "走访时住户反映邻里关系融洽。",
+    "宣传医保缴费政策。",
+    "提醒关好门窗，注意燃气安全。",
     "询问孩子上学情况，家长表示无困难。",
 )
 VISIT_NEEDS_TEXTS = (
-    "反映楼道灯不亮，希望尽快维修。", "希望社区帮忙办理居住证。", "咨询低保申请条件。",
-    "老人行动不便，希望有助餐服务。", "反映楼上漏水，与邻居协商未果。", "希望小区增设电动车充电桩。",
-    "反映楼下餐馆油烟较大。", "咨询老旧小区加装电梯政策。", "孩子入学需要开具居住证明。",
-    "反映小区停车难。", "反映夜间有噪声扰民。", "希望帮忙联系家政服务。",
+    "反映楼道灯不亮，希望尽快维修。",
+    "希望社区帮忙办理居住证。",
+    "咨询低保申请条件。",
+    "老人行动不便，希望有助餐服务。",
+    "反映楼上漏水，与邻居协商未果。",
+    "希望小区增设电动车充电桩。",
+    "反映楼下餐馆油烟较大。",
+    "咨询老旧小区加装电梯政策。",
+    "孩子入学需要开具居住证明。",
+    "反映小区停车难。",
+    "反映夜间有噪声扰民。",
+    "希望帮忙联系家政服务。",
 )
 # Completed education (GB/T 4658) of adults, by birth year.
 EDUCATION_BY_BIRTH = (
@@ -154,6 +211,7 @@ class Chunk:
 
 # --- division codes ------------------------------------------------------------------------
 
+
 def _division_rows(name: str) -> list[list[str]]:
     path = settings.NODE_MODULES / "china-division" / "dist" / name
     if not path.exists():
@@ -189,6 +247,7 @@ def _places(district_code: str) -> Places:
 
 # --- the plan ------------------------------------------------------------------------------
 
+
 def _populated_grids(profile: Profile) -> dict[int, int]:
     """Households to build per level-3 grid id (the grids the profile populates)."""
     grids = Grid.objects.filter(level=3).order_by("code").values_list("id", "code", "households_estimate")
@@ -197,8 +256,11 @@ def _populated_grids(profile: Profile) -> dict[int, int]:
     if profile.registry_communities is not None:
         communities = _first_communities(profile, communities)
     wanted = set(communities)
-    return {pk: profile.registry_households or estimate or 400
-            for pk, code, estimate in grids if code[:community] in wanted}
+    return {
+        pk: profile.registry_households or estimate or 400
+        for pk, code, estimate in grids
+        if code[:community] in wanted
+    }
 
 
 def _first_communities(profile: Profile, communities: list[str]) -> list[str]:
@@ -223,6 +285,7 @@ def populated_communities(profile: Profile) -> tuple[int, int]:
 
 # --- the builder ---------------------------------------------------------------------------
 
+
 class RegistryBuilder:
     def __init__(self, profile: Profile, *, today: date, seed: int):
         self.profile = profile
@@ -239,11 +302,18 @@ class RegistryBuilder:
         self.taken_ids: set[str] = set()
         self.taken_credit: set[str] = set()
         self.tag_types = dict(TagType.objects.values_list("code", "id"))
-        self.rules = dict(VisitRule.objects.filter(tag_type__isnull=False)
-                          .values_list("tag_type__code", "interval_days"))
+        self.rules = dict(
+            VisitRule.objects.filter(tag_type__isnull=False).values_list("tag_type__code", "interval_days")
+        )
         # Care levels have rules of their own (high every 7 days, medium 15): keyed "level:high".
-        self.rules.update({f"level:{level}": days for level, days in VisitRule.objects.exclude(care_level="")
-                           .values_list("care_level", "interval_days")})
+        self.rules.update(
+            {
+                f"level:{level}": days
+                for level, days in VisitRule.objects.exclude(care_level="").values_list(
+                    "care_level", "interval_days"
+                )
+            }
+        )
         self.workers = self._workers()
         self.counts: dict[str, int] = defaultdict(int)
         self.household_seq = 0
@@ -251,10 +321,11 @@ class RegistryBuilder:
     def _workers(self) -> dict[int, tuple[list[int], list[int]]]:
         """Per level-3 grid: (full-time grid workers, every grid worker)."""
         found: dict[int, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
-        for grid, user, full_time, post in (Assignment.objects
-                                            .filter(role=Role.GRID_WORKER, is_active=True, grid__level=3)
-                                            .values_list("grid", "user", "is_full_time", "post")
-                                            .order_by("user")):
+        for grid, user, full_time, post in (
+            Assignment.objects.filter(role=Role.GRID_WORKER, is_active=True, grid__level=3)
+            .values_list("grid", "user", "is_full_time", "post")
+            .order_by("user")
+        ):
             full, every = found[grid]
             every.append(user)
             if full_time and post != Post.POLICE_OFFICER:
@@ -360,8 +431,12 @@ class RegistryBuilder:
         """Uses of `count` houses of which `occupied` are lived in (owner or tenant), shuffled."""
         rented = self.round(occupied * HOUSE_USES[1][1] / OCCUPIED_SHARE)
         business = self.round((count - occupied) * HOUSE_USES[3][1] / (1 - OCCUPIED_SHARE))
-        uses = ([House.Use.OWNER_OCCUPIED] * (occupied - rented) + [House.Use.RENTED] * rented
-                + [House.Use.BUSINESS] * business + [House.Use.VACANT] * (count - occupied - business))
+        uses = (
+            [House.Use.OWNER_OCCUPIED] * (occupied - rented)
+            + [House.Use.RENTED] * rented
+            + [House.Use.BUSINESS] * business
+            + [House.Use.VACANT] * (count - occupied - business)
+        )
         self.rng.shuffle(uses)
         return uses
 
@@ -376,8 +451,9 @@ class RegistryBuilder:
         while len(houses) < target:
             if compound is None or (apartments and in_compound >= per_compound):
                 compound, point, in_compound = *self.compound(chunk, micro, apartments), 0
-            built = self.building(chunk, micro, compound, point, self.building_shape(apartments,
-                                                                                     target - len(houses)))
+            built = self.building(
+                chunk, micro, compound, point, self.building_shape(apartments, target - len(houses))
+            )
             houses += built
             in_compound += len(built)
         for house, use in zip(houses, self.house_uses(len(houses), households), strict=True):
@@ -398,9 +474,12 @@ class RegistryBuilder:
         else:
             name = f"{micro['name'].split('第')[0]}{self.rng.randint(1, 12)}组"  # a villagers' group
         road = self.rng.choice(self.roads)
-        compound = Compound(name=name, grid_id=micro["id"], address=f"{road}{self.rng.randint(1, 400)}号",
-                            property_company=self.rng.choice(PROPERTY_COMPANIES).format(w=word)
-                            if apartments else "")
+        compound = Compound(
+            name=name,
+            grid_id=micro["id"],
+            address=f"{road}{self.rng.randint(1, 400)}号",
+            property_company=self.rng.choice(PROPERTY_COMPANIES).format(w=word) if apartments else "",
+        )
         chunk.compounds.append(compound)
         point = self.points_in(micro["shape"], 1)[0]
         return compound, point
@@ -411,13 +490,26 @@ class RegistryBuilder:
         compound.buildings_made = number = getattr(compound, "buildings_made", 0) + 1
         name = f"{number}幢" if units else f"{number}号"  # a block, or a self-built house
         street = compound.address if units else ""
-        building = Building(compound=compound, grid_id=micro["id"], name=name,
-                            address=f"{street}{compound.name}{name}", lat=lat, lon=lon, floors=floors,
-                            use=Building.Use.RESIDENTIAL)
+        building = Building(
+            compound=compound,
+            grid_id=micro["id"],
+            name=name,
+            address=f"{street}{compound.name}{name}",
+            lat=lat,
+            lon=lon,
+            floors=floors,
+            use=Building.Use.RESIDENTIAL,
+        )
         chunk.buildings.append(building)
         if not units:
-            house = {"building": building, "unit": None, "grid_id": micro["id"], "floor": 1, "number": "1",
-                     "area_m2": self.rng.randint(90, 260)}
+            house = {
+                "building": building,
+                "unit": None,
+                "grid_id": micro["id"],
+                "floor": 1,
+                "number": "1",
+                "area_m2": self.rng.randint(90, 260),
+            }
             chunk.houses.append(house)
             return [house]
         houses = []
@@ -426,8 +518,16 @@ class RegistryBuilder:
             chunk.units.append(unit)
             for floor in range(1, floors + 1):
                 for flat in range(1, flats + 1):
-                    houses.append({"building": building, "unit": unit, "grid_id": micro["id"], "floor": floor,
-                                   "number": f"{floor}{flat:02d}", "area_m2": self.rng.randint(45, 140)})
+                    houses.append(
+                        {
+                            "building": building,
+                            "unit": unit,
+                            "grid_id": micro["id"],
+                            "floor": floor,
+                            "number": f"{floor}{flat:02d}",
+                            "area_m2": self.rng.randint(45, 140),
+                        }
+                    )
         chunk.houses += houses
         return houses
 
@@ -435,8 +535,12 @@ class RegistryBuilder:
         if house["use"] == House.Use.RENTED:
             start = self.today - timedelta(days=self.rng.randint(10, 700))
             years = max(self.rng.choice((1, 1, 2, 3)), (self.today - start).days // 365 + 1)
-            house.update(landlord_name=self.name(self.pick(SEXES)), landlord_phone=self.phone(),
-                         lease_start=start, lease_end=start + timedelta(days=365 * years))
+            house.update(
+                landlord_name=self.name(self.pick(SEXES)),
+                landlord_phone=self.phone(),
+                lease_start=start,
+                lease_end=start + timedelta(days=365 * years),
+            )
         elif house["use"] == House.Use.BUSINESS and house["building"].use == Building.Use.RESIDENTIAL:
             house["building"].use = Building.Use.MIXED
 
@@ -444,12 +548,21 @@ class RegistryBuilder:
         building = house["building"]
         sex = self.pick(SEXES)
         owner = self.name(sex)
-        chunk.organizations.append(Organization(
-            name=f"{owner[0]}记{self.rng.choice(SHOPS)}", kind=Organization.Kind.SHOP,
-            credit_code=self.credit_code(Organization.Kind.SHOP, self.profile.district_code),
-            grid_id=micro["id"], building=building, address=f"{building.address}{house['number']}室",
-            lat=building.lat, lon=building.lon, contact_name=owner, contact_phone=self.phone(),
-            employee_count=self.rng.randint(1, 8)))
+        chunk.organizations.append(
+            Organization(
+                name=f"{owner[0]}记{self.rng.choice(SHOPS)}",
+                kind=Organization.Kind.SHOP,
+                credit_code=self.credit_code(Organization.Kind.SHOP, self.profile.district_code),
+                grid_id=micro["id"],
+                building=building,
+                address=f"{building.address}{house['number']}室",
+                lat=building.lat,
+                lon=building.lon,
+                contact_name=owner,
+                contact_phone=self.phone(),
+                employee_count=self.rng.randint(1, 8),
+            )
+        )
 
     def companies_in(self, chunk: Chunk, micro: dict, households: int) -> None:
         count = self.round(households / HOUSEHOLDS_PER_COMPANY * self.rng.uniform(0.5, 1.5))
@@ -457,18 +570,32 @@ class RegistryBuilder:
             return
         lon, lat = self.points_in(micro["shape"], 1)[0]
         address = f"{self.rng.choice(self.roads)}{self.rng.randint(1, 300)}号"
-        building = Building(grid_id=micro["id"], name=address, address=address, lat=lat, lon=lon,
-                            floors=self.rng.randint(3, 20), use=Building.Use.COMMERCIAL)
+        building = Building(
+            grid_id=micro["id"],
+            name=address,
+            address=address,
+            lat=lat,
+            lon=lon,
+            floors=self.rng.randint(3, 20),
+            use=Building.Use.COMMERCIAL,
+        )
         chunk.buildings.append(building)
         for _ in range(count):
-            chunk.organizations.append(Organization(
-                name=self.company_name(), kind=Organization.Kind.COMPANY,
-                credit_code=self.credit_code(Organization.Kind.COMPANY, self.profile.district_code),
-                grid_id=micro["id"], building=building,
-                address=f"{building.address}{self.rng.randint(1, 20)}楼",
-                lat=lat, lon=lon, contact_name=self.name(self.pick(SEXES)),
-                contact_phone=self.phone(),
-                employee_count=max(3, int(self.rng.lognormvariate(3.0, 1.0)))))
+            chunk.organizations.append(
+                Organization(
+                    name=self.company_name(),
+                    kind=Organization.Kind.COMPANY,
+                    credit_code=self.credit_code(Organization.Kind.COMPANY, self.profile.district_code),
+                    grid_id=micro["id"],
+                    building=building,
+                    address=f"{building.address}{self.rng.randint(1, 20)}楼",
+                    lat=lat,
+                    lon=lon,
+                    contact_name=self.name(self.pick(SEXES)),
+                    contact_phone=self.phone(),
+                    employee_count=max(3, int(self.rng.lognormvariate(3.0, 1.0))),
+                )
+            )
 
     # --- households and people -----------------------------------------------------------
 
@@ -523,12 +650,21 @@ class RegistryBuilder:
             size = self.rng.randint(1, 3)
         members = self.members(size, migrant)
         self.household_seq += 1
-        household = {"house": house, "grid_id": micro["id"],
-                     "number": f"{micro['code']}{self.household_seq:05d}",
-                     "kind": Household.Kind.RENTING if rented else Household.Kind.FAMILY}
-        origin = self.pick(self.places.sources) if migrant else (
-            self.rng.choice(self.places.home_city) if self.chance(LOCALS_FROM_ELSEWHERE)
-            else self.profile.district_code)
+        household = {
+            "house": house,
+            "grid_id": micro["id"],
+            "number": f"{micro['code']}{self.household_seq:05d}",
+            "kind": Household.Kind.RENTING if rented else Household.Kind.FAMILY,
+        }
+        origin = (
+            self.pick(self.places.sources)
+            if migrant
+            else (
+                self.rng.choice(self.places.home_city)
+                if self.chance(LOCALS_FROM_ELSEWHERE)
+                else self.profile.district_code
+            )
+        )
         arrived = self.today - timedelta(days=int(self.rng.expovariate(1 / 900)) + 5) if migrant else None
         surname = self.pick(self.surnames)
         people = [self.person(m, micro, household, origin, arrived, surname) for m in members]
@@ -538,27 +674,38 @@ class RegistryBuilder:
         tagged = self.tags(chunk, people, members, household)
         self.visits(chunk, household, micro, people[0]["name"], tagged)
 
-    def person(self, member: Member, micro: dict, household: dict, origin: str, arrived: date | None,
-               surname: str) -> dict:
+    def person(
+        self, member: Member, micro: dict, household: dict, origin: str, arrived: date | None, surname: str
+    ) -> dict:
         birth = self.birth_date(member.age)
         family = member.relation in ("02", "20", "30", "40") or member.relation == "50" and member.sex == "1"
         name = self.name(member.sex, surname if family else None)
         migrant = arrived is not None
         # A child born here to migrants has the parents' registered residence all the same.
         person = {
-            "household": household, "grid_id": micro["id"], "name": name,
-            "id_number": self.id_number(origin, birth, member.sex), "birth_date": birth, "sex": member.sex,
+            "household": household,
+            "grid_id": micro["id"],
+            "name": name,
+            "id_number": self.id_number(origin, birth, member.sex),
+            "birth_date": birth,
+            "sex": member.sex,
             "phone": self.phone() if member.age >= 12 else "",
             "ethnicity": "01" if self.chance(0.95 if migrant else 0.993) else self.pick(MINORITIES),
-            "relation": member.relation, "political_status": self.political(member.age),
-            "education": self.education(member.age, migrant), "marital_status": self.marital(member),
-            "registered_address": self.places.names.get(origin, ""), "is_migrant": migrant,
+            "relation": member.relation,
+            "political_status": self.political(member.age),
+            "education": self.education(member.age, migrant),
+            "marital_status": self.marital(member),
+            "registered_address": self.places.names.get(origin, ""),
+            "is_migrant": migrant,
             "arrived_on": max(arrived, birth) if migrant else None,
             "permit_state": self.permit(arrived) if migrant else Person.PermitState.NONE,
         }
         if migrant and 18 <= member.age < 60 and self.chance(0.7):
-            person["employer_name"] = (self.company_name() if self.chance(0.6)
-                                       else self.rng.choice(("个体经营", "灵活就业", "外卖骑手")))
+            person["employer_name"] = (
+                self.company_name()
+                if self.chance(0.6)
+                else self.rng.choice(("个体经营", "灵活就业", "外卖骑手"))
+            )
         return person
 
     def political(self, age: float) -> str:
@@ -610,8 +757,15 @@ class RegistryBuilder:
         def tag(person: dict, code: str, **extra) -> None:
             found.add(code)
             found.add(f"level:{str(extra.get('care_level', PersonTag.CareLevel.NORMAL))}")
-            chunk.tags.append({"person": person, "tag_type_id": self.tag_types[code],
-                               "grid_id": person["grid_id"], "since": self.since(person), **extra})
+            chunk.tags.append(
+                {
+                    "person": person,
+                    "tag_type_id": self.tag_types[code],
+                    "grid_id": person["grid_id"],
+                    "since": self.since(person),
+                    **extra,
+                }
+            )
 
         low_income = self.chance(LOW_INCOME_HOUSEHOLDS)
         elderly = [m.age >= 60 for m in members]
@@ -621,16 +775,23 @@ class RegistryBuilder:
             if person["political_status"] == "01":
                 tag(person, "party_member")
             if len(members) == 1 and old:
-                tag(person, "elderly_alone", care_level=PersonTag.CareLevel.HIGH if member.age >= 80
-                    else PersonTag.CareLevel.MEDIUM)
+                tag(
+                    person,
+                    "elderly_alone",
+                    care_level=PersonTag.CareLevel.HIGH if member.age >= 80 else PersonTag.CareLevel.MEDIUM,
+                )
             if len(members) == 2 and all(elderly) and member.relation in ("02", "10"):
                 tag(person, "empty_nest")
             if member.relation == "40" and member.age < 16:
                 tag(person, "left_behind_child", care_level=PersonTag.CareLevel.MEDIUM)
             if self.chance(DISABLED[old]):
                 grade = self.pick(DISABILITY_GRADES)
-                tag(person, "disabled", grade=grade,
-                    care_level=PersonTag.CareLevel.HIGH if grade <= 2 else PersonTag.CareLevel.NORMAL)
+                tag(
+                    person,
+                    "disabled",
+                    grade=grade,
+                    care_level=PersonTag.CareLevel.HIGH if grade <= 2 else PersonTag.CareLevel.NORMAL,
+                )
             self.sensitive(person, member, tag)
         if people[0]["political_status"] == "01" and self.chance(0.05):
             tag(people[0], "party_household")
@@ -668,31 +829,54 @@ class RegistryBuilder:
         day = start + timedelta(days=self.rng.randint(0, interval - 1))
         stop = self.today - timedelta(days=int(interval * 1.3)) if self.chance(LATE_VISITS) else self.today
         last = None
+        # The year's 580,000 visits: the draws of `chance` and `rng.choice` made directly (the same
+        # draws, in the same order), and who was met written out once per household.
+        choice, draw, uniform, workday = self.rng.choice, self.rng.random, self.rng.uniform, self.workday
+        met, grid_id, append = [m.format(head=head) for m in MET], micro["id"], chunk.visits.append
         while day <= stop:
-            visit_day = self.workday(day)
-            worker = self.rng.choice(full) if full and self.chance(0.85) else self.rng.choice(every)
-            needs = self.rng.choice(VISIT_NEEDS_TEXTS) if self.chance(VISIT_NEEDS) else ""
-            chunk.visits.append({"household": household, "grid_id": micro["id"], "worker_id": worker,
-                                 "visited_on": visit_day, "met": self.rng.choice(MET).format(head=head),
-                                 "notes": self.rng.choice(VISIT_NOTES), "needs": needs})
+            visit_day = workday(day)
+            worker = choice(full) if full and draw() < 0.85 else choice(every)
+            needs = choice(VISIT_NEEDS_TEXTS) if draw() < VISIT_NEEDS else ""
+            append(
+                {
+                    "household": household,
+                    "grid_id": grid_id,
+                    "worker_id": worker,
+                    "visited_on": visit_day,
+                    "met": choice(met),
+                    "notes": choice(VISIT_NOTES),
+                    "needs": needs,
+                }
+            )
             last = visit_day
-            day += timedelta(days=max(1, round(interval * self.rng.uniform(0.8, 1.1))))
+            day += timedelta(days=max(1, round(interval * uniform(0.8, 1.1))))
         household["last_visited_on"] = last
 
 
 # --- writing -------------------------------------------------------------------------------
 
+
 def _micro_grids(populated: dict[int, int]) -> dict[int, list[dict]]:
     """The micro-grids of each populated level-3 grid, with their shapes."""
     parents = dict(Grid.objects.filter(pk__in=populated).values_list("code", "id"))
     by_parent: dict[int, list[dict]] = defaultdict(list)
-    for pk, code, name, boundary, estimate in (Grid.objects.filter(level=4).order_by("code")
-                                               .values_list("id", "code", "name", "boundary",
-                                                            "households_estimate")):
-        parent = parents.get(code[:code_length(3)])
+    for pk, code, name, boundary, estimate in (
+        Grid.objects.filter(level=4)
+        .order_by("code")
+        .values_list("id", "code", "name", "boundary", "households_estimate")
+    ):
+        parent = parents.get(code[: code_length(3)])
         if parent is not None:
-            by_parent[parent].append({"id": pk, "code": code, "name": name, "parent": parent,
-                                      "shape": shapely.geometry.shape(boundary), "estimate": estimate})
+            by_parent[parent].append(
+                {
+                    "id": pk,
+                    "code": code,
+                    "name": name,
+                    "parent": parent,
+                    "shape": shapely.geometry.shape(boundary),
+                    "estimate": estimate,
+                }
+            )
     return by_parent
 
 
@@ -723,23 +907,30 @@ def _link(rows: list[dict], parents: tuple[str, ...]) -> None:
     for row in rows:
         for name in parents:
             parent = row[name]
-            row[f"{name}_id"] = (None if parent is None else parent["id"] if isinstance(parent, dict)
-                                 else parent.pk)
+            row[f"{name}_id"] = (
+                None if parent is None else parent["id"] if isinstance(parent, dict) else parent.pk
+            )
 
 
 def _write(chunk: Chunk) -> None:
     """Parents first, each numbered before it is written; tags and visits need no ids back.
     Model instances (the few places and organizations) get their foreign keys from their
     numbered parents in the writer."""
-    for model, rows in ((Compound, chunk.compounds), (Building, chunk.buildings), (Unit, chunk.units),
-                        (Organization, chunk.organizations)):
+    for model, rows in (
+        (Compound, chunk.compounds),
+        (Building, chunk.buildings),
+        (Unit, chunk.units),
+        (Organization, chunk.organizations),
+    ):
         _number(model, rows)
         bulk.insert_rows(model, rows, with_pk=True)
-    for model, rows, parents, numbered in ((House, chunk.houses, ("building", "unit"), True),
-                                           (Household, chunk.households, ("house",), True),
-                                           (Person, chunk.people, ("household",), True),
-                                           (PersonTag, chunk.tags, ("person",), False),
-                                           (Visit, chunk.visits, ("household",), False)):
+    for model, rows, parents, numbered in (
+        (House, chunk.houses, ("building", "unit"), True),
+        (Household, chunk.households, ("house",), True),
+        (Person, chunk.people, ("household",), True),
+        (PersonTag, chunk.tags, ("person",), False),
+        (Visit, chunk.visits, ("household",), False),
+    ):
         _link(rows, parents)
         if numbered:
             _number(model, rows)
@@ -748,12 +939,19 @@ def _write(chunk: Chunk) -> None:
 
 def _place_building_head(profile: Profile) -> None:
     """The building head demo account sits on a micro-grid with buildings (same grid)."""
-    assignment = (Assignment.objects.filter(user__username="buildinghead", role=Role.BUILDING_HEAD)
-                  .select_related("grid").first())
+    assignment = (
+        Assignment.objects.filter(user__username="buildinghead", role=Role.BUILDING_HEAD)
+        .select_related("grid")
+        .first()
+    )
     if assignment is None or Building.objects.filter(grid=assignment.grid).exists():
         return
-    micro = (Building.objects.filter(grid__code__startswith=assignment.grid.code[:code_length(3)])
-             .values_list("grid", flat=True).order_by("grid__code").first())
+    micro = (
+        Building.objects.filter(grid__code__startswith=assignment.grid.code[: code_length(3)])
+        .values_list("grid", flat=True)
+        .order_by("grid__code")
+        .first()
+    )
     if micro is not None:
         Assignment.objects.filter(pk=assignment.pk).update(grid_id=micro)
 
@@ -766,18 +964,19 @@ def build_registry(profile: Profile, progress=None, *, today: date | None = None
     populated = _populated_grids(profile)
     micros = _micro_grids(populated)
     chunk, pending = Chunk(), 0
-    for grid_id, households in populated.items():
-        for micro, count in zip(micros[grid_id], _split(households, micros[grid_id]), strict=True):
-            if count:
-                builder.micro_grid(chunk, micro, count)
-        pending += households
-        if len(chunk.households) >= CHUNK_HOUSEHOLDS:
-            _flush(chunk, builder.counts)
-            chunk = Chunk()
-            if progress:
-                progress(pending)
-            pending = 0
-    _flush(chunk, builder.counts)
+    with transaction.atomic(), bulk.indexes_deferred(*BIG_TABLES):
+        for grid_id, households in populated.items():
+            for micro, count in zip(micros[grid_id], _split(households, micros[grid_id]), strict=True):
+                if count:
+                    builder.micro_grid(chunk, micro, count)
+            pending += households
+            if len(chunk.households) >= CHUNK_HOUSEHOLDS:
+                _flush(chunk, builder.counts)
+                chunk = Chunk()
+                if progress:
+                    progress(pending)
+                pending = 0
+        _flush(chunk, builder.counts)
     if progress and pending:
         progress(pending)
     _place_building_head(profile)
@@ -787,33 +986,56 @@ def build_registry(profile: Profile, progress=None, *, today: date | None = None
 
 def _flush(chunk: Chunk, counts: dict) -> None:
     _write(chunk)
-    for name in ("compounds", "buildings", "units", "houses", "households", "people", "tags",
-                 "organizations", "visits"):
+    for name in (
+        "compounds",
+        "buildings",
+        "units",
+        "houses",
+        "households",
+        "people",
+        "tags",
+        "organizations",
+        "visits",
+    ):
         counts[name] += len(getattr(chunk, name))
 
 
 # --- care files (一人一档) ------------------------------------------------------------------------
 
 CARE_FILES = 24  # people given a care plan, notes and services: the first high-care ones by grid code
-CARE_TASKS = (("上门测量血压，提醒按时服药", 4), ("联系助餐点，落实每日送餐", 10),
-              ("协助申请居家养老服务补贴", 20))
-CARE_NOTES = ("老人独自居住，子女在外地，每周电话联系一次。", "行动不便，上下楼需要搀扶，已联系楼门长留意。",
-              "患高血压，需定期提醒服药。", "性格开朗，愿意参加社区老年活动。")
-CARE_SERVICES = ((CareService.Kind.MEALS, "社区长者食堂"), (CareService.Kind.DAILY_CARE, "居家养老服务中心"),
-                 (CareService.Kind.HEALTH, "社区卫生服务站"), (CareService.Kind.COMPANIONSHIP, "社工站"))
+CARE_TASKS = (
+    ("上门测量血压，提醒按时服药", 4),
+    ("联系助餐点，落实每日送餐", 10),
+    ("协助申请居家养老服务补贴", 20),
+)
+CARE_NOTES = (
+    "老人独自居住，子女在外地，每周电话联系一次。",
+    "行动不便，上下楼需要搀扶，已联系楼门长留意。",
+    "患高血压，需定期提醒服药。",
+    "性格开朗，愿意参加社区老年活动。",
+)
+CARE_SERVICES = (
+    (CareService.Kind.MEALS, "社区长者食堂"),
+    (CareService.Kind.DAILY_CARE, "居家养老服务中心"),
+    (CareService.Kind.HEALTH, "社区卫生服务站"),
+    (CareService.Kind.COMPANIONSHIP, "社工站"),
+)
 
 
 def _care_files(builder: RegistryBuilder) -> int:
     """A few care files with a plan (a task done, one open, every third one overdue), a note and a
     service, written by a grid worker of the person's grid; returns how many people got one."""
     level3 = code_length(3)
-    workers = {code: builder.workers[pk][1] for pk, code in
-               Grid.objects.filter(pk__in=list(builder.workers)).values_list("pk", "code")}
+    workers = {
+        code: builder.workers[pk][1]
+        for pk, code in Grid.objects.filter(pk__in=list(builder.workers)).values_list("pk", "code")
+    }
     chosen: dict[int, tuple[int, int]] = {}
-    for person, grid, code in (PersonTag.objects.filter(care_level=PersonTag.CareLevel.HIGH,
-                                                        tag_type__is_sensitive=False)
-                               .order_by("grid__code", "person_id")
-                               .values_list("person_id", "grid_id", "grid__code")):
+    for person, grid, code in (
+        PersonTag.objects.filter(care_level=PersonTag.CareLevel.HIGH, tag_type__is_sensitive=False)
+        .order_by("grid__code", "person_id")
+        .values_list("person_id", "grid_id", "grid__code")
+    ):
         if len(chosen) >= CARE_FILES:
             break
         if workers.get(code[:level3]) and person not in chosen:
@@ -823,17 +1045,38 @@ def _care_files(builder: RegistryBuilder) -> int:
     for n, (person, (grid, worker)) in enumerate(chosen.items()):
         title, days = CARE_TASKS[n % len(CARE_TASKS)]
         base = {"person_id": person, "grid_id": grid}
-        tasks.append(CareTask(**base, title="入户核实近况，更新联系方式", due_on=today - timedelta(days=12),
-                              created_by_id=worker, done_at=now - timedelta(days=13), done_by_id=worker,
-                              result="已核实，联系方式无变化。"))
+        tasks.append(
+            CareTask(
+                **base,
+                title="入户核实近况，更新联系方式",
+                due_on=today - timedelta(days=12),
+                created_by_id=worker,
+                done_at=now - timedelta(days=13),
+                done_by_id=worker,
+                result="已核实，联系方式无变化。",
+            )
+        )
         # Every third plan has a task past due: the worker's "care files overdue" list is not empty.
         due = today - timedelta(days=3) if n % 3 == 0 else today + timedelta(days=days)
         tasks.append(CareTask(**base, title=title, due_on=due, assignee_id=worker, created_by_id=worker))
-        notes.append(CareNote(**base, author_id=worker, text=CARE_NOTES[n % len(CARE_NOTES)],
-                              at=now - timedelta(days=builder.rng.randint(1, 60))))
+        notes.append(
+            CareNote(
+                **base,
+                author_id=worker,
+                text=CARE_NOTES[n % len(CARE_NOTES)],
+                at=now - timedelta(days=builder.rng.randint(1, 60)),
+            )
+        )
         kind, provider = CARE_SERVICES[n % len(CARE_SERVICES)]
-        services.append(CareService(**base, kind=kind, provider=provider, recorded_by_id=worker,
-                                    served_on=today - timedelta(days=builder.rng.randint(1, 30))))
+        services.append(
+            CareService(
+                **base,
+                kind=kind,
+                provider=provider,
+                recorded_by_id=worker,
+                served_on=today - timedelta(days=builder.rng.randint(1, 30)),
+            )
+        )
     CareTask.objects.bulk_create(tasks)
     CareNote.objects.bulk_create(notes)
     CareService.objects.bulk_create(services)

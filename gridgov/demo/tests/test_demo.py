@@ -46,24 +46,40 @@ def test_grids_tile_the_real_district_outline_without_gaps_or_overlaps(fengqiao)
     outline = divisions.county_outline("320505")
     lat0 = outline.centroid.y
     for level in (1, 2, 3, 4):
-        shapes = [shapely.geometry.shape(b) for b in
-                  Grid.objects.filter(level=level).values_list("boundary", flat=True)]
+        shapes = [
+            shapely.geometry.shape(b)
+            for b in Grid.objects.filter(level=level).values_list("boundary", flat=True)
+        ]
         union = shapely.union_all(shapes)
         total = sum(geometry.area_m2(s, lat0) for s in shapes)
         covered = geometry.area_m2(union, lat0)
         district = geometry.area_m2(outline, lat0)
-        assert abs(covered - district) / district < 1e-4, level   # no gaps
-        assert abs(total - covered) / covered < 1e-4, level        # no overlaps
+        assert abs(covered - district) / district < 1e-4, level  # no gaps
+        assert abs(total - covered) / covered < 1e-4, level  # no overlaps
 
 
 def test_every_grid_has_staff_and_the_demo_accounts_exist(fengqiao):
-    for level, role in ((1, Role.DISPATCHER), (2, Role.LEADER), (3, Role.GRID_LEADER),
-                        (4, Role.BUILDING_HEAD)):
+    for level, role in (
+        (1, Role.DISPATCHER),
+        (2, Role.LEADER),
+        (3, Role.GRID_LEADER),
+        (4, Role.BUILDING_HEAD),
+    ):
         staffed = Assignment.objects.filter(role=role, grid__level=level).values("grid").distinct()
         assert staffed.count() == Grid.objects.filter(level=level).count(), level
     names = set(User.objects.values_list("username", flat=True))
-    assert {"admin", "leader", "community", "dispatcher", "handler", "gridleader", "worker",
-            "buildinghead", "auditor", "resident"} <= names
+    assert {
+        "admin",
+        "leader",
+        "community",
+        "dispatcher",
+        "handler",
+        "gridleader",
+        "worker",
+        "buildinghead",
+        "auditor",
+        "resident",
+    } <= names
     worker = User.objects.get(username="worker")
     assert worker.check_password("gridgov-demo-2026")
     assert worker.assignments.get().grid.code.startswith("320505003")
@@ -74,7 +90,8 @@ def test_households_add_up_and_sit_near_400_per_grid(fengqiao):
     assert all(320 <= g.households_estimate <= 480 for g in grids)
     street = Grid.objects.get(code="320505003")
     assert street.households_estimate == sum(
-        g.households_estimate for g in grids.filter(code__startswith="320505003"))
+        g.households_estimate for g in grids.filter(code__startswith="320505003")
+    )
 
 
 def test_every_point_in_the_district_finds_a_micro_grid(fengqiao):
@@ -95,20 +112,27 @@ def test_demo_is_idempotent(fengqiao, capsys):
     assert "gridgov-demo-2026" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("username,roots", [
-    ("admin", ["320505001", "320505002", "320505003", "320505004", "320505101", "320505400",
-               "320505407"]),
-    ("auditor", ["320505001", "320505002", "320505003", "320505004", "320505101", "320505400",
-                 "320505407"]),
-    ("leader", ["320505003"]),
-    ("dispatcher", ["320505003"]),
-    ("handler", ["320505003"]),
-    ("community", ["320505003001"]),
-    ("gridleader", ["320505003001001"]),
-    ("worker", ["320505003001001"]),
-    ("buildinghead", ["320505003001001001"]),
-    ("resident", []),
-])
+@pytest.mark.parametrize(
+    "username,roots",
+    [
+        (
+            "admin",
+            ["320505001", "320505002", "320505003", "320505004", "320505101", "320505400", "320505407"],
+        ),
+        (
+            "auditor",
+            ["320505001", "320505002", "320505003", "320505004", "320505101", "320505400", "320505407"],
+        ),
+        ("leader", ["320505003"]),
+        ("dispatcher", ["320505003"]),
+        ("handler", ["320505003"]),
+        ("community", ["320505003001"]),
+        ("gridleader", ["320505003001001"]),
+        ("worker", ["320505003001001"]),
+        ("buildinghead", ["320505003001001001"]),
+        ("resident", []),
+    ],
+)
 def test_each_demo_account_logs_in_and_sees_only_its_part(fengqiao, client, username, roots):
     from gridgov.demo.builder import DEMO_PASSWORD
 
@@ -123,6 +147,7 @@ def test_each_demo_account_logs_in_and_sees_only_its_part(fengqiao, client, user
 
 # --- the year of cases ---------------------------------------------------------------------
 
+
 def test_fengqiao_has_a_year_of_cases_like_the_articles(fengqiao):
     total = Case.objects.count()
     assert abs(total - 19580) < 0.05 * 19580  # ≈ 110 per level-3 grid
@@ -132,12 +157,18 @@ def test_fengqiao_has_a_year_of_cases_like_the_articles(fengqiao):
     # a small grid can fall to ~20 on some days' draws while the typical grid has ≈ 110.
     counts = sorted(per_grid.values())
     assert len(per_grid) == 178 and counts[0] >= 10 and 80 <= counts[len(counts) // 2] <= 140
-    old = Counter(Case.objects.filter(reported_at__lt=timezone.now() - timedelta(days=14))
-                  .values_list("state", flat=True))
+    old = Counter(
+        Case.objects.filter(reported_at__lt=timezone.now() - timedelta(days=14)).values_list(
+            "state", flat=True
+        )
+    )
     n_old = sum(old.values())
     assert old[Case.State.CLOSED] / n_old >= 0.95
-    for state, low, high in ((Case.State.REJECTED, 0.01, 0.03), (Case.State.MERGED, 0.004, 0.015),
-                             (Case.State.SUSPENDED, 0.002, 0.01)):
+    for state, low, high in (
+        (Case.State.REJECTED, 0.01, 0.03),
+        (Case.State.MERGED, 0.004, 0.015),
+        (Case.State.SUSPENDED, 0.002, 0.01),
+    ):
         assert low <= old[state] / n_old <= high, state
     channels = Counter(Case.objects.values_list("channel", flat=True))
     for channel, share in (("worker", 0.6), ("resident", 0.2), ("hotline", 0.1), ("self_resolved", 0.1)):
@@ -153,13 +184,16 @@ def test_every_street_routes_to_its_own_offices(fengqiao):
     for street in Grid.objects.filter(level=1):
         routes = CategoryRoute.objects.filter(area=street)
         assert set(routes.values_list("department__name", flat=True)) == {
-            f"{street.name}{suffix}" for suffix, _duty in DEPARTMENTS_PER_STREET}
+            f"{street.name}{suffix}" for suffix, _duty in DEPARTMENTS_PER_STREET
+        }
     assert CategoryRoute.objects.filter(area__isnull=True).values("department").distinct().count() == 6
 
 
 def test_the_demo_accounts_find_their_work(fengqiao):
-    accounts = {u.username: u for u in User.objects.filter(
-        username__in=["resident", "worker", "handler", "dispatcher"])}
+    accounts = {
+        u.username: u
+        for u in User.objects.filter(username__in=["resident", "worker", "handler", "dispatcher"])
+    }
     assert Case.objects.filter(reporter=accounts["resident"]).count() >= 5
     assert Case.objects.filter(reporter=accounts["worker"]).count() >= 20
     department = accounts["handler"].assignments.get().department
@@ -178,8 +212,9 @@ def test_the_demo_dispatcher_carries_on_with_a_generated_open_case(fengqiao):
     # suspended one (a year always leaves some parked).
     case = mine.filter(state__in=["registered", "returned"]).first()
     if case is not None:
-        after = workflow.act(case.pk, dispatcher, "dispatch",
-                             workflow.Params(department_id=propose_department(case).pk))
+        after = workflow.act(
+            case.pk, dispatcher, "dispatch", workflow.Params(department_id=propose_department(case).pk)
+        )
         assert after.state == Case.State.DISPATCHED
     case = mine.filter(state="suspended").first()
     after = workflow.act(case.pk, dispatcher, "resume", workflow.Params())
@@ -194,8 +229,9 @@ def test_the_demo_shows_every_step_around_the_loop(fengqiao):
     results = set(Case.objects.exclude(callback_result="").values_list("callback_result", flat=True))
     assert {"satisfied", "basically"} <= results
     # Each was made by someone whose job it is: the workflow's checks ran on every step.
-    for entry in CaseLog.objects.filter(action__in=("instruct", "copy", "call_back")).select_related(
-            "actor")[:50]:
+    for entry in CaseLog.objects.filter(action__in=("instruct", "copy", "call_back")).select_related("actor")[
+        :50
+    ]:
         assert entry.actor is not None and entry.from_state == entry.to_state
 
 
@@ -207,9 +243,16 @@ def test_the_demo_is_an_open311_endpoint_with_a_known_key(fengqiao, client):
     assert len(services) > 100 and "06010" in codes and any(c.startswith("component-") for c in codes)
     grid = Grid.objects.filter(level=3, code__startswith="320505003").first()
     centre = shapely.geometry.shape(grid.boundary).representative_point()
-    filed = client.post("/open311/v2/requests.json", {
-        "api_key": DEMO_OPEN311_KEY, "service_code": "06010", "lat": centre.y, "long": centre.x,
-        "description": "路边有一堆建筑垃圾"})
+    filed = client.post(
+        "/open311/v2/requests.json",
+        {
+            "api_key": DEMO_OPEN311_KEY,
+            "service_code": "06010",
+            "lat": centre.y,
+            "long": centre.x,
+            "description": "路边有一堆建筑垃圾",
+        },
+    )
     assert filed.status_code == 201, filed.content
     number = filed.json()[0]["service_request_id"]
     assert client.get(f"/open311/v2/requests/{number}.json").json()[0]["status"] == "open"
