@@ -545,8 +545,8 @@ def time_run(args, now) -> dict:
         f"run: {wall:.1f} s (CPU {cpu:.1f} s), peak RSS {after:.0f} MB, found {record.counts}; "
         + ", ".join(f"{k} {v:.1f} s" for k, v in spent.items())
     )
-    full_spent, spent_later = dict(spent), {}
-    hourly = time_hourly_run(args, now, spent_later)
+    full_spent = dict(spent)
+    hourly = time_hourly_run(args, now, spent)  # the same timers: `spent` now holds the next run's
     from_run = EarlyWarning.objects.count()
     topped = top_up(WARNINGS - from_run, now)
     analyze()

@@ -107,8 +107,11 @@ def members_of(top: dict[int, Category], only: set[int]) -> list[int]:
     return [pk for pk, klass in top.items() if klass.pk in only]
 
 
-def _of_classes(cases, top: dict[int, Category], only: set[int] | None):
-    return cases if only is None else cases.filter(category_id__in=members_of(top, only))
+def class_index(top: dict[int, Category]) -> np.ndarray:
+    """category id → its class's id, as an array to index with a column of category ids."""
+    class_of = np.zeros(max(top) + 1, dtype=np.int64)
+    class_of[list(top)] = [klass.pk for klass in top.values()]
+    return class_of
 
 
 # --- hotspots -------------------------------------------------------------------------------------------
@@ -120,13 +123,11 @@ def hotspots(now: datetime, window_days: int | None = None, only: set[int] | Non
 
     since = now - timedelta(days=window_days or conf.window_days())
     top = classes()
+    # The whole window is read even for a few classes: filtering by category in SQL makes SQLite
+    # walk the category index over the whole year (25 s at 1,000,000 cases); the window is cheap.
     rows = list(
-        _of_classes(
-            Case.objects.filter(
-                COUNTED, reported_at__gte=since, reported_at__lt=now, lat__isnull=False, lon__isnull=False
-            ),
-            top,
-            only,
+        Case.objects.filter(
+            COUNTED, reported_at__gte=since, reported_at__lt=now, lat__isnull=False, lon__isnull=False
         ).values_list("pk", "category_id", "lat", "lon", "grid_id")
     )
     if not rows:
@@ -136,13 +137,11 @@ def hotspots(now: datetime, window_days: int | None = None, only: set[int] | Non
     ids, category_ids, grids = (table[:, i].astype(np.int64) for i in (0, 1, 4))
     lats, lons = table[:, 2], table[:, 3]
     xy = project(lats, lons, float(lats.mean()), float(lons.mean()))
-    class_of = np.zeros(max(top) + 1, dtype=np.int64)
-    class_of[list(top)] = [klass.pk for klass in top.values()]
-    class_ids = class_of[category_ids]
+    class_ids = class_index(top)[category_ids]
     found = []
     for class_id in np.unique(class_ids):
         members = np.flatnonzero(class_ids == class_id)
-        if len(members) < minimum:
+        if len(members) < minimum or (only is not None and int(class_id) not in only):
             continue
         labels = DBSCAN(eps=radius, min_samples=minimum).fit(xy[members]).labels_
         for cluster in _groups(members, labels):
@@ -213,13 +212,12 @@ def recurrences(now: datetime, window_days: int | None = None, only: set[int] | 
     # One read of the located cases either side needs: reported in the window, or closed in it or
     # the gap before it.
     located = Case.objects.filter(COUNTED, lat__isnull=False, lon__isnull=False)
-    rows = list(
-        _of_classes(located, classes(), only)
-        .filter(
+    class_of = class_index(classes())
+    rows = list(  # the whole window even for a few classes (see hotspots)
+        located.filter(
             Q(reported_at__gte=start, reported_at__lt=now)
             | Q(state=Case.State.CLOSED, closed_at__gte=start - gap, closed_at__lt=now)
-        )
-        .values_list("pk", "category_id", "lat", "lon", Epoch("reported_at"), "grid_id", Epoch("closed_at"))
+        ).values_list("pk", "category_id", "lat", "lon", Epoch("reported_at"), "grid_id", Epoch("closed_at"))
     )
     if not rows:
         return []
@@ -234,6 +232,8 @@ def recurrences(now: datetime, window_days: int | None = None, only: set[int] | 
     order = np.argsort(categories, kind="stable")
     _values, starts = np.unique(categories[order], return_index=True)
     for members in np.split(order, starts[1:]):
+        if only is not None and int(class_of[categories[members[0]]]) not in only:
+            continue
         after, before = members[is_new[members]], members[was_closed[members]]
         if not len(after) or not len(before):
             continue
