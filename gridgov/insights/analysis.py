@@ -664,13 +664,17 @@ def plan(now: datetime, full: bool = False) -> Plan:
     ):
         return Plan(full=True)
     window, gap = timedelta(days=conf.window_days()), timedelta(days=conf.recurrence_days())
-    changed = Case.objects.filter(
-        Q(updated_at__gte=last.started_at)
-        | Q(reported_at__gte=last.as_of - window, reported_at__lt=now - window)
-        | Q(closed_at__gte=last.as_of - window - gap, closed_at__lt=now - window - gap)
+    # Three reads, each by its own index (or one scan), not one OR with DISTINCT: SQLite answered
+    # that by walking the category index over every case (20 s at 1,000,000 cases).
+    changed = (
+        Q(updated_at__gte=last.started_at),
+        Q(reported_at__gte=last.as_of - window, reported_at__lt=now - window),
+        Q(closed_at__gte=last.as_of - window - gap, closed_at__lt=now - window - gap),
     )
     top = classes()
-    categories = changed.values_list("category_id", flat=True).distinct().order_by()
+    categories = set()
+    for condition in changed:
+        categories.update(Case.objects.filter(condition).order_by().values_list("category_id", flat=True))
     return Plan(full=False, only={top[pk].pk for pk in categories})
 
 
