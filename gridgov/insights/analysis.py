@@ -28,7 +28,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -780,26 +780,33 @@ def _upsert(kind: str, items: list[Found], now: datetime) -> list[int]:
     existing = {}
     for chunk in bulk.chunks([f.key for f in items], 900):
         existing.update({w.key: w for w in EarlyWarning.objects.filter(kind=kind, key__in=chunk)})
-    new, changed, back = [], [], []
+    new, changed, same, back = [], [], [], []
     for item in {f.key: f for f in items}.values():
         warning = existing.get(item.key)
         if warning is None:
             warning = EarlyWarning(
                 kind=kind, key=item.key, first_seen_at=now, last_seen_at=now, times_seen=1, is_current=True
             )
+            _fill(warning, item)
             new.append(warning)
-        else:
-            warning.last_seen_at, warning.times_seen, warning.is_current = now, warning.times_seen + 1, True
-            if warning.state == EarlyWarning.State.RESOLVED and is_news(warning.evidence, item.evidence):
-                warning.state = EarlyWarning.State.NEW  # resolved, and more came since: it is back
-                back.append(warning)
-            changed.append(warning)
-        for name in FIELDS:
-            setattr(warning, name, getattr(item, name))
+            continue
+        if warning.state == EarlyWarning.State.RESOLVED and is_news(warning.evidence, item.evidence):
+            warning.state = EarlyWarning.State.NEW  # resolved, and more came since: it is back
+            back.append(warning)
+        elif not _differs(warning, item):
+            same.append(warning.pk)  # found again as it was: only seen again (most, hour after hour)
+            continue
+        warning.last_seen_at, warning.times_seen, warning.is_current = now, warning.times_seen + 1, True
+        _fill(warning, item)
+        changed.append(warning)
     EarlyWarning.objects.bulk_create(new, batch_size=500)
     EarlyWarning.objects.bulk_update(
         changed, [*FIELDS, "last_seen_at", "times_seen", "is_current", "state"], batch_size=500
     )
+    for chunk in bulk.chunks(same, 900):
+        EarlyWarning.objects.filter(pk__in=chunk).update(
+            last_seen_at=now, times_seen=F("times_seen") + 1, is_current=True
+        )
     WarningLog.objects.bulk_create(
         [
             WarningLog(
@@ -812,4 +819,17 @@ def _upsert(kind: str, items: list[Found], now: datetime) -> list[int]:
     created = []
     for chunk in bulk.chunks(keys, 900):
         created += list(EarlyWarning.objects.filter(kind=kind, key__in=chunk).values_list("pk", flat=True))
-    return created + [w.pk for w in changed]
+    return created + [w.pk for w in changed] + same
+
+
+def _fill(warning: EarlyWarning, item: Found) -> None:
+    for name in FIELDS:
+        setattr(warning, name, getattr(item, name))
+
+
+def _differs(warning: EarlyWarning, item: Found) -> bool:
+    """Whether a finding changes what the warning says (its hotspot rank aside, kept apart)."""
+    kept = {k: v for k, v in warning.evidence.items() if k != "rank"}
+    return kept != item.evidence or any(
+        getattr(warning, name) != getattr(item, name) for name in FIELDS if name != "evidence"
+    )
