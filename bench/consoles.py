@@ -51,7 +51,8 @@ def pages(today) -> list[tuple[str, str, str]]:
         ("dispatcher", "case list", "/cases/"),
         ("dispatcher", "case list, open and red", "/cases/?open=true&light=red"),
         ("dispatcher", "case list, a class this month", f"/cases/?category=06&date_from={month}"),
-        ("dispatcher", "case list, text search", "/cases/?q=%E5%9E%83%E5%9C%BE"),
+        ("dispatcher", "case list, text search", "/cases/?q=%E5%9E%83%E5%9C%BE"),  # 垃圾: one case in nine
+        ("dispatcher", "case list, a rarer word", "/cases/?q=%E4%BA%95%E7%9B%96"),  # 井盖: one in forty
         ("dispatcher", "cases API, open", "/api/v1/cases?open=true"),
         ("handler", "handler workbench", "/console/handler/"),
         ("handler", "case list, open", "/cases/?open=true"),

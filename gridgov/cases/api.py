@@ -199,6 +199,16 @@ def case_map(request, filters: Query[CaseFilter]):
     return {"type": "FeatureCollection", "features": features, "truncated": len(dots) > MAP_LIMIT}
 
 
+class CaseAttachmentOut(Schema):
+    id: int
+    stage: str
+    kind: str
+    status: str = Field(description='"processing" while a photo is being stored without its '
+                        'location (no url yet), "ready", or "failed" (it could not be decoded)')
+    url: str | None
+    thumbnail: str | None
+
+
 class LogOut(Schema):
     at: datetime
     actor: str | None
@@ -207,7 +217,7 @@ class LogOut(Schema):
     to_state: str
     note: str
     data: dict
-    attachments: list[dict]
+    attachments: list[CaseAttachmentOut]
 
 
 class InstructionOut(Schema):
@@ -270,7 +280,8 @@ class CaseDetail(CaseOut):
 
 
 def _attachment(a) -> dict:
-    return {"id": a.pk, "stage": a.stage, "kind": a.kind, "url": a.file.url,
+    return {"id": a.pk, "stage": a.stage, "kind": a.kind, "status": a.status,
+            "url": a.file.url if a.file else None,
             "thumbnail": a.thumbnail.url if a.thumbnail else None}
 
 

@@ -66,9 +66,22 @@ def filtered(user, f: CaseFilter):
     if f.kpi:
         rows = rows.filter(pk__in=_behind(user, f).values("pk"))
     if f.q:
-        case_id = Case.id_from_number(f.q)
-        rows = rows.filter(Q(description__icontains=f.q) | Q(pk=case_id or 0))
+        rows = rows.filter(text_q(f.q))
     return rows
+
+
+def text_q(q: str) -> Q:
+    """The search box: the description contains the text, case-insensitively, or the text is a
+    case's number (20261123-0000042) or id.
+
+    Text with no upper or lower case (Chinese, digits) needs no case folding, so it is a plain
+    LIKE: PostgreSQL runs it about twice as fast as UPPER(description) LIKE UPPER(…) and estimates
+    it from the column's statistics, so a common word is read newest first and stops at the page
+    (and at the count's cap) instead of sorting every match. The number is ORed in only when the
+    text is one: an OR with a constant false `pk = 0` only costs."""
+    found = Q(description__contains=q) if q.upper() == q.lower() else Q(description__icontains=q)
+    case_id = Case.id_from_number(q)
+    return found | Q(pk=case_id) if case_id else found
 
 
 def _behind(user, f: CaseFilter):

@@ -284,6 +284,9 @@ class Case(models.Model):
             # The rollups rebuild whole days: every case touched on those days, by each timestamp.
             *(models.Index(fields=[name], name=f"case_{name}") for name in
               ("registered_at", "dispatched_at", "handled_at", "rated_at", "updated_at")),
+            # "My reports", newest first (the worker's workbench, a resident's requests): a
+            # busy worker has thousands; this reads the newest twenty, no sort.
+            models.Index(fields=["reporter", "reported_at"], name="case_reporter_reported"),
         ]
 
     def __str__(self) -> str:
@@ -383,6 +386,11 @@ class Attachment(models.Model):
     extension = models.CharField(max_length=8)
     file = models.FileField(_("file"), upload_to=attachment_path)
     thumbnail = models.FileField(_("thumbnail"), upload_to=thumbnail_path, blank=True)
+    # A photo as received, waiting in GRIDGOV_HELD_DIR for the job that stores it without its
+    # location (core/uploads.py `hold`, cases/tasks.py); empty once stored. An empty `file`
+    # with nothing held is a photo that could not be decoded.
+    held = models.CharField(_("held as received"), max_length=64, blank=True, default="",
+                            editable=False)
     size = models.PositiveIntegerField(_("size"))
     # Of the file as uploaded (evidence of what was received); photos are stored re-encoded
     # without their GPS data.
@@ -401,6 +409,14 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.stage} {self.kind}"
+
+    @property
+    def status(self) -> str:
+        """"processing" while the photo waits for its job, "failed" when it could not be
+        stored, else "ready"."""
+        if self.held:
+            return "processing"
+        return "ready" if self.file else "failed"
 
 
 class Notification(models.Model):

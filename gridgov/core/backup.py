@@ -7,6 +7,7 @@ and the archive must be kept as carefully as the key itself (written 0600).
 Layout of the archive:
   database.dump | database.sqlite3   pg_dump --format=custom, or an SQLite file
   media/<path>                        every file under MEDIA_ROOT
+  held/<name>                         photos as received, waiting for their job (GRIDGOV_HELD_DIR)
   keys/data_key, keys/secret_key      settings.DATA_KEY and settings.SECRET_KEY
   manifest.json                       versions, migration state, row counts, a sha256 per member
 
@@ -34,11 +35,13 @@ from django.db import connections
 from django.db.migrations.loader import MigrationLoader
 
 import gridgov
+from gridgov.core.uploads import held_dir
 
 FORMAT = "gridgov-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 MEDIA_PREFIX = "media/"
+HELD_PREFIX = "held/"
 KEY_MEMBERS = {"keys/data_key": "DATA_KEY", "keys/secret_key": "SECRET_KEY"}
 # Where settings._persistent_secret reads each key: (environment variable, file in VAR_DIR).
 KEY_SOURCES = {"DATA_KEY": ("GRIDGOV_DATA_KEY", "data_key"),
@@ -267,8 +270,9 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes, members: dict | Non
         members[name] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
 
 
-def media_files(root: Path) -> list[tuple[str, Path]]:
-    """(archive name, path) of every regular file under MEDIA_ROOT; links are not followed."""
+def media_files(root: Path, prefix: str = MEDIA_PREFIX) -> list[tuple[str, Path]]:
+    """(archive name, path) of every regular file under `root` (MEDIA_ROOT, or the held
+    photos' folder with HELD_PREFIX); links are not followed."""
     root = Path(root)
     if not root.is_dir():
         return []
@@ -277,7 +281,7 @@ def media_files(root: Path) -> list[tuple[str, Path]]:
         for filename in files:
             path = Path(directory) / filename
             if path.is_file() and not path.is_symlink():
-                found.append((MEDIA_PREFIX + path.relative_to(root).as_posix(), path))
+                found.append((prefix + path.relative_to(root).as_posix(), path))
     return sorted(found)
 
 
@@ -332,7 +336,8 @@ def create_backup(out: str | Path) -> BackupResult:
         dump_path = Path(staging) / dump_name
         dump = dump_postgresql if vendor == "postgresql" else dump_sqlite
         counts, server_version = dump(db, dump_path)
-        files = media_files(settings.MEDIA_ROOT)
+        # A held photo has a row waiting for it: without the file it could never be finished.
+        files = media_files(settings.MEDIA_ROOT) + media_files(held_dir(), HELD_PREFIX)
         with _private_file(path) as handle, tarfile.open(fileobj=handle, mode="w",
                                                          format=tarfile.PAX_FORMAT) as tar:
             _add_file(tar, dump_name, dump_path, members)
@@ -484,9 +489,10 @@ def restore_sqlite(db: dict, dump: Path) -> None:
         source.close()
 
 
-def restore_media(staging: Path, media_root: Path) -> int:
-    """Copy the archive's media files into MEDIA_ROOT; files not in the archive are left alone."""
-    source_root = staging / MEDIA_PREFIX.rstrip("/")
+def restore_media(staging: Path, media_root: Path, prefix: str = MEDIA_PREFIX) -> int:
+    """Copy the archive's files under `prefix` into `media_root` (MEDIA_ROOT, or the held
+    photos' folder); files not in the archive are left alone."""
+    source_root = staging / prefix.rstrip("/")
     if not source_root.is_dir():
         return 0
     count = 0
@@ -495,12 +501,15 @@ def restore_media(staging: Path, media_root: Path) -> int:
             target = media_root / path.relative_to(source_root)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
+            if prefix == HELD_PREFIX:
+                os.chmod(target, 0o600)  # as `hold` wrote it: the photo still has its GPS data
             count += 1
     return count
 
 
 def restore_backup(archive: str | Path, *, force: bool = False, database_url: str | None = None,
-                   media_root: Path | None = None, var_dir: Path | None = None) -> RestoreResult:
+                   media_root: Path | None = None, var_dir: Path | None = None,
+                   held_root: Path | None = None) -> RestoreResult:
     started = time.perf_counter()
     db = database_settings(database_url)
     vendor = vendor_of(db)
@@ -525,6 +534,7 @@ def restore_backup(archive: str | Path, *, force: bool = False, database_url: st
         dump = staging / manifest["database"]["member"]
         (restore_postgresql if vendor == "postgresql" else restore_sqlite)(db, dump)
         files = restore_media(staging, media_root)
+        files += restore_media(staging, held_root or held_dir(), HELD_PREFIX)
         written = write_keys(keys, var_dir)
     counts = table_counts(db)
     differ = sorted(t for t, rows in manifest["tables"].items() if counts.get(t) != rows)

@@ -57,7 +57,10 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def counted(self) -> int:
-        return self.object_list[: self.cap + 1].count()  # SELECT COUNT(*) FROM (… LIMIT cap + 1)
+        # SELECT COUNT(*) FROM (… LIMIT cap + 1), unordered: ordered, PostgreSQL would find and sort
+        # every match before it could stop at the cap (a text search over a million cases: 1.5 s).
+        rows = self.object_list.order_by() if hasattr(self.object_list, "order_by") else self.object_list
+        return rows[: self.cap + 1].count()
 
     @cached_property
     def count(self) -> int:

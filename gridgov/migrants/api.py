@@ -473,9 +473,10 @@ def list_employers(request):
         .annotate(n=Count("pk"))
         .order_by()
     )
+    housed = employers.dormitories_of_employers(rows)
     out = []
     for org in rows:
-        dormitory = employers.dormitory_of_employer(org)
+        dormitory = housed.get(org.pk)
         out.append(
             {
                 "id": org.pk,

@@ -102,8 +102,18 @@ def home_grid(organization: Organization) -> Grid:
 
 
 def dormitory_of_employer(organization: Organization) -> Dormitory | None:
-    lessee = Lessee.objects.filter(organization=organization).select_related("dormitory__grid").first()
-    return lessee.dormitory if lessee else None
+    return dormitories_of_employers([organization]).get(organization.pk)
+
+
+def dormitories_of_employers(organizations) -> dict[int, Dormitory]:
+    """The dormitory housing each of these employers (the first lease, as `home_grid` takes it),
+    in one query, by organization id; employers housed nowhere are left out."""
+    found: dict[int, Dormitory] = {}
+    leases = (Lessee.objects.filter(organization__in=[o.pk for o in organizations])
+              .select_related("dormitory__grid").order_by("dormitory_id", "pk"))
+    for lessee in leases:
+        found.setdefault(lessee.organization_id, lessee.dormitory)
+    return found
 
 
 # --- one worker -----------------------------------------------------------------------------------

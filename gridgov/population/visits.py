@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,7 +46,10 @@ def care_level_intervals() -> dict[str, int]:
 def intervals(households) -> dict[int, int]:
     """Visit interval per household id, for a queryset of households (four small queries): the
     shortest of the default, its members' tags' rules and their care levels' rules."""
-    default = default_interval()
+    return _intervals(households, default_interval(), care_level_intervals())
+
+
+def _intervals(households, default: int, by_level: dict[str, int]) -> dict[int, int]:
     active = PersonTag.objects.filter(
         person__household__in=households, person__is_active=True, tag_type__is_active=True
     )
@@ -58,7 +61,6 @@ def intervals(households) -> dict[int, int]:
     )
     for pk, tag_days in by_tag:
         days[pk] = min(tag_days, default)
-    by_level = care_level_intervals()
     if by_level:
         levels = active.filter(care_level__in=by_level).values_list("person__household", "care_level")
         for pk, level in levels.distinct():
@@ -89,10 +91,13 @@ def due_list(
     today = today or timezone.localdate()
     households = households if households is not None else Household.objects.visible_to(user)
     households = households.filter(is_active=True)
-    days = intervals(households)
+    default, by_level = default_interval(), care_level_intervals()
+    days = _intervals(households, default, by_level)
     result = []
-    # What a line of the list shows: the house with its unit, building and compound.
-    rows = households.select_related("house__building__compound", "house__unit", "grid")
+    # What a line of the list shows: the house with its unit, building and compound — built only
+    # for the candidates SQL picks (a grid's households are mostly visited within the default).
+    rows = _candidates(households, today + timedelta(days=horizon_days), default, by_level)
+    rows = rows.select_related("house__building__compound", "house__unit", "grid")
     for household in rows:
         interval = days[household.pk]
         due_on = household.last_visited_on + timedelta(days=interval) if household.last_visited_on else today
@@ -100,6 +105,24 @@ def due_list(
             result.append(Due(household, interval, due_on, due_on < today or not household.last_visited_on))
     result.sort(key=lambda d: (d.due_on, d.household.pk))
     return result
+
+
+def _candidates(households, limit: date, default: int, by_level: dict[str, int]):
+    """The households that may be due by `limit`: a household is due when it was never visited or
+    last visited on or before `limit` less its interval. No interval is longer than the default, so
+    past the default's cutoff only households with a shorter interval of their own can be due: those
+    with an active member tagged with a shorter rule or at a care level with one (a superset of
+    `intervals`' shorter ones; the caller checks each candidate against its exact interval)."""
+    levels = [level for level, days in by_level.items() if days < default]
+    shorter = Q(tag_type__visit_rule__interval_days__lt=default)
+    if levels:
+        shorter |= Q(care_level__in=levels)
+    own = PersonTag.objects.filter(
+        shorter, person__household__in=households.values("pk"), person__is_active=True,
+        tag_type__is_active=True,
+    ).values("person__household")
+    cutoff = limit - timedelta(days=default)
+    return households.filter(Q(last_visited_on__isnull=True) | Q(last_visited_on__lte=cutoff) | Q(pk__in=own))
 
 
 def coverage(user, *, today: date | None = None, households=None) -> list[dict]:

@@ -25,6 +25,7 @@ def jpeg(name: str = "photo.jpg", colour=(200, 30, 30)) -> SimpleUploadedFile:
 def world(district, settings, tmp_path):
     """A street with its command centre, a sanitation office, and people in every role."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.GRIDGOV_HELD_DIR = tmp_path / "held"
     grid = district.grids[1]  # contains POINT
     sanitation = DepartmentFactory(name="枫桥街道环卫所", area=district.street)
     police = DepartmentFactory(name="枫桥派出所", area=district.street)

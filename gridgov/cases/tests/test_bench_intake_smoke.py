@@ -43,3 +43,6 @@ def test_quick_benchmark_runs_and_cleans_up():
     with psycopg.connect(BENCH_PG_ADMIN_URL) as conn:
         left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
     assert left is None, "the benchmark left its database behind"
+    # The photos the reports held are then stored by their job, which the benchmark times.
+    job = re.search(r"the (\d[\d,]*) photos the reports held \((\d[\d,]*) stored\)", output)
+    assert job and job[1] == job[2] and int(job[1].replace(",", "")) > 0, output[-3000:]

@@ -16,9 +16,12 @@ def post_case(client, **fields):
     return client.post("/api/v1/cases", data)
 
 
-def test_worker_reports_with_photos_and_the_grid_is_located(world, client_for):
+def test_worker_reports_with_photos_and_the_grid_is_located(world, client_for,
+                                                             django_capture_on_commit_callbacks):
     client = client_for(world.worker)
-    response = post_case(client, category_id=world.category.pk, photos=[jpeg("a.jpg"), jpeg("b.jpg")])
+    with django_capture_on_commit_callbacks(execute=True):  # the photos' job, after the commit
+        response = post_case(client, category_id=world.category.pk,
+                             photos=[jpeg("a.jpg"), jpeg("b.jpg")])
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["grid"]["code"] == f"{world.grid.code}001"

@@ -27,7 +27,8 @@ def test_a_refused_action_shows_the_reason_and_changes_nothing(world, report, cl
     assert Case.objects.get(pk=case.pk).state == Case.State.REPORTED
 
 
-def test_handler_reports_the_result_with_a_photo(world, report, client_for):
+def test_handler_reports_the_result_with_a_photo(world, report, client_for,
+                                                 django_capture_on_commit_callbacks):
     from gridgov.cases.workflow import Params, act
 
     case = report()
@@ -35,7 +36,8 @@ def test_handler_reports_the_result_with_a_photo(world, report, client_for):
     act(case.pk, world.community_dispatcher, "dispatch", Params(department_id=world.sanitation.pk))
     client = client_for(world.handler)
     client.post(f"/cases/{case.pk}/accept/")
-    client.post(f"/cases/{case.pk}/report_result/", {"note": "已清运", "photos": [jpeg("after.jpg")]})
+    with django_capture_on_commit_callbacks(execute=True):  # the photo's job, after the commit
+        client.post(f"/cases/{case.pk}/report_result/", {"note": "已清运", "photos": [jpeg("after.jpg")]})
     case.refresh_from_db()
     assert case.state == Case.State.HANDLED
     assert case.attachments.filter(stage="result").count() == 1

@@ -112,8 +112,15 @@ def test_what_migrate_writes_is_not_data():
     assert not backup.database_in_use(backup.database_settings())
 
 
-def test_round_trip_into_a_fresh_database(world, report, settings, tmp_path, fresh_database):
+def test_round_trip_into_a_fresh_database(world, report, settings, tmp_path, fresh_database,
+                                          monkeypatch):
     case = report(files=[jpeg()])
+    # A photo whose job has not run yet: held as received, outside MEDIA_ROOT.
+    monkeypatch.setattr("gridgov.cases.tasks.finish_photo", lambda attachment_id: None)
+    waiting = report(files=[jpeg("waiting.jpg", colour=(10, 200, 10))],
+                     description="楼道里堆满杂物，堵住了消防通道").attachments.get()
+    held = files_under(settings.GRIDGOV_HELD_DIR)
+    assert waiting.status == "processing" and list(held) == [waiting.held]
     home = household(world.district.micro_grids[2], house_number="302")
     number = id_number("19800101", male=False)
     resident = person(home, "李秀英", id_number=number, phone="13612345678")
@@ -122,7 +129,7 @@ def test_round_trip_into_a_fresh_database(world, report, settings, tmp_path, fre
     (media / "notes" / "交接.txt").write_bytes("手写的交接单\n".encode() + bytes(range(256)))
     original_rows, original_files = every_row("default"), files_under(media)
     assert case.attachments.count() == 1 and len(original_files) == 3  # photo, thumbnail, note
-    assert len(original_rows["cases_case"]) == 1 and len(original_rows["population_person"]) == 1
+    assert len(original_rows["cases_case"]) == 2 and len(original_rows["population_person"]) == 1
     data_key, secret_key = settings.DATA_KEY, settings.SECRET_KEY
 
     archive = tmp_path / "out" / "backup.tar"
@@ -140,6 +147,7 @@ def test_round_trip_into_a_fresh_database(world, report, settings, tmp_path, fre
     # The restoring machine: empty media and var directories, and another key in its settings
     # until it reads the restored key file.
     settings.MEDIA_ROOT = tmp_path / "restored-media"
+    settings.GRIDGOV_HELD_DIR = tmp_path / "restored-held"
     settings.VAR_DIR = tmp_path / "restored-var"
     settings.DATA_KEY = "the key of a machine that never saw this data"
     url, name = fresh_database
@@ -161,6 +169,8 @@ def test_round_trip_into_a_fresh_database(world, report, settings, tmp_path, fre
     for table, rows in original_rows.items():
         assert restored_rows[table] == rows, table
     assert files_under(settings.MEDIA_ROOT) == original_files
+    assert files_under(settings.GRIDGOV_HELD_DIR) == held
+    assert (settings.GRIDGOV_HELD_DIR / waiting.held).stat().st_mode & 0o777 == 0o600
 
 
 def _flip_a_byte(archive: Path, member: str) -> None:

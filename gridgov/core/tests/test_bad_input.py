@@ -95,10 +95,15 @@ def test_nan_in_a_json_body_is_refused(world, client_for):
     assert response.status_code == 400
 
 
-def test_an_upload_name_never_chooses_where_the_file_goes(world, client_for, settings):
+def test_an_upload_name_never_chooses_where_the_file_goes(world, client_for, settings,
+                                                          django_capture_on_commit_callbacks):
     photo = jpeg("../../../../etc/cron.d/evil.jpg")
-    response = report(client_for(world.worker), category_id=world.category.pk, photos=[photo])
+    with django_capture_on_commit_callbacks() as photo_job:
+        response = report(client_for(world.worker), category_id=world.category.pk, photos=[photo])
     assert response.status_code == 201, response.content
+    held = Attachment.objects.get().held  # held as received under a name of its own
+    assert "evil" not in held and "/" not in held and ".." not in held
+    photo_job[0]()
     stored = Path(Attachment.objects.get().file.path).resolve()
     assert stored.is_relative_to(Path(settings.MEDIA_ROOT).resolve())
     assert "evil" not in stored.name and ".." not in Attachment.objects.get().file.name

@@ -11,7 +11,7 @@ from openpyxl import Workbook
 from gridgov.accounts.models import Role
 from gridgov.core.testing import staff
 from gridgov.migrants import employers
-from gridgov.migrants.models import AccessCard, Employment, Stay
+from gridgov.migrants.models import AccessCard, Employment, Lessee, Stay
 from gridgov.migrants.tests.conftest import worker
 from gridgov.population import testing as registry
 from gridgov.population.models import Person
@@ -217,3 +217,26 @@ def test_staff_of_the_grid_register_for_an_employer_with_no_account(district, cl
     )
     assert response.status_code == 201
     assert Person.objects.get(name="钱多").grid == shop.grid  # no dormitory houses the shop
+
+
+def test_the_employers_list_reads_their_dormitories_in_one_query(site_a, district, client_for):
+    """However many employers a manager sees, their dormitories are read at once (it was a query
+    per employer)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(site_a.manager)
+
+    def listed():
+        with CaptureQueriesContext(connection) as queries:
+            rows = client.get(f"{API}/employers").json()
+        return rows, len(queries)
+
+    one, queries_for_one = listed()
+    for n in range(3):
+        company = registry.organization(district.grids[0], f"五金厂{n}")
+        Lessee.objects.create(dormitory=site_a.dormitory, organization=company)
+    many, queries_for_many = listed()
+    assert [e["dormitory"] for e in one] == ["木桥公寓1"]
+    assert len(many) == 4 and {e["dormitory"] for e in many} == {"木桥公寓1"}
+    assert queries_for_many == queries_for_one

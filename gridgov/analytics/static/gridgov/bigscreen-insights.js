@@ -1,5 +1,5 @@
-// The big screen's 研判 panel (insights/_screen.html): fetched again from /api/v1/insights/screen at the
-// same interval as the rest of the screen (the body's data-refresh-seconds) and redrawn. Titles and
+// The big screen's 研判 panel (insights/_screen.html): fetched again from /api/v1/insights/screen by
+// the screen's one refresh loop (dashboard.js's gridgovRefresh) and redrawn. Titles and
 // names are set as text, never as markup. The panel uses data-insight, not data-figure, so the
 // dashboard's own refresh (dashboard.js) never writes case figures into it.
 (function () {
@@ -57,12 +57,5 @@
     list("insight-screen-hotspots", data.hotspots, (h) => `${h.grid} · ${h.cases} ${panel.dataset.cases}`);
   }
 
-  const url = panel.dataset.refreshUrl;
-  const seconds = Number(document.body.dataset.refreshSeconds) || 60;
-  setInterval(async () => {
-    try {
-      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-      if (response.ok) render(await response.json());
-    } catch (error) { /* the network is back at the next tick; the wall keeps the last figures */ }
-  }, seconds * 1000);
+  window.gridgovRefresh(panel.dataset.refreshUrl, render);  // dashboard.js, loaded before
 })();

@@ -103,14 +103,18 @@
   render(JSON.parse(document.getElementById("dashboard-data").textContent));
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
 
-  const url = document.body.dataset.refreshUrl;
-  if (url) {
+  // Every panel of the big screen refreshes through this one loop (bigscreen-insights.js too),
+  // at the screen's interval (the body's data-refresh-seconds).
+  window.gridgovRefresh = function (url, redraw) {
     const seconds = Number(document.body.dataset.refreshSeconds) || 60;
     setInterval(async () => {
       try {
         const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-        if (response.ok) render(await response.json());
+        if (response.ok) redraw(await response.json());
       } catch (error) { /* the network is back at the next tick; the wall keeps the last figures */ }
     }, seconds * 1000);
-  }
+  };
+
+  const url = document.body.dataset.refreshUrl;
+  if (url) window.gridgovRefresh(url, render);
 })();
