@@ -306,11 +306,18 @@ GRIDGOV_RENTAL_MIN_M2_PER_PERSON = float(os.environ.get("GRIDGOV_RENTAL_MIN_M2_P
 # cared-for household's visit interval and past a rental's inspection date before a warning; how near
 # an open hazard case (of the classes GRIDGOV_INSIGHTS_HAZARD_CLASSES) is too near people in care;
 # the days in which a household's disputes are counted.
-for _name, _default in (("WINDOW_DAYS", "30"), ("HOTSPOT_RADIUS_M", "150"), ("HOTSPOT_MIN_CASES", "5"),
-                        ("RECURRENCE_DAYS", "30"), ("RECURRENCE_RADIUS_M", "100"), ("CALLER_MIN_CASES", "4"),
-                        ("TREND_Z", "3"), ("TREND_MIN_CASES", "5"), ("CARE_MARGIN_DAYS", "7"),
-                        ("RENTAL_MARGIN_DAYS", "14"), ("HAZARD_RADIUS_M", "100"), ("DISPUTE_DAYS", "365")):
-    globals()[f"GRIDGOV_INSIGHTS_{_name}"] = float(os.environ.get(f"GRIDGOV_INSIGHTS_{_name}", _default))
+GRIDGOV_INSIGHTS_WINDOW_DAYS = float(os.environ.get("GRIDGOV_INSIGHTS_WINDOW_DAYS", "30"))
+GRIDGOV_INSIGHTS_HOTSPOT_RADIUS_M = float(os.environ.get("GRIDGOV_INSIGHTS_HOTSPOT_RADIUS_M", "150"))
+GRIDGOV_INSIGHTS_HOTSPOT_MIN_CASES = float(os.environ.get("GRIDGOV_INSIGHTS_HOTSPOT_MIN_CASES", "5"))
+GRIDGOV_INSIGHTS_RECURRENCE_DAYS = float(os.environ.get("GRIDGOV_INSIGHTS_RECURRENCE_DAYS", "30"))
+GRIDGOV_INSIGHTS_RECURRENCE_RADIUS_M = float(os.environ.get("GRIDGOV_INSIGHTS_RECURRENCE_RADIUS_M", "100"))
+GRIDGOV_INSIGHTS_CALLER_MIN_CASES = float(os.environ.get("GRIDGOV_INSIGHTS_CALLER_MIN_CASES", "4"))
+GRIDGOV_INSIGHTS_TREND_Z = float(os.environ.get("GRIDGOV_INSIGHTS_TREND_Z", "3"))
+GRIDGOV_INSIGHTS_TREND_MIN_CASES = float(os.environ.get("GRIDGOV_INSIGHTS_TREND_MIN_CASES", "5"))
+GRIDGOV_INSIGHTS_CARE_MARGIN_DAYS = float(os.environ.get("GRIDGOV_INSIGHTS_CARE_MARGIN_DAYS", "7"))
+GRIDGOV_INSIGHTS_RENTAL_MARGIN_DAYS = float(os.environ.get("GRIDGOV_INSIGHTS_RENTAL_MARGIN_DAYS", "14"))
+GRIDGOV_INSIGHTS_HAZARD_RADIUS_M = float(os.environ.get("GRIDGOV_INSIGHTS_HAZARD_RADIUS_M", "100"))
+GRIDGOV_INSIGHTS_DISPUTE_DAYS = float(os.environ.get("GRIDGOV_INSIGHTS_DISPUTE_DAYS", "365"))
 GRIDGOV_INSIGHTS_HAZARD_CLASSES = os.environ.get("GRIDGOV_INSIGHTS_HAZARD_CLASSES", "13,01")
 # Services near people (services/conf.py reads these): walking time = straight-line distance ×
 # the detour factor ÷ the walking speed; how far a nearest search looks; the target from call to

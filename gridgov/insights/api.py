@@ -15,6 +15,7 @@ from gridgov.core.pagination import LazyPage, Pagination
 from gridgov.core.schemas import GridRef, Schema
 from gridgov.insights import analysis, figures, workflow
 from gridgov.insights.models import AnalysisRun, EarlyWarning
+from gridgov.population.api import MaskedPersonRef, masked_person_ref
 from gridgov.population.models import Person
 
 router = Router(tags=["insights"])
@@ -106,13 +107,6 @@ class WarningCaseOut(Schema):
     address: str
 
 
-class WarningPersonOut(Schema):
-    id: int
-    name: str
-    id_number: str = Field(description="masked")
-    phone: str = Field(description="masked")
-
-
 class WarningLogOut(Schema):
     action: str
     actor: str
@@ -129,7 +123,7 @@ class WarningStepOut(Schema):
 class WarningDetail(WarningOut):
     note: str
     cases: list[WarningCaseOut]
-    people: list[WarningPersonOut]
+    people: list[MaskedPersonRef]
     log: list[WarningLogOut]
     steps: list[WarningStepOut]
 
@@ -167,10 +161,7 @@ def _detail(user, warning: EarlyWarning) -> dict:
             }
             for c in cases
         ],
-        "people": [
-            {"id": p.pk, "name": p.name, "id_number": p.id_number_masked, "phone": p.phone_masked}
-            for p in people
-        ],
+        "people": [masked_person_ref(p) for p in people],
         "log": [
             {
                 "action": g.action,

@@ -28,7 +28,7 @@ from gridgov.migrants.models import (
     Room,
     Stay,
 )
-from gridgov.population.api import xlsx_response
+from gridgov.population.api import MaskedPersonRef, masked_person_ref, xlsx_response
 from gridgov.population.models import House, Organization, Person
 
 router = Router(tags=["migrants"])
@@ -38,17 +38,6 @@ NOT_FOUND_OR_CONFLICT = {"responses": {**NOT_FOUND["responses"], **CONFLICT["res
 
 def _grid(g) -> dict:
     return {"code": g.code, "name": g.name}
-
-
-class PersonRef(Schema):
-    id: int
-    name: str
-    id_number: str = Field(description="masked")
-    phone: str = Field(description="masked")
-
-
-def _person_ref(p: Person) -> dict:
-    return {"id": p.pk, "name": p.name, "id_number": p.id_number_masked, "phone": p.phone_masked}
 
 
 # --- dormitories ------------------------------------------------------------------------------------
@@ -225,7 +214,7 @@ class BedOut(Schema):
     label: str
     is_active: bool
     stay_id: int | None
-    occupant: PersonRef | None
+    occupant: MaskedPersonRef | None
     employer: str
 
 
@@ -257,14 +246,14 @@ def list_beds(request, room_id: int):
                 "label": bed.label(room),
                 "is_active": bed.is_active,
                 "stay_id": stay.pk if stay else None,
-                "occupant": _person_ref(stay.person) if stay else None,
+                "occupant": masked_person_ref(stay.person) if stay else None,
                 "employer": stay.organization.name if stay and stay.organization else "",
             }
         )
     return out
 
 
-class WaitingOut(PersonRef):
+class WaitingOut(MaskedPersonRef):
     employer: str
 
 
@@ -281,7 +270,7 @@ def list_waiting(request, dormitory_id: int):
     people = dormitories.waiting(dormitory).filter(
         pk__in=Person.objects.visible_to(request.auth).values("pk")
     )
-    return LazyPage(people, lambda p: {**_person_ref(p), "employer": p.employer_name})
+    return LazyPage(people, lambda p: {**masked_person_ref(p), "employer": p.employer_name})
 
 
 class AssignIn(Schema):
@@ -317,7 +306,7 @@ class CheckInIn(Schema):
 class StayOut(Schema):
     id: int
     bed: str
-    person: PersonRef
+    person: MaskedPersonRef
     employer: str
     checked_in_on: date
     checked_out_on: date | None
@@ -331,7 +320,7 @@ def _stay_out(s: Stay) -> dict:
     return {
         "id": s.pk,
         "bed": s.bed.label(room),
-        "person": _person_ref(s.person),
+        "person": masked_person_ref(s.person),
         "employer": s.organization.name if s.organization_id else "",
         "checked_in_on": s.checked_in_on,
         "checked_out_on": s.checked_out_on,
@@ -387,7 +376,7 @@ class CardOut(Schema):
     id: int
     number: str
     state: str
-    holder: PersonRef | None
+    holder: MaskedPersonRef | None
     issued_on: date
 
 
@@ -396,7 +385,7 @@ def _card_out(c: AccessCard) -> dict:
         "id": c.pk,
         "number": c.number,
         "state": c.state,
-        "holder": _person_ref(c.holder) if c.holder else None,
+        "holder": masked_person_ref(c.holder) if c.holder else None,
         "issued_on": c.issued_on,
     }
 
@@ -501,7 +490,7 @@ class WorkerIn(Schema):
 
 class EmploymentOut(Schema):
     id: int
-    person: PersonRef
+    person: MaskedPersonRef
     employer: str
     started_on: date
     ended_on: date | None
@@ -512,7 +501,7 @@ class EmploymentOut(Schema):
 def _employment_out(e: Employment) -> dict:
     return {
         "id": e.pk,
-        "person": _person_ref(e.person),
+        "person": masked_person_ref(e.person),
         "employer": e.organization.name,
         "started_on": e.started_on,
         "ended_on": e.ended_on,
@@ -636,7 +625,7 @@ def end_employment(request, employment_id: int, payload: LeaveIn):
 
 
 class PermitDueOut(Schema):
-    person: PersonRef
+    person: MaskedPersonRef
     grid: GridRef
     kind: str = Field(description="apply (the stay reached) or renew (the permit runs out)")
     due_on: date
@@ -652,7 +641,7 @@ class PermitDueOut(Schema):
 def permits_due(request, limit: int = Query(200, ge=1, le=1000)):
     return [
         {
-            "person": _person_ref(d.person),
+            "person": masked_person_ref(d.person),
             "grid": _grid(d.person.grid),
             "kind": d.kind,
             "due_on": d.due_on,
@@ -672,7 +661,7 @@ class PermitIn(Schema):
 
 class PermitOut(Schema):
     id: int
-    person: PersonRef
+    person: MaskedPersonRef
     state: str
     applied_on: date
     on_behalf: bool
@@ -685,7 +674,7 @@ class PermitOut(Schema):
 def _permit_out(p: Permit) -> dict:
     return {
         "id": p.pk,
-        "person": _person_ref(p.person),
+        "person": masked_person_ref(p.person),
         "state": p.state,
         "applied_on": p.applied_on,
         "on_behalf": p.on_behalf,

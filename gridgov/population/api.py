@@ -51,6 +51,19 @@ class TagOut(Schema):
     since: date | None
 
 
+class MaskedPersonRef(Schema):
+    """A person named in another app's answer (a warning, a bed, an employment): masked, as in lists."""
+
+    id: int
+    name: str
+    id_number: str = Field(description="masked, e.g. 110105********002X")
+    phone: str = Field(description="masked, e.g. 138****5678")
+
+
+def masked_person_ref(p: Person) -> dict:
+    return {"id": p.pk, "name": p.name, "id_number": p.id_number_masked, "phone": p.phone_masked}
+
+
 class PersonOut(Schema):
     id: int
     name: str
