@@ -231,8 +231,8 @@ WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "/media/"
 # Photos as received wait here, with their GPS data, for the job that strips it (core/uploads.py
-# `hold`); never served, kept in backups.
-GRIDGOV_HELD_DIR = VAR_DIR / "held"
+# `hold`); never served, kept in backups, on the volume the app servers and huey consumers share.
+GRIDGOV_HELD_DIR = Path(os.environ.get("GRIDGOV_HELD_DIR", VAR_DIR / "held"))
 # Uploaded photos are served by Django when no web server sits in front (the demo);
 # production serves MEDIA_ROOT from nginx or object storage instead.
 GRIDGOV_SERVE_MEDIA = os.environ.get("GRIDGOV_SERVE_MEDIA", "1") == "1"
